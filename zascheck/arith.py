@@ -1,0 +1,571 @@
+"""One arithmetic layer for every formula in zascheck.
+
+Every piece of mathematics in the package (the model, the dynamics, the checks)
+is written once against the small interface of :class:`Backend`, and runs in
+any of four arithmetics:
+
+``float64``
+    numpy, IEEE double.  Fast; a verdict from it is "held numerically".
+``mp``
+    mpmath at a chosen precision, in a *local* :class:`mpmath.MPContext`
+    (the global ``mpmath.mp`` is never touched).
+``ball``
+    python-flint ``arb_mat`` at a chosen precision.  Every number is a ball
+    that encloses the exact value of the computation on exact inputs, so a
+    comparison answers ``True``, ``False`` or ``None`` (unknown).  Verdicts
+    proven this way are ``certified``.
+``exact``
+    python-flint ``fmpq_mat``: exact rational arithmetic, for identities on
+    small cases.
+
+Matrices are the backend's native objects (``ndarray``, ``mpmath.matrix``,
+``arb_mat``, ``fmpq_mat``); scalars likewise.  Only the methods below are used
+by the rest of the package, so adding a backend means implementing them.
+
+Precision is always explicit: ``mp`` carries its own context; ``ball`` sets
+flint's precision only inside :meth:`Backend.session` (restored in
+``finally``).  Outside a session arb still encloses, only with wider balls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from zascheck.errors import InputError
+
+__all__ = [
+    "ARITHMETICS",
+    "Backend",
+    "BallBackend",
+    "ExactBackend",
+    "Float64Backend",
+    "MpBackend",
+    "backend",
+]
+
+ARITHMETICS = ("float64", "mp", "ball", "exact")
+MIN_PRECISION = 53
+
+
+class Backend:
+    """Interface shared by all arithmetics (documented on the float64 one)."""
+
+    name: str = "?"
+    prec: int = 53
+    #: True when comparisons are decided by enclosure (ball) or exactly (exact).
+    rigorous: bool = False
+    exact: bool = False
+
+    # -- context -----------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Backend]:
+        """Scope in which this backend's precision is in force."""
+        yield self
+
+    @property
+    def unit_roundoff(self) -> float:
+        """u = 2**-prec (0 for exact arithmetic)."""
+        return 0.0 if self.exact else 2.0 ** (-self.prec)
+
+    def gamma(self, n: int) -> float:
+        """Higham's gamma_n = n u / (1 - n u): the relative error bound of an
+        n-term inner product (or a chain of n roundings) at this precision."""
+        u = self.unit_roundoff
+        nu = n * u
+        if nu >= 1:
+            return math.inf
+        return nu / (1 - nu)
+
+    # -- construction --------------------------------------------------------
+    def matrix(self, a: Any) -> Any:
+        raise NotImplementedError
+
+    def scalar(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def eye(self, n: int) -> Any:
+        raise NotImplementedError
+
+    def zeros(self, r: int, c: int) -> Any:
+        raise NotImplementedError
+
+    # -- structure -----------------------------------------------------------
+    def shape(self, a: Any) -> tuple[int, int]:
+        raise NotImplementedError
+
+    # -- algebra -------------------------------------------------------------
+    def mm(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    def T(self, a: Any) -> Any:
+        raise NotImplementedError
+
+    def add(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def sub(self, a: Any, b: Any) -> Any:
+        return a - b
+
+    def scale(self, s: Any, a: Any) -> Any:
+        return s * a
+
+    def entries(self, a: Any) -> list[Any]:
+        raise NotImplementedError
+
+    def fro2(self, a: Any) -> Any:
+        """Squared Frobenius norm, sum of a_ij**2."""
+        s = self.scalar(0)
+        for x in self.entries(a):
+            s += x * x
+        return s
+
+    def trace(self, a: Any) -> Any:
+        r, c = self.shape(a)
+        s = self.scalar(0)
+        for i in range(min(r, c)):
+            s += a[i, i]
+        return s
+
+    # -- scalar functions ------------------------------------------------------
+    def exp(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def sqrt(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def log(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def power(self, x: Any, n: int) -> Any:
+        return x**n
+
+    # -- comparisons ---------------------------------------------------------
+    def le(self, a: Any, b: Any) -> bool | None:
+        """a <= b.  ``None`` means the arithmetic cannot decide (ball only)."""
+        return bool(a <= b)
+
+    def lt(self, a: Any, b: Any) -> bool | None:
+        return bool(a < b)
+
+    def is_finite(self, a: Any) -> bool:
+        raise NotImplementedError
+
+    # -- conversion ----------------------------------------------------------
+    def to_float(self, x: Any) -> float:
+        return float(x)
+
+    def radius(self, x: Any) -> float:
+        """Radius of the enclosure of a scalar (0 outside ball arithmetic)."""
+        return 0.0
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        r, c = self.shape(a)
+        return np.array(
+            [[self.to_float(a[i, j]) for j in range(c)] for i in range(r)], dtype=float
+        ).reshape(r, c)
+
+    def to_str(self, x: Any, digits: int = 20) -> str:
+        return repr(self.to_float(x))
+
+    # -- spectra (symmetric input) -----------------------------------------------
+    def eigvalsh(self, s: Any) -> list[float]:
+        """Eigenvalues of a symmetric matrix, ascending, as floats (midpoints)."""
+        return [float(v) for v in np.linalg.eigvalsh(self.to_numpy(s))]
+
+    def norm2(self, a: Any) -> float:
+        """Spectral norm (largest singular value) as a float."""
+        return float(np.linalg.norm(self.to_numpy(a), 2))
+
+    def describe(self) -> str:
+        return f"{self.name}@{self.prec}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} prec={self.prec}>"
+
+
+def _check_array(a: Any) -> np.ndarray:
+    arr = np.asarray(a, dtype=float)
+    if arr.ndim != 2:
+        raise InputError(f"expected a 2-D matrix, got an array of shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError("matrix contains NaN or infinite entries")
+    return arr
+
+
+def _as_fraction(x: Any) -> Fraction:
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, (int, np.integer)):
+        return Fraction(int(x))
+    if isinstance(x, str):
+        return Fraction(x)
+    xf = float(x)
+    if not math.isfinite(xf):
+        raise InputError(f"non-finite number {x!r}")
+    return Fraction(xf)
+
+
+class Float64Backend(Backend):
+    """IEEE double precision through numpy."""
+
+    name = "float64"
+    prec = 53
+
+    def matrix(self, a: Any) -> np.ndarray:
+        if isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 2:
+            return a.copy()
+        if hasattr(a, "tolist") and not isinstance(a, np.ndarray):  # flint / mpmath
+            return _check_array([[float(x) for x in row] for row in _rows(a)])
+        return _check_array(a)
+
+    def scalar(self, x: Any) -> float:
+        return float(_as_fraction(x)) if isinstance(x, (Fraction, str)) else float(x)
+
+    def eye(self, n: int) -> np.ndarray:
+        return np.eye(n)
+
+    def zeros(self, r: int, c: int) -> np.ndarray:
+        return np.zeros((r, c))
+
+    def shape(self, a: np.ndarray) -> tuple[int, int]:
+        return a.shape  # type: ignore[return-value]
+
+    def mm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a @ b
+
+    def T(self, a: np.ndarray) -> np.ndarray:
+        return a.T
+
+    def entries(self, a: np.ndarray) -> list[float]:
+        return a.ravel().tolist()
+
+    def fro2(self, a: np.ndarray) -> float:
+        v = a.ravel()
+        return float(v @ v)
+
+    def trace(self, a: np.ndarray) -> float:
+        return float(np.trace(a))
+
+    def exp(self, x: float) -> float:
+        return math.exp(x)
+
+    def sqrt(self, x: float) -> float:
+        return math.sqrt(x)
+
+    def log(self, x: float) -> float:
+        return math.log(x)
+
+    def is_finite(self, a: Any) -> bool:
+        return bool(np.all(np.isfinite(a)))
+
+    def to_numpy(self, a: np.ndarray) -> np.ndarray:
+        return np.array(a, dtype=float)
+
+    def eigvalsh(self, s: np.ndarray) -> list[float]:
+        return np.linalg.eigvalsh((s + s.T) / 2).tolist()
+
+
+def _rows(a: Any) -> list[list[Any]]:
+    """Nested rows of an mpmath / flint matrix."""
+    if hasattr(a, "tolist"):
+        return a.tolist()
+    return [list(r) for r in a]
+
+
+class MpBackend(Backend):
+    """mpmath at ``prec`` bits, in a local context."""
+
+    name = "mp"
+
+    def __init__(self, prec: int = 113) -> None:
+        import mpmath
+
+        if prec < MIN_PRECISION:
+            raise InputError(f"precision {prec} bits is below the minimum of {MIN_PRECISION}")
+        self.prec = int(prec)
+        self.ctx = mpmath.MPContext()
+        self.ctx.prec = self.prec
+
+    def _conv(self, x: Any) -> Any:
+        if isinstance(x, Fraction):
+            return self.ctx.mpf(x.numerator) / x.denominator
+        if isinstance(x, str):
+            return self.ctx.mpf(x)
+        if type(x).__name__ in ("fmpq",):
+            return self.ctx.mpf(int(x.p)) / int(x.q)
+        if type(x).__name__ in ("arb",):
+            return self.ctx.mpf(float(x.mid()))  # lossy; only for display paths
+        v = self.ctx.mpf(x)
+        if not self.ctx.isfinite(v):
+            raise InputError(f"non-finite number {x!r}")
+        return v
+
+    def matrix(self, a: Any) -> Any:
+        if isinstance(a, np.ndarray):
+            arr = _check_array(a)
+            rows = arr.tolist()
+        else:
+            rows = _rows(a) if not isinstance(a, (list, tuple)) else [list(r) for r in a]
+        m = self.ctx.matrix(len(rows), len(rows[0]) if rows else 0)
+        for i, row in enumerate(rows):
+            for j, x in enumerate(row):
+                m[i, j] = self._conv(x)
+        return m
+
+    def scalar(self, x: Any) -> Any:
+        return self._conv(x)
+
+    def eye(self, n: int) -> Any:
+        return self.ctx.eye(n)
+
+    def zeros(self, r: int, c: int) -> Any:
+        return self.ctx.zeros(r, c)
+
+    def shape(self, a: Any) -> tuple[int, int]:
+        return (a.rows, a.cols)
+
+    def T(self, a: Any) -> Any:
+        return a.T
+
+    def entries(self, a: Any) -> list[Any]:
+        return [a[i, j] for i in range(a.rows) for j in range(a.cols)]
+
+    def exp(self, x: Any) -> Any:
+        return self.ctx.exp(x)
+
+    def sqrt(self, x: Any) -> Any:
+        return self.ctx.sqrt(x)
+
+    def log(self, x: Any) -> Any:
+        return self.ctx.log(x)
+
+    def is_finite(self, a: Any) -> bool:
+        if hasattr(a, "rows"):
+            return all(self.ctx.isfinite(x) for x in self.entries(a))
+        return bool(self.ctx.isfinite(a))
+
+    def to_str(self, x: Any, digits: int = 20) -> str:
+        return self.ctx.nstr(x, digits)
+
+    def eigvalsh(self, s: Any) -> list[float]:
+        sym = (s + s.T) * self.ctx.mpf(0.5)
+        ev = self.ctx.eigsy(sym, eigvals_only=True)
+        return sorted(float(v) for v in ev)
+
+
+class BallBackend(Backend):
+    """python-flint arb balls at ``prec`` bits: certified enclosures."""
+
+    name = "ball"
+    rigorous = True
+
+    def __init__(self, prec: int = 128) -> None:
+        import flint
+
+        if prec < MIN_PRECISION:
+            raise InputError(f"precision {prec} bits is below the minimum of {MIN_PRECISION}")
+        self.prec = int(prec)
+        self.flint = flint
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Backend]:
+        ctx = self.flint.ctx
+        old = ctx.prec
+        ctx.prec = self.prec
+        try:
+            yield self
+        finally:
+            ctx.prec = old
+
+    def _conv(self, x: Any) -> Any:
+        arb = self.flint.arb
+        if isinstance(x, arb):
+            return x
+        if isinstance(x, Fraction):
+            return arb(x.numerator) / x.denominator
+        if isinstance(x, (int, np.integer)):
+            return arb(int(x))
+        if isinstance(x, str):
+            return arb(x)
+        if type(x).__name__ == "fmpq":
+            return arb(self.flint.fmpz(x.p)) / arb(self.flint.fmpz(x.q))
+        xf = float(x)
+        if not math.isfinite(xf):
+            raise InputError(f"non-finite number {x!r}")
+        return arb(xf)  # a double is an exact dyadic rational: exact ball
+
+    def matrix(self, a: Any) -> Any:
+        if isinstance(a, self.flint.arb_mat):
+            return self.flint.arb_mat(a)
+        if isinstance(a, np.ndarray):
+            rows = _check_array(a).tolist()
+        elif isinstance(a, (list, tuple)):
+            rows = [list(r) for r in a]
+        else:
+            rows = _rows(a)
+        r = len(rows)
+        c = len(rows[0]) if rows else 0
+        return self.flint.arb_mat(r, c, [self._conv(x) for row in rows for x in row])
+
+    def scalar(self, x: Any) -> Any:
+        return self._conv(x)
+
+    def eye(self, n: int) -> Any:
+        return self.flint.arb_mat(n, n, [1 if i == j else 0 for i in range(n) for j in range(n)])
+
+    def zeros(self, r: int, c: int) -> Any:
+        return self.flint.arb_mat(r, c)
+
+    def shape(self, a: Any) -> tuple[int, int]:
+        return (a.nrows(), a.ncols())
+
+    def T(self, a: Any) -> Any:
+        return a.transpose()
+
+    def entries(self, a: Any) -> list[Any]:
+        return list(a.entries())
+
+    def fro2(self, a: Any) -> Any:
+        s = self.flint.arb(0)
+        for x in a.entries():
+            s += x * x
+        return s
+
+    def exp(self, x: Any) -> Any:
+        return self._conv(x).exp()
+
+    def sqrt(self, x: Any) -> Any:
+        return self._conv(x).sqrt()
+
+    def log(self, x: Any) -> Any:
+        return self._conv(x).log()
+
+    def le(self, a: Any, b: Any) -> bool | None:
+        a, b = self._conv(a), self._conv(b)
+        if a <= b:
+            return True
+        if a > b:
+            return False
+        return None
+
+    def lt(self, a: Any, b: Any) -> bool | None:
+        a, b = self._conv(a), self._conv(b)
+        if a < b:
+            return True
+        if a >= b:
+            return False
+        return None
+
+    def is_finite(self, a: Any) -> bool:
+        if isinstance(a, self.flint.arb_mat):
+            return all(x.is_finite() for x in a.entries())
+        return bool(self._conv(a).is_finite())
+
+    def to_float(self, x: Any) -> float:
+        return float(self._conv(x).mid())
+
+    def radius(self, x: Any) -> float:
+        return float(self._conv(x).rad())
+
+    def to_str(self, x: Any, digits: int = 20) -> str:
+        return self._conv(x).str(digits, radius=True)
+
+    def eigvalsh(self, s: Any) -> list[float]:
+        return sorted(float(v.real.mid()) for v in s.eig())
+
+
+class ExactBackend(Backend):
+    """Exact rational arithmetic (python-flint ``fmpq_mat``)."""
+
+    name = "exact"
+    prec = 0
+    rigorous = True
+    exact = True
+
+    def __init__(self) -> None:
+        import flint
+
+        self.flint = flint
+
+    def _conv(self, x: Any) -> Any:
+        fmpq = self.flint.fmpq
+        if isinstance(x, fmpq):
+            return x
+        f = _as_fraction(x)
+        return fmpq(f.numerator, f.denominator)
+
+    def matrix(self, a: Any) -> Any:
+        if isinstance(a, self.flint.fmpq_mat):
+            return self.flint.fmpq_mat(a)
+        if isinstance(a, np.ndarray):
+            rows = _check_array(a).tolist()
+        elif isinstance(a, (list, tuple)):
+            rows = [list(r) for r in a]
+        else:
+            rows = _rows(a)
+        r = len(rows)
+        c = len(rows[0]) if rows else 0
+        return self.flint.fmpq_mat(r, c, [self._conv(x) for row in rows for x in row])
+
+    def scalar(self, x: Any) -> Any:
+        return self._conv(x)
+
+    def eye(self, n: int) -> Any:
+        return self.flint.fmpq_mat(n, n, [1 if i == j else 0 for i in range(n) for j in range(n)])
+
+    def zeros(self, r: int, c: int) -> Any:
+        return self.flint.fmpq_mat(r, c)
+
+    def shape(self, a: Any) -> tuple[int, int]:
+        return (a.nrows(), a.ncols())
+
+    def T(self, a: Any) -> Any:
+        return a.transpose()
+
+    def entries(self, a: Any) -> list[Any]:
+        return list(a.entries())
+
+    def exp(self, x: Any) -> Any:
+        raise TypeError("exp is not rational: use the ball backend")
+
+    def sqrt(self, x: Any) -> Any:
+        raise TypeError("sqrt is not rational: use the ball backend")
+
+    def log(self, x: Any) -> Any:
+        raise TypeError("log is not rational: use the ball backend")
+
+    def is_finite(self, a: Any) -> bool:
+        return True
+
+    def to_float(self, x: Any) -> float:
+        x = self._conv(x)
+        return int(x.p) / int(x.q)
+
+    def to_str(self, x: Any, digits: int = 20) -> str:
+        return str(self._conv(x))
+
+
+def backend(arithmetic: str = "float64", prec: int | None = None) -> Backend:
+    """Build a backend by name.  ``prec`` is in bits (ignored by float64/exact)."""
+    if arithmetic == "float64":
+        if prec is not None and prec > 53:
+            raise InputError("float64 arithmetic has 53 bits; use 'mp' or 'ball' for more")
+        return Float64Backend()
+    if arithmetic == "mp":
+        return MpBackend(prec or 113)
+    if arithmetic == "ball":
+        return BallBackend(prec or 128)
+    if arithmetic == "exact":
+        return ExactBackend()
+    raise InputError(f"unknown arithmetic {arithmetic!r}; choose one of {', '.join(ARITHMETICS)}")
+
+
+def convert_all(b: Backend, mats: Sequence[Any]) -> list[Any]:
+    """Convert a list of matrices (any backend / numpy / nested lists) to ``b``."""
+    return [b.matrix(m) for m in mats]

@@ -1,0 +1,375 @@
+"""Gradient descent and gradient flow on the deep linear network.
+
+Both are written against :mod:`zascheck.arith` and :mod:`zascheck.model`, so
+they run in float64, mp, ball or exact arithmetic.
+
+Gradient descent (paper eq. 2.4) :func:`gd`
+    ``W_l(t+1) = W_l(t) - eta G_l(t)``, with observers called at every step
+    and the stop rules ``R <= rel_tol * R(0)``, a step budget, and divergence
+    (non-finite loss, loss above ``blowup * R(0)``, or, in ball arithmetic,
+    balls too wide to say anything).
+
+Gradient flow (eq. 4.1) :func:`flow`
+    ``dW_l/dt = -G_l``.  The vector field is a polynomial in the weights, so
+    its Taylor coefficients follow exactly from the model's own gradient
+    formula evaluated in truncated power-series arithmetic
+    (:class:`SeriesBackend`: the series of ``W_l`` is extended one coefficient
+    at a time, ``W_l^[k+1] = -G_l^[k] / (k+1)``).  Steps are chosen from the
+    size of the last two coefficients (Jorba & Zou, 2005) so the truncated
+    tail stays below ``tol``; the sum of those tail estimates is reported as
+    the integration error achieved.  It is an *estimate* (not an enclosure):
+    flow verdicts are therefore ``holds``, never ``certified``.
+
+    mpmath's ``odefun`` (also a Taylor method) was measured at 1.6 s per unit
+    of time for ``L = 3, d = 2`` at 113 bits; this integrator is written here
+    because it reuses the model's formula and runs in any backend, including
+    flint's arb matrices, which are an order of magnitude faster than mpmath's.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zascheck import model
+from zascheck.arith import Backend
+from zascheck.errors import InputError
+from zascheck.model import Target
+
+__all__ = ["FlowRun", "GDRun", "SeriesBackend", "flow", "gd", "gd_step"]
+
+Observer = Callable[[int, Sequence[Any], Any, Sequence[Any]], "bool | None"]
+
+
+# ---------------------------------------------------------------------------
+# Gradient descent
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class GDRun:
+    """What a GD run produced.
+
+    ``losses[t]`` is ``R(t)`` (a backend scalar) for ``t = 0..steps``;
+    ``stop`` is one of ``converged``, ``budget``, ``diverged``, ``precision``
+    (ball radii too wide to continue) or ``observer`` (an observer asked to stop).
+    """
+
+    losses: list[Any]
+    steps: int
+    stop: str
+    ws: list[Any]
+    eta: Any
+    records: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def check_eta(eta: Any) -> None:
+    """Raise :class:`InputError` unless ``eta`` is a finite number > 0."""
+    try:
+        v = float(Fraction(eta)) if isinstance(eta, str) else float(eta)
+    except (TypeError, ValueError):
+        mid = getattr(eta, "mid", None)
+        v = float(mid()) if mid is not None else float(int(eta.p) / int(eta.q))
+    if not (v > 0 and math.isfinite(v)):
+        raise InputError(f"step size eta must be a finite number > 0, got {eta}")
+
+
+def gd_step(b: Backend, ws: Sequence[Any], target: Target, eta: Any) -> tuple[list[Any], Any, list[Any]]:
+    """One GD step: returns ``(new weights, R at the old weights, gradients)``."""
+    r, g = model.loss_and_grads(b, ws, target)
+    return model.gd_update(b, ws, g, eta), r, g
+
+
+def gd(
+    b: Backend,
+    ws0: Sequence[Any],
+    target: Target,
+    eta: Any,
+    *,
+    max_steps: int,
+    rel_tol: float | None = None,
+    observers: Sequence[Observer] = (),
+    blowup: float = 1e12,
+    progress: Callable[[int], None] | None = None,
+) -> GDRun:
+    """Run GD from ``ws0`` (converted to ``b``).  Observers are called as
+    ``obs(t, ws(t), R(t), grads(t))`` before step ``t`` is taken (and once at
+    the final point with ``grads`` computed there); an observer returning
+    ``True`` stops the run."""
+    check_eta(eta)
+    if max_steps < 0:
+        raise InputError(f"max_steps must be >= 0, got {max_steps}")
+    ws = [b.matrix(w) for w in ws0]
+    model.validate(b, ws, target)
+    eta_b = b.scalar(eta)
+    losses: list[Any] = []
+    r0f = None
+    stop = "budget"
+    t = 0
+    while True:
+        r, g = model.loss_and_grads(b, ws, target)
+        losses.append(r)
+        rf = b.to_float(r)
+        if r0f is None:
+            r0f = rf
+        if not b.is_finite(r) or not math.isfinite(rf) or rf > blowup * max(r0f, 1e-300):
+            stop = "diverged"
+            break
+        if b.rigorous and not b.exact and b.radius(r) > 0.5 * abs(rf) and rf > 0:
+            stop = "precision"
+            break
+        halt = False
+        for obs in observers:
+            if obs(t, ws, r, g):
+                halt = True
+        if halt:
+            stop = "observer"
+            break
+        if rel_tol is not None and rf <= rel_tol * r0f:
+            stop = "converged"
+            break
+        if t >= max_steps:
+            stop = "budget"
+            break
+        ws = model.gd_update(b, ws, g, eta_b)
+        t += 1
+        if progress is not None:
+            progress(t)
+    return GDRun(losses=losses, steps=t, stop=stop, ws=ws, eta=eta_b)
+
+
+# ---------------------------------------------------------------------------
+# Truncated power series over a backend
+# ---------------------------------------------------------------------------
+
+
+class _Node:
+    """A matrix-valued power series in t, whose coefficients are computed on
+    demand and memoised.  ``zero_from`` > 0 marks series known to vanish from
+    that order on (constants), so products skip them."""
+
+    __slots__ = ("args", "coefs", "kind", "shape", "zero_from")
+
+    def __init__(self, kind: str, args: tuple, shape: tuple[int, int], zero_from: int = 10**9):
+        self.kind = kind
+        self.args = args
+        self.coefs: list[Any] = []
+        self.shape = shape
+        self.zero_from = zero_from
+
+
+class SeriesBackend(Backend):
+    """Truncated Taylor series with matrix coefficients in ``base``.  Implements
+    the part of the :class:`Backend` interface the model's gradient uses."""
+
+    def __init__(self, base: Backend) -> None:
+        self.base = base
+        self.name = f"series[{base.name}]"
+        self.prec = base.prec
+
+    # construction
+    def const(self, m: Any) -> _Node:
+        n = _Node("const", (), self.base.shape(m), zero_from=1)
+        n.coefs.append(m)
+        return n
+
+    def var(self, m: Any) -> _Node:
+        n = _Node("var", (), self.base.shape(m))
+        n.coefs.append(m)
+        return n
+
+    def matrix(self, a: Any) -> _Node:
+        return a if isinstance(a, _Node) else self.const(self.base.matrix(a))
+
+    def eye(self, n: int) -> _Node:
+        return self.const(self.base.eye(n))
+
+    def zeros(self, r: int, c: int) -> _Node:
+        return self.const(self.base.zeros(r, c))
+
+    def shape(self, a: _Node) -> tuple[int, int]:
+        return a.shape
+
+    def mm(self, a: _Node, b: _Node) -> _Node:
+        return _Node("mm", (a, b), (a.shape[0], b.shape[1]), a.zero_from + b.zero_from - 1)
+
+    def T(self, a: _Node) -> _Node:
+        return _Node("T", (a,), (a.shape[1], a.shape[0]), a.zero_from)
+
+    def add(self, a: _Node, b: _Node) -> _Node:
+        return _Node("add", (a, b), a.shape, max(a.zero_from, b.zero_from))
+
+    def sub(self, a: _Node, b: _Node) -> _Node:
+        return _Node("sub", (a, b), a.shape, max(a.zero_from, b.zero_from))
+
+    def scale(self, s: Any, a: _Node) -> _Node:
+        return _Node("scale", (s, a), a.shape, a.zero_from)
+
+    def is_finite(self, a: Any) -> bool:
+        return True
+
+    # evaluation
+    def coef(self, n: _Node, k: int) -> Any:
+        """Coefficient of t**k of series ``n``."""
+        if k >= n.zero_from:
+            return None
+        while len(n.coefs) <= k:
+            j = len(n.coefs)
+            if n.kind == "var":
+                raise RuntimeError("state coefficient requested before it was set")
+            n.coefs.append(self._compute(n, j))
+        return n.coefs[k]
+
+    def _compute(self, n: _Node, k: int) -> Any:
+        b = self.base
+        kind = n.kind
+        if kind == "mm":
+            a, c = n.args
+            acc = None
+            for i in range(min(k, a.zero_from - 1) + 1):
+                j = k - i
+                if j >= c.zero_from:
+                    continue
+                ai = self.coef(a, i)
+                cj = self.coef(c, j)
+                if ai is None or cj is None:
+                    continue
+                term = b.mm(ai, cj)
+                acc = term if acc is None else b.add(acc, term)
+            return acc if acc is not None else b.zeros(*n.shape)
+        if kind == "T":
+            x = self.coef(n.args[0], k)
+            return b.zeros(*n.shape) if x is None else b.T(x)
+        if kind in ("add", "sub"):
+            x = self.coef(n.args[0], k)
+            y = self.coef(n.args[1], k)
+            if y is None:
+                return x if x is not None else b.zeros(*n.shape)
+            if x is None:
+                return y if kind == "add" else b.scale(b.scalar(-1), y)
+            return b.add(x, y) if kind == "add" else b.sub(x, y)
+        if kind == "scale":
+            s, a = n.args
+            x = self.coef(a, k)
+            return b.zeros(*n.shape) if x is None else b.scale(s, x)
+        raise RuntimeError(kind)
+
+
+# ---------------------------------------------------------------------------
+# Gradient flow
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class FlowRun:
+    """Gradient-flow solution sampled on a time grid.
+
+    ``ws[i]`` are the weights at ``times[i]``; ``error_estimate`` is the sum of
+    the local truncation-error estimates (Frobenius norm over all layers), an
+    estimate of the global integration error achieved; ``steps`` and ``order``
+    describe the Taylor integration.
+    """
+
+    times: list[float]
+    ws: list[list[Any]]
+    error_estimate: float
+    steps: int
+    order: int
+    tol: float
+
+
+def _taylor_coefficients(sb: SeriesBackend, ws: Sequence[Any], target: Target, order: int) -> list[list[Any]]:
+    """Taylor coefficients ``[c_0 .. c_order]`` of every layer at the state ``ws``."""
+    vars_ = [sb.var(w) for w in ws]
+    tgt = Target(Y=sb.const(target.Y), X=None if target.X is None else sb.const(target.X))
+    g = model.grads(sb, vars_, tgt)
+    b = sb.base
+    for k in range(order):
+        newc = []
+        for gl in g:
+            ck = sb.coef(gl, k)
+            newc.append(b.scale(b.scalar(-1) / (k + 1), ck))
+        for v, c in zip(vars_, newc):
+            v.coefs.append(c)
+    return [v.coefs for v in vars_]
+
+
+def _norm(b: Backend, mats: Sequence[Any]) -> float:
+    return math.sqrt(sum(max(b.to_float(b.fro2(m)), 0.0) for m in mats))
+
+
+def _horner(b: Backend, coefs: list[Any], h: Any) -> Any:
+    acc = coefs[-1]
+    for c in reversed(coefs[:-1]):
+        acc = b.add(b.scale(h, acc), c)
+    return acc
+
+
+def flow(
+    b: Backend,
+    ws0: Sequence[Any],
+    target: Target,
+    times: Sequence[float],
+    *,
+    tol: float | None = None,
+    order: int | None = None,
+    max_steps: int = 100_000,
+    progress: Callable[[float], None] | None = None,
+) -> FlowRun:
+    """Integrate gradient flow from ``ws0`` and return the weights at ``times``
+    (non-decreasing, starting at or after 0).
+
+    ``tol`` is the local error target relative to ``max(1, ||W||)``; by default
+    ``2**-(prec - 8)`` (float64: ``1e-14``).  ``order`` defaults to about
+    ``-ln(tol)/2`` (Jorba-Zou), at least 8.
+    """
+    times = [float(t) for t in times]
+    if any(t < 0 or not math.isfinite(t) for t in times) or times != sorted(times):
+        raise InputError("flow times must be finite, >= 0 and non-decreasing")
+    if tol is None:
+        tol = 2.0 ** (-(b.prec - 8)) if not b.exact else 1e-30
+    if order is None:
+        order = max(8, math.ceil(-math.log(tol) / 2) + 2)
+    ws = [b.matrix(w) for w in ws0]
+    model.validate(b, ws, target)
+    sb = SeriesBackend(b)
+    out_ws: list[list[Any]] = []
+    t = 0.0
+    err = 0.0
+    steps = 0
+    gi = 0
+    while gi < len(times) and times[gi] <= 0.0:
+        out_ws.append(list(ws))
+        gi += 1
+    while gi < len(times):
+        coefs = _taylor_coefficients(sb, ws, target, order)
+        scale = max(1.0, _norm(b, ws))
+        n_last = _norm(b, [c[order] for c in coefs])
+        n_prev = _norm(b, [c[order - 1] for c in coefs])
+        cands = []
+        if n_last > 0:
+            cands.append((tol * scale / n_last) ** (1.0 / order))
+        if n_prev > 0:
+            cands.append((tol * scale / n_prev) ** (1.0 / (order - 1)))
+        h = 0.9 * min(cands) if cands else times[-1] - t
+        h = min(h, times[-1] - t)
+        # sample grid points that fall inside this step (dense output)
+        while gi < len(times) and times[gi] <= t + h:
+            tau = b.scalar(times[gi] - t)
+            out_ws.append([_horner(b, c, tau) for c in coefs])
+            gi += 1
+        hb = b.scalar(h)
+        ws = [_horner(b, c, hb) for c in coefs]
+        err += n_last * h**order + n_prev * h ** (order - 1)
+        t += h
+        steps += 1
+        if progress is not None:
+            progress(t)
+        if not b.is_finite(ws[-1]) or not math.isfinite(_norm(b, ws)):
+            raise ArithmeticError(f"gradient flow blew up at t = {t:.4g}")
+        if steps > max_steps:
+            raise ArithmeticError(f"gradient flow needed more than {max_steps} steps (t = {t:.4g})")
+    return FlowRun(times=times, ws=out_ws, error_estimate=err, steps=steps, order=order, tol=tol)

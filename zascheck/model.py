@@ -1,0 +1,170 @@
+"""The deep linear network, written once against :mod:`zascheck.arith`.
+
+Notation (``../shared/CLAIMS.md``): layers ``W_1..W_L`` with ``W_l`` of shape
+``d_l x d_{l-1}``; ``W_{b:a} = W_b ... W_a`` (empty product = I); end-to-end
+``P = W_{L:1}``.  The loss is
+
+* whitened (paper eq. 2.3): ``R = 1/2 ||P - Phi||_F^2``;
+* with data (eq. 2.2): ``R~ = 1/2 ||P X - Y||_F^2``.
+
+Both are ``1/2 ||E||_F^2`` with ``E = P X - Y`` (``X = I``, ``Y = Phi`` when
+whitened), and the gradient (eq. 2.5) is
+
+    G_l = W_{L:l+1}^T  E X^T  W_{l-1:1}^T .
+
+:func:`loss_and_grads` evaluates all ``L`` gradients with ``3L`` matrix
+products: the prefixes ``W_{l:1}`` forward, then the chain
+``T_l = W_{L:l+1}^T E X^T`` backward (``T_L = E X^T``,
+``T_{l-1} = W_l^T T_l``), and ``G_l = T_l W_{l-1:1}^T``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from zascheck.arith import Backend
+from zascheck.errors import InputError
+
+__all__ = [
+    "Target",
+    "end_to_end",
+    "grad_norms2",
+    "grads",
+    "invariants",
+    "loss",
+    "loss_and_grads",
+    "prefixes",
+    "validate",
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the network is fitted to: ``Phi`` (whitened), or data ``X, Y``.
+
+    Matrices are stored in the backend that built them; use :meth:`to` to move
+    a target between backends.
+    """
+
+    Y: Any
+    X: Any = None
+
+    @classmethod
+    def whitened(cls, b: Backend, phi: Any) -> Target:
+        return cls(Y=b.matrix(phi))
+
+    @classmethod
+    def data(cls, b: Backend, x: Any, y: Any) -> Target:
+        return cls(Y=b.matrix(y), X=b.matrix(x))
+
+    def to(self, b: Backend) -> Target:
+        return Target(Y=b.matrix(self.Y), X=None if self.X is None else b.matrix(self.X))
+
+    def dims(self, b: Backend) -> tuple[int, int]:
+        """(d_y, d_x): output and input dimensions the network must map between."""
+        dy, n = b.shape(self.Y)
+        if self.X is None:
+            return dy, n
+        dx, nx = b.shape(self.X)
+        if nx != n:
+            raise InputError(f"X has {nx} samples (columns) but Y has {n}")
+        return dy, dx
+
+
+def validate(b: Backend, ws: Sequence[Any], target: Target | None = None) -> None:
+    """Raise :class:`InputError` naming the problem if the network is malformed."""
+    if len(ws) < 1:
+        raise InputError("the network needs L >= 1 layers")
+    for i in range(1, len(ws)):
+        r_prev, _ = b.shape(ws[i - 1])
+        _, c = b.shape(ws[i])
+        if c != r_prev:
+            raise InputError(
+                f"layer shapes do not chain: W_{i} is {b.shape(ws[i - 1])} "
+                f"but W_{i + 1} is {b.shape(ws[i])}"
+            )
+    for i, w in enumerate(ws, start=1):
+        if not b.is_finite(w):
+            raise InputError(f"W_{i} contains NaN or infinite entries")
+    if target is not None:
+        dy, dx = target.dims(b)
+        out, _ = b.shape(ws[-1])
+        _, inp = b.shape(ws[0])
+        if (out, inp) != (dy, dx):
+            raise InputError(
+                f"the network maps R^{inp} -> R^{out} but the target needs R^{dx} -> R^{dy}"
+            )
+
+
+def prefixes(b: Backend, ws: Sequence[Any]) -> list[Any]:
+    """``[W_{0:1} = I, W_{1:1}, ..., W_{L:1}]`` (L + 1 matrices, L products)."""
+    _, d0 = b.shape(ws[0])
+    out = [b.eye(d0)]
+    for w in ws:
+        out.append(b.mm(w, out[-1]))
+    return out
+
+
+def end_to_end(b: Backend, ws: Sequence[Any]) -> Any:
+    """``P = W_{L:1}``."""
+    p = ws[0]
+    for w in ws[1:]:
+        p = b.mm(w, p)
+    return p
+
+
+def residual(b: Backend, p: Any, target: Target) -> Any:
+    """``E = P X - Y`` (``P - Phi`` when whitened)."""
+    if target.X is None:
+        return b.sub(p, target.Y)
+    return b.sub(b.mm(p, target.X), target.Y)
+
+
+def loss(b: Backend, ws: Sequence[Any], target: Target) -> Any:
+    """``R = 1/2 ||E||_F^2``."""
+    e = residual(b, end_to_end(b, ws), target)
+    return b.fro2(e) / 2
+
+
+def loss_and_grads(b: Backend, ws: Sequence[Any], target: Target) -> tuple[Any, list[Any]]:
+    """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3L`` products."""
+    pre = prefixes(b, ws)
+    e = residual(b, pre[-1], target)
+    return b.fro2(e) / 2, _grads(b, ws, pre, e, target)
+
+
+def grads(b: Backend, ws: Sequence[Any], target: Target) -> list[Any]:
+    """All ``L`` gradients ``G_l = dR/dW_l`` (eq. 2.5) without the loss."""
+    pre = prefixes(b, ws)
+    return _grads(b, ws, pre, residual(b, pre[-1], target), target)
+
+
+def _grads(b: Backend, ws: Sequence[Any], pre: list[Any], e: Any, target: Target) -> list[Any]:
+    t = e if target.X is None else b.mm(e, b.T(target.X))
+    L = len(ws)
+    out: list[Any] = [None] * L
+    for l in range(L - 1, -1, -1):  # 0-based layer index l  <->  W_{l+1}
+        out[l] = b.mm(t, b.T(pre[l]))
+        if l:
+            t = b.mm(b.T(ws[l]), t)
+    return out
+
+
+def grad_norms2(b: Backend, grads: Sequence[Any]) -> list[Any]:
+    """``||G_l||_F^2`` for every layer."""
+    return [b.fro2(g) for g in grads]
+
+
+def invariants(b: Backend, ws: Sequence[Any]) -> list[Any]:
+    """``D_l = W_{l+1}^T W_{l+1} - W_l W_l^T`` for ``l = 1..L-1`` (Lemma 4.2, eq. 4.3)."""
+    return [
+        b.sub(b.mm(b.T(ws[l + 1]), ws[l + 1]), b.mm(ws[l], b.T(ws[l])))
+        for l in range(len(ws) - 1)
+    ]
+
+
+def gd_update(b: Backend, ws: Sequence[Any], grads: Sequence[Any], eta: Any) -> list[Any]:
+    """``W_l - eta G_l`` for every layer."""
+    return [b.sub(w, b.scale(eta, g)) for w, g in zip(ws, grads)]

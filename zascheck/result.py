@@ -1,0 +1,158 @@
+"""The one result type every check returns, and the rules that turn numbers into verdicts.
+
+Verdicts
+--------
+``certified``
+    proven: exact rational arithmetic, or ball arithmetic whose enclosures
+    decide the comparison (or a symbolic identity reduced to zero).
+``holds``
+    held numerically at the stated arithmetic and precision, with the
+    rounding / integration error budget stated; not a proof.
+``violated``
+    a counterexample was found; it is in ``counterexample``.  From ball or
+    exact arithmetic the violation itself is certain.
+``inconclusive``
+    the numbers cannot separate the claim from its negation at this
+    precision (or the check could not run to the end); ``notes`` says why.
+
+Margin convention
+-----------------
+``relation`` says how ``measured`` is supposed to compare with ``bound``:
+``"<="`` (an upper bound, or an identity residual against its tolerance) or
+``">="``.  ``margin`` is signed so that a positive margin means the claim held
+with that much room: ``bound - measured`` for ``<=``, ``measured - bound``
+for ``>=``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from zascheck.arith import Backend
+
+__all__ = ["CheckResult", "Verdict", "decide", "jsonable"]
+
+
+class Verdict(str, Enum):
+    CERTIFIED = "certified"
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    INCONCLUSIVE = "inconclusive"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def ok(self) -> bool:
+        """The claim stood up (proven or held numerically)."""
+        return self in (Verdict.CERTIFIED, Verdict.HOLDS)
+
+
+@dataclass
+class CheckResult:
+    """Everything one check established.  Reports and tests read this object."""
+
+    claim: str = ""
+    verdict: Verdict = Verdict.INCONCLUSIVE
+    measured: float | None = None
+    bound: float | None = None
+    margin: float | None = None
+    relation: str = "<="
+    params: dict[str, Any] = field(default_factory=dict)
+    arithmetic: str = "float64"
+    precision_bits: int = 53
+    seconds: float = 0.0
+    provenance: str = ""
+    method: str = ""
+    statement: str = ""
+    measured_repr: str = ""
+    bound_repr: str = ""
+    counterexample: dict[str, Any] | None = None
+    tightest: dict[str, Any] | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+    control: str | None = None
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        return jsonable(d)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CheckResult:
+        kw = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        kw["verdict"] = Verdict(kw.get("verdict", "inconclusive"))
+        for k in ("measured", "bound", "margin"):
+            if isinstance(kw.get(k), str):
+                kw[k] = float(kw[k])
+        return cls(**kw)
+
+
+def margin_of(measured: float, bound: float, relation: str) -> float:
+    return bound - measured if relation == "<=" else measured - bound
+
+
+def jsonable(x: Any) -> Any:
+    """Convert to JSON-safe values: numpy to lists, non-finite floats to strings."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        xf = float(x)
+        return xf if math.isfinite(xf) else str(xf)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if isinstance(x, Enum):
+        return x.value
+    if x is None or isinstance(x, (str, int, bool)):
+        return x
+    return str(x)
+
+
+def decide(
+    b: Backend,
+    measured: Any,
+    bound: Any,
+    *,
+    relation: str = "<=",
+    err: float = 0.0,
+) -> Verdict:
+    """Turn ``measured (relation) bound`` into a verdict.
+
+    ``err`` is an absolute error budget on ``measured - bound`` that the
+    arithmetic does *not* account for (rounding in float64/mp, integration
+    error of a flow).  In ball/exact arithmetic with ``err == 0`` the
+    comparison is decided by enclosure: ``certified`` / ``violated`` or, if
+    the balls overlap, ``inconclusive``.  Otherwise the difference must clear
+    ``err`` to be ``holds`` or ``violated``.
+    """
+    if relation not in ("<=", ">="):
+        raise ValueError(f"relation must be '<=' or '>=', not {relation!r}")
+    lo, hi = (measured, bound) if relation == "<=" else (bound, measured)
+    if b.rigorous and err == 0.0:
+        ok = b.le(lo, hi)
+        if ok is True:
+            return Verdict.CERTIFIED
+        if ok is False:
+            return Verdict.VIOLATED
+        return Verdict.INCONCLUSIVE
+    diff = b.to_float(b.scalar(hi) - b.scalar(lo))  # >= 0 when the claim holds
+    slack = err + (b.radius(lo) + b.radius(hi) if b.rigorous else 0.0)
+    if not math.isfinite(diff):
+        return Verdict.VIOLATED if diff == -math.inf or math.isnan(diff) else Verdict.HOLDS
+    if diff >= slack:
+        return Verdict.HOLDS
+    if diff < -slack:
+        return Verdict.VIOLATED
+    return Verdict.INCONCLUSIVE
