@@ -1,0 +1,96 @@
+"""File input and atomic output.
+
+Every file zascheck writes goes through :func:`atomic_write_bytes`: the data
+is written to a temporary file in the destination's folder, flushed and
+fsynced, then moved over the destination with :func:`os.replace`, so a reader
+(or a crash) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zascheck.errors import InputError
+
+__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "read_matrix"]
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return p
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndarray:
+    """Read a target matrix from ``.npy``, ``.csv`` or ``.json``.
+
+    JSON may be a list of rows or an object with a ``"phi"`` key holding one.
+    Raises :class:`InputError` naming the problem (missing file, bad format,
+    not 2-D, not square, NaN/inf).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"cannot read {p}: no such file")
+    if p.is_dir():
+        raise InputError(f"cannot read {p}: it is a directory")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".npy":
+            arr = np.load(p, allow_pickle=False)
+        elif suffix == ".csv":
+            arr = np.loadtxt(p, delimiter=",", ndmin=2, dtype=float)
+        elif suffix == ".json":
+            obj = json.loads(p.read_text(encoding="utf-8"))
+            if isinstance(obj, dict):
+                if "phi" not in obj:
+                    raise InputError(f"{p}: JSON object has no 'phi' key")
+                obj = obj["phi"]
+            arr = np.array(obj, dtype=float)
+        else:
+            raise InputError(f"cannot read {p}: unknown format {suffix!r} (use .npy, .csv or .json)")
+    except InputError:
+        raise
+    except (OSError, ValueError, TypeError, json.JSONDecodeError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot read {p}: {msg}") from None
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "fiu":
+        raise InputError(f"{p}: entries must be numbers, got dtype {arr.dtype}")
+    arr = arr.astype(float)
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    if arr.ndim != 2:
+        raise InputError(f"{p}: the target must be a 2-D matrix, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"{p}: the target is empty")
+    if square and arr.shape[0] != arr.shape[1]:
+        raise InputError(f"{p}: the target must be square (d x d), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{p}: the target contains NaN or infinite entries")
+    return arr
