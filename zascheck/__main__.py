@@ -1,0 +1,5 @@
+import sys
+
+from zascheck.cli import main
+
+sys.exit(main())

@@ -1,0 +1,324 @@
+"""Command line: ``zascheck claims | check | derive | report``.
+
+Exit codes
+----------
+0  every requested check ran to a verdict (whatever the verdict; add
+   ``--strict`` to make ``violated`` / ``inconclusive`` fail)
+1  ``--strict`` and some verdict was ``violated`` or ``inconclusive``
+2  bad input: usage, unknown claim id, unreadable or malformed file,
+   impossible parameter (``L < 1``, ``eta <= 0``, precision below 53 bits, ...)
+3  a check crashed (a bug): the other results are still printed and written
+130 interrupted (Ctrl-C); nothing half-written is left behind
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from zascheck import __version__
+from zascheck.errors import InputError, ZascheckError
+
+EXIT_OK, EXIT_STRICT, EXIT_INPUT, EXIT_CRASH, EXIT_INTERRUPT = 0, 1, 2, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with our input-error code and a one-line message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"zascheck: error: {message}\n")
+        raise SystemExit(EXIT_INPUT)
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {v}")
+    return v
+
+
+def _precision(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"precision must be an integer number of bits, got {s!r}") from None
+    if v < 53:
+        raise argparse.ArgumentTypeError(f"precision {v} bits is too low: at least 53 is required")
+    return v
+
+
+def _parse_case(text: str) -> dict[str, Any]:
+    src = text
+    if text.startswith("@"):
+        p = Path(text[1:])
+        try:
+            src = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read --case file {p}: {exc.strerror}") from None
+    try:
+        obj = json.loads(src)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--case is not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})") from None
+    if not isinstance(obj, dict):
+        raise InputError("--case must be a JSON object of parameter overrides")
+    return obj
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="zascheck",
+        description="Check the claims of the ZAS paper (NeurIPS 2019) and its reviews.",
+        epilog="Exit codes: 0 ran; 1 --strict and a claim failed; 2 bad input; 3 a check crashed.",
+    )
+    p.add_argument("--version", action="version", version=f"zascheck {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    c = sub.add_parser("claims", help="list every claim id with source, kind and its checks")
+    c.add_argument("--json", metavar="FILE", help="also write the list as JSON")
+
+    k = sub.add_parser("check", help="run checks and print a verdict table")
+    k.add_argument("ids", nargs="*", metavar="ID", help="claim ids (or id:method); default: all")
+    k.add_argument("--budget", choices=["quick", "standard", "thorough"], default="quick",
+                   help="problem sizes and step budgets (default: quick)")
+    k.add_argument("--precision", type=_precision, metavar="BITS",
+                   help="working precision of the mp/ball checks (default: each check's, >= 113)")
+    k.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    k.add_argument("--phi", metavar="FILE", help="target matrix (.npy, .csv or .json) for checks that take one")
+    k.add_argument("--json", metavar="FILE", help="write the results as JSON (atomically)")
+    k.add_argument("--case", metavar="JSON", help="parameter overrides as JSON (or @file): reproduce one case")
+    k.add_argument("--control", metavar="NAME", help="run the named negative control instead")
+    k.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
+    k.add_argument("--strict", action="store_true", help="exit 1 if any verdict is violated or inconclusive")
+    k.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    d = sub.add_parser("derive", help="write the symbolic derivations document")
+    d.add_argument("ids", nargs="*", metavar="ID")
+    d.add_argument("--out", default="reports/derivations.md", help="output file")
+
+    r = sub.add_parser("report", help="write the bound-check report (Markdown, JSON, figures)")
+    r.add_argument("--budget", choices=["quick", "standard", "full"], default="standard")
+    r.add_argument("--out", default="reports", help="output folder (default reports/)")
+    r.add_argument("--seeds", type=_positive_int, default=50, help="seeds for the multi-seed figures")
+    r.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--no-progress", action="store_true")
+    return p
+
+
+# ---------------------------------------------------------------------------
+
+
+def _meta(args: argparse.Namespace, started: float) -> dict[str, Any]:
+    import flint
+    import mpmath
+    import numpy
+    import sympy
+
+    return {
+        "zascheck": __version__,
+        "command": "zascheck " + " ".join(sys.argv[1:]) if sys.argv else "zascheck",
+        "budget": getattr(args, "budget", None),
+        "seed": getattr(args, "seed", None),
+        "precision_bits": getattr(args, "precision", None),
+        "phi": getattr(args, "phi", None),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "seconds": round(time.time() - started, 3),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "mpmath": mpmath.__version__,
+        "sympy": sympy.__version__,
+        "python-flint": flint.__version__,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+    }
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def format_table(results: list[Any]) -> str:
+    """A fixed-width table of results (the CLI's only rendering of them)."""
+    rows = [("claim", "method", "verdict", "measured", "rel", "bound", "margin", "arith", "bits", "s")]
+    for r in results:
+        rows.append((
+            r.claim + (f" [control: {r.control}]" if r.control else ""),
+            r.method,
+            r.verdict.value,
+            _fmt(r.measured),
+            r.relation,
+            _fmt(r.bound),
+            _fmt(r.margin),
+            r.arithmetic,
+            str(r.precision_bits),
+            f"{r.seconds:.2f}",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from zascheck.catalogue import CATALOGUE
+    from zascheck.io import atomic_write_json
+    from zascheck.registry import REGISTRY, load_all
+
+    load_all()
+    rows = [("id", "sec", "kind", "checks", "source")]
+    data = []
+    for cid, info in CATALOGUE.items():
+        methods = [c.method for c in REGISTRY.get(cid, [])]
+        rows.append((cid, info.section, info.kind, ",".join(methods) or "(none yet)", info.provenance))
+        data.append({"id": cid, "section": info.section, "kind": info.kind, "source": info.source,
+                     "reconstructed": info.reconstructed, "statement": info.statement,
+                     "checks": [{"method": c.method, "controls": list(c.controls)} for c in REGISTRY.get(cid, [])]})
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+    if args.json:
+        atomic_write_json(args.json, {"claims": data})
+    return EXIT_OK
+
+
+def _run_one(payload: tuple[str, str, dict[str, Any], dict[str, Any] | None, str | None]) -> dict[str, Any]:
+    """Worker entry point (also used in-process): run one check, return a dict."""
+    from zascheck.registry import RunContext, checks_for, run_check
+
+    key, _method, ctx_kw, case, control = payload
+    check = checks_for([key])[0]
+    ctx = RunContext(**ctx_kw)
+    try:
+        res = run_check(check, ctx, case=case, control=control)
+        return {"ok": True, "result": res.to_dict()}
+    except ZascheckError as exc:
+        return {"ok": False, "input_error": str(exc), "key": key}
+    except Exception as exc:  # a bug in a check: report it, keep going
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "key": key,
+                "traceback": traceback.format_exc()}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from zascheck.io import atomic_write_json, read_matrix
+    from zascheck.registry import RunContext, checks_for
+    from zascheck.result import CheckResult, Verdict
+
+    started = time.time()
+    phi = read_matrix(args.phi) if args.phi else None
+    case = _parse_case(args.case) if args.case else None
+    if args.json:
+        jp = Path(args.json)
+        if jp.exists() and jp.is_dir():
+            raise InputError(f"--json {jp} is a directory")
+        if not jp.parent.exists():
+            raise InputError(f"--json: folder {jp.parent} does not exist")
+    checks = checks_for(args.ids or None)
+    if (case or args.control) and len(checks) != 1:
+        raise InputError("--case and --control apply to exactly one check: name it as ID or ID:method")
+    ctx_kw = {"budget": args.budget, "precision": args.precision, "seed": args.seed,
+              "phi": phi, "progress": False}
+    RunContext(**ctx_kw)  # validate once, before any work
+    payloads = [(c.key, c.method, ctx_kw, case, args.control) for c in checks]
+    outs: list[dict[str, Any]] = []
+    show = not args.no_progress and len(payloads) > 1
+    bar = tqdm(total=len(payloads), desc="checks", unit="check", disable=not show or None,
+               file=sys.stderr, leave=False)
+    try:
+        if args.jobs > 1 and len(payloads) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                for out in pool.map(_run_one, payloads):
+                    outs.append(out)
+                    bar.update()
+        else:
+            for p in payloads:
+                bar.set_postfix_str(p[0])
+                outs.append(_run_one(p))
+                bar.update()
+    finally:
+        bar.close()
+    input_errors = [o for o in outs if "input_error" in o]
+    if input_errors:
+        raise InputError(input_errors[0]["input_error"])
+    results = [CheckResult.from_dict(o["result"]) for o in outs if o["ok"]]
+    crashes = [o for o in outs if not o["ok"]]
+    print(format_table(results))
+    for o in crashes:
+        print(f"zascheck: check {o['key']} crashed: {o['error']}", file=sys.stderr)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
+    print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" ({len(results)} results)")
+    if args.json:
+        doc = {"results": [o["result"] for o in outs if o["ok"]],
+               "errors": [{"check": o["key"], "error": o["error"]} for o in crashes],
+               "meta": _meta(args, started)}
+        atomic_write_json(args.json, doc)
+    if crashes:
+        return EXIT_CRASH
+    if args.strict and any(r.verdict in (Verdict.VIOLATED, Verdict.INCONCLUSIVE) for r in results):
+        return EXIT_STRICT
+    return EXIT_OK
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    try:
+        from zascheck.symbolic.document import write_derivations
+    except ImportError as exc:
+        raise InputError(f"the symbolic leg is not available: {exc}") from None
+    from zascheck.registry import checks_for
+
+    if args.ids:
+        checks_for(args.ids)  # validates the ids
+    out = write_derivations(args.ids or None, Path(args.out))
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        from zascheck.report import build_report
+    except ImportError as exc:
+        raise InputError(f"the report layer is not available: {exc}") from None
+    out = build_report(budget=args.budget, out=Path(args.out), seeds=args.seeds, jobs=args.jobs,
+                       seed=args.seed, progress=not args.no_progress)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_INPUT
+    handlers = {"claims": cmd_claims, "check": cmd_check, "derive": cmd_derive, "report": cmd_report}
+    try:
+        return handlers[args.command](args)
+    except ZascheckError as exc:
+        print(f"zascheck: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("zascheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
