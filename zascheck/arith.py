@@ -219,6 +219,8 @@ class Float64Backend(Backend):
 
     def matrix(self, a: Any) -> np.ndarray:
         if isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 2:
+            if not np.isfinite(a).all():
+                raise InputError("matrix contains NaN or infinite entries")
             return a.copy()
         if hasattr(a, "tolist") and not isinstance(a, np.ndarray):  # flint / mpmath
             return _check_array([[float(x) for x in row] for row in _rows(a)])

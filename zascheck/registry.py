@@ -152,6 +152,31 @@ def checks_for(ids: Iterable[str] | None = None, methods: Iterable[str] | None =
     return out
 
 
+def validate_params(params: dict[str, Any]) -> None:
+    """Reject impossible values of the parameters every family shares, with a
+    message naming the parameter (``L < 1``, ``eta <= 0``, precision too low...)."""
+    def _int_at_least(name: str, v: Any, lo: int) -> None:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise InputError(f"parameter {name} must be an integer >= {lo}, got {v!r}")
+
+    for name in ("L", "d", "steps", "max_steps"):
+        if name in params and params[name] is not None:
+            _int_at_least(name, params[name], 0 if name in ("steps", "max_steps") else 1)
+    if "depths" in params:
+        for v in params["depths"]:
+            _int_at_least("L (in depths)", v, 1)
+    for name in ("bits",):
+        if name in params and params[name] is not None:
+            _int_at_least(name, params[name], MIN_PRECISION)
+    if params.get("eta") is not None:
+        from zascheck.dynamics import check_eta
+
+        check_eta(params["eta"])
+    for case in params.get("cases", []) or []:
+        if isinstance(case, dict):
+            validate_params({k: v for k, v in case.items() if k in ("L", "d")})
+
+
 def run_check(
     check: Check,
     ctx: RunContext,
@@ -177,6 +202,7 @@ def run_check(
             have = ", ".join(check.controls) or "none"
             raise InputError(f"{check.key} has no control {control!r} (it has: {have})")
         params.update(check.controls[control])
+    validate_params(params)
     if ctx.phi is not None and check.accepts_phi and "phi" not in (case or {}):
         params["phi"] = ctx.phi
     t0 = time.perf_counter()

@@ -1,0 +1,142 @@
+"""The CLI: exit codes, one-line errors without tracebacks, atomic JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from zascheck import cli
+from zascheck.registry import REGISTRY, Check
+from zascheck.result import CheckResult, Verdict
+
+FAST = "zas.drift:exact"
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-m", "zascheck", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def test_claims_lists_every_catalogue_id(capsys):
+    from zascheck.catalogue import CATALOGUE
+
+    assert cli.main(["claims"]) == 0
+    out = capsys.readouterr().out
+    for cid in CATALOGUE:
+        assert cid in out
+
+
+def test_check_writes_json_with_results_and_meta(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert cli.main(["check", FAST, "zas.thm4.1", "--json", str(out), "--no-progress"]) == 0
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"results", "errors", "meta"}
+    keys = {"claim", "verdict", "measured", "bound", "margin", "params", "arithmetic",
+            "precision_bits", "seconds", "provenance", "method"}
+    for r in doc["results"]:
+        assert keys <= set(r)
+        assert r["verdict"] in {v.value for v in Verdict}
+    assert doc["meta"]["budget"] == "quick"
+    assert {r["claim"] for r in doc["results"]} == {"zas.drift", "zas.thm4.1"}
+    assert "zas.thm4.1" in capsys.readouterr().out
+
+
+def test_control_is_caught_from_the_cli(tmp_path):
+    out = tmp_path / "c.json"
+    assert cli.main(["check", "zas.thm4.3", "--control", "eta-above-bound", "--json", str(out),
+                     "--no-progress", "--strict"]) == 1
+    r = json.loads(out.read_text())["results"][0]
+    assert r["verdict"] == "violated" and r["control"] == "eta-above-bound"
+    assert r["counterexample"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["check", "zas.nope"], "unknown claim id"),
+        (["check", FAST, "--precision", "20"], "too low"),
+        (["check", FAST, "--budget", "huge"], "invalid choice"),
+        (["check", FAST, "--case", "{bad json"], "not valid JSON"),
+        (["check", FAST, "--case", '{"L": 0}'], "parameter L must be an integer >= 1"),
+        (["check", FAST, "--case", '{"eta": "-1/8"}'], "eta must be"),
+        (["check", FAST, "--case", '{"nonsense": 1}'], "does not take"),
+        (["check", FAST, "--control", "nope"], "has no control"),
+        (["check", "zas.thm4.1", "--phi", "missing.npy"], "no such file"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
+    p = run(*args, cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert needle in p.stderr
+    assert "Traceback" not in p.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("nan.csv", "1,nan\n0,1\n", "NaN"),
+        ("rect.csv", "1,2,3\n4,5,6\n", "square"),
+        ("bad.json", "{not json", "cannot read"),
+        ("nokey.json", '{"psi": [[1]]}', "no 'phi' key"),
+        ("three.json", "[[[1]]]", "2-D"),
+        ("x.txt", "1", "unknown format"),
+    ],
+)
+def test_bad_phi_files_are_named(tmp_path, name, content, needle):
+    f = tmp_path / name
+    f.write_text(content)
+    out = tmp_path / "out.json"
+    p = run("check", "zas.thm4.1", "--phi", str(f), "--json", str(out), cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert needle in p.stderr and "Traceback" not in p.stderr
+    assert not out.exists()
+
+
+def test_phi_file_is_used(tmp_path):
+    phi = np.array([[0.5, -1.0], [0.25, 2.0]])
+    f = tmp_path / "phi.npy"
+    np.save(f, phi)
+    out = tmp_path / "o.json"
+    assert cli.main(["check", "zas.thm4.1", "--phi", str(f), "--json", str(out), "--no-progress"]) == 0
+    r = json.loads(out.read_text())["results"][0]
+    assert np.allclose(np.array(r["params"]["phi"]), phi)
+
+
+def test_crashing_check_exits_3_and_still_writes(tmp_path, monkeypatch):
+    def boom(ctx):
+        raise RuntimeError("deliberate")
+
+    fake = Check("zas.fig4", "boom", boom, {"quick": {}})
+    monkeypatch.setitem(REGISTRY, "zas.fig4", [fake])
+    out = tmp_path / "o.json"
+    assert cli.main(["check", "zas.fig4", FAST, "--json", str(out), "--no-progress"]) == 3
+    doc = json.loads(out.read_text())
+    assert doc["errors"][0]["check"] == "zas.fig4:boom"
+    assert len(doc["results"]) == 1
+
+
+def test_json_write_is_atomic_on_failure(tmp_path, monkeypatch):
+    """If serialisation fails half-way, the old file stays and no temp file is left."""
+    from zascheck import io
+
+    target = tmp_path / "keep.json"
+    target.write_text('{"old": true}\n')
+    with pytest.raises(ValueError):
+        io.atomic_write_json(target, {"x": float("nan")})
+    assert json.loads(target.read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.json"]
+
+
+def test_result_round_trips_through_json():
+    r = CheckResult(claim="zas.drift", verdict=Verdict.HOLDS, measured=float("inf"), bound=1.0,
+                    params={"phi": np.eye(2)})
+    d = json.loads(json.dumps(r.to_dict()))
+    back = CheckResult.from_dict(d)
+    assert back.verdict is Verdict.HOLDS and back.measured == float("inf")
