@@ -86,3 +86,14 @@ def test_flow_rejects_bad_times():
     b = Float64Backend()
     with pytest.raises(InputError, match="times"):
         dynamics.flow(b, inits.zas(2, 2), Target.whitened(b, np.eye(2)), [1.0, 0.5])
+
+
+def test_gd_records_invariants_and_gradient_norms():
+    b = Float64Backend()
+    run = dynamics.gd(b, inits.zas(3, 2), Target.whitened(b, np.eye(2)), 0.05, max_steps=10,
+                      record=("invariants", "grad_norms"), record_every=5)
+    assert run.records["t"] == [0, 5, 10]
+    assert len(run.records["invariants"][0]) == 2 and len(run.records["grad_norms"][0]) == 3
+    np.testing.assert_array_equal(run.records["invariants"][0][1], -np.eye(2))
+    with pytest.raises(InputError, match="cannot record"):
+        dynamics.gd(b, inits.zas(3, 2), Target.whitened(b, np.eye(2)), 0.05, max_steps=1, record=("x",))

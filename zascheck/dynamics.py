@@ -92,19 +92,30 @@ def gd(
     max_steps: int,
     rel_tol: float | None = None,
     observers: Sequence[Observer] = (),
+    record: Sequence[str] = (),
+    record_every: int = 1,
     blowup: float = 1e12,
     progress: Callable[[int], None] | None = None,
 ) -> GDRun:
     """Run GD from ``ws0`` (converted to ``b``).  Observers are called as
     ``obs(t, ws(t), R(t), grads(t))`` before step ``t`` is taken (and once at
     the final point with ``grads`` computed there); an observer returning
-    ``True`` stops the run."""
+    ``True`` stops the run.
+
+    ``record`` names quantities to keep every ``record_every`` steps in
+    ``GDRun.records`` (as backend values): ``"invariants"`` (the ``D_l``),
+    ``"grad_norms"`` (``||G_l||_F^2``), ``"weights"``; ``records["t"]`` holds
+    the step numbers.  ``losses`` always holds every ``R(t)``."""
     check_eta(eta)
     if max_steps < 0:
         raise InputError(f"max_steps must be >= 0, got {max_steps}")
     ws = [b.matrix(w) for w in ws0]
     model.validate(b, ws, target)
     eta_b = b.scalar(eta)
+    unknown = set(record) - {"invariants", "grad_norms", "weights"}
+    if unknown:
+        raise InputError(f"cannot record {', '.join(sorted(unknown))}")
+    records: dict[str, list[Any]] = {k: [] for k in ("t", *record)} if record else {}
     losses: list[Any] = []
     r0f = None
     stop = "budget"
@@ -121,6 +132,14 @@ def gd(
         if b.rigorous and not b.exact and b.radius(r) > 0.5 * abs(rf) and rf > 0:
             stop = "precision"
             break
+        if record and t % record_every == 0:
+            records["t"].append(t)
+            if "invariants" in records:
+                records["invariants"].append(model.invariants(b, ws))
+            if "grad_norms" in records:
+                records["grad_norms"].append(model.grad_norms2(b, g))
+            if "weights" in records:
+                records["weights"].append(list(ws))
         halt = False
         for obs in observers:
             if obs(t, ws, r, g):
@@ -138,7 +157,7 @@ def gd(
         t += 1
         if progress is not None:
             progress(t)
-    return GDRun(losses=losses, steps=t, stop=stop, ws=ws, eta=eta_b)
+    return GDRun(losses=losses, steps=t, stop=stop, ws=ws, eta=eta_b, records=records)
 
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ whitened), and the gradient (eq. 2.5) is
 
     G_l = W_{L:l+1}^T  E X^T  W_{l-1:1}^T .
 
-:func:`loss_and_grads` evaluates all ``L`` gradients with ``3L`` matrix
+:func:`loss_and_grads` evaluates all ``L`` gradients with ``3(L - 1)`` matrix
 products: the prefixes ``W_{l:1}`` forward, then the chain
 ``T_l = W_{L:l+1}^T E X^T`` backward (``T_L = E X^T``,
 ``T_{l-1} = W_l^T T_l``), and ``G_l = T_l W_{l-1:1}^T``.
@@ -99,10 +99,10 @@ def validate(b: Backend, ws: Sequence[Any], target: Target | None = None) -> Non
 
 
 def prefixes(b: Backend, ws: Sequence[Any]) -> list[Any]:
-    """``[W_{0:1} = I, W_{1:1}, ..., W_{L:1}]`` (L + 1 matrices, L products)."""
+    """``[W_{0:1} = I, W_{1:1}, ..., W_{L:1}]`` (L + 1 matrices, L - 1 products)."""
     _, d0 = b.shape(ws[0])
-    out = [b.eye(d0)]
-    for w in ws:
+    out = [b.eye(d0), ws[0]]
+    for w in ws[1:]:
         out.append(b.mm(w, out[-1]))
     return out
 
@@ -129,7 +129,7 @@ def loss(b: Backend, ws: Sequence[Any], target: Target) -> Any:
 
 
 def loss_and_grads(b: Backend, ws: Sequence[Any], target: Target) -> tuple[Any, list[Any]]:
-    """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3L`` products."""
+    """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3(L - 1)`` products."""
     pre = prefixes(b, ws)
     e = residual(b, pre[-1], target)
     return b.fro2(e) / 2, _grads(b, ws, pre, e, target)
@@ -145,10 +145,10 @@ def _grads(b: Backend, ws: Sequence[Any], pre: list[Any], e: Any, target: Target
     t = e if target.X is None else b.mm(e, b.T(target.X))
     L = len(ws)
     out: list[Any] = [None] * L
-    for l in range(L - 1, -1, -1):  # 0-based layer index l  <->  W_{l+1}
+    for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
         out[l] = b.mm(t, b.T(pre[l]))
-        if l:
-            t = b.mm(b.T(ws[l]), t)
+        t = b.mm(b.T(ws[l]), t)
+    out[0] = t  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
     return out
 
 

@@ -1,0 +1,113 @@
+"""Speed targets of the core, measured as ratios in one run.
+
+    python benchmarks/run.py            # full grid (about a minute)
+    python benchmarks/run.py --quick    # smaller grid
+
+Prints, for a grid of (L, d), the time of one GD step (``model.loss_and_grads``
++ ``model.gd_update``: 3(L - 1) matrix products and L updates) in the float64,
+mp and ball backends, and two ratios against targets:
+
+* ball step at 128 bits, L = d = 10, within 10x of the float64 step;
+* float64 step at L = 1000, d = 100, at >= 60% of the throughput of plain
+  100 x 100 matrix products measured in the same run (throughput = matrix
+  products per second; a step counts its 3(L - 1) products).
+
+Timings are the best of several repeats (the minimum is the least noisy
+estimate of the cost; other processes only ever add time).  The BLAS
+configuration is whatever numpy has here (``OPENBLAS_CORETYPE`` etc. are left
+as the machine sets them; both sides of each ratio run under the same one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from zascheck import inits, model
+from zascheck.arith import Backend, backend
+from zascheck.model import Target
+
+
+def best_time(fn: Callable[[], object], *, repeats: int = 5, min_seconds: float = 0.1) -> float:
+    """Seconds per call, best of ``repeats`` batches of about ``min_seconds`` each."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    n = max(1, int(min_seconds / one))
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def step_time(b: Backend, L: int, d: int) -> float:
+    rng = np.random.default_rng(0)
+    with b.session():
+        ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
+        target = Target.whitened(b, rng.standard_normal((d, d)))
+        eta = b.scalar(1e-3)
+
+        def step() -> None:
+            _r, g = model.loss_and_grads(b, ws, target)
+            model.gd_update(b, ws, g, eta)
+
+        return best_time(step, repeats=3 if L * d > 1000 else 5)
+
+
+def matmul_time(d: int) -> float:
+    rng = np.random.default_rng(1)
+    a, c = rng.standard_normal((d, d)), rng.standard_normal((d, d))
+    out = np.empty((d, d))
+
+    def mm() -> None:
+        np.matmul(a, c, out=out)
+
+    return best_time(mm)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller grid")
+    args = ap.parse_args(argv)
+    grid = [(2, 2), (10, 10), (50, 10)] if args.quick else [(2, 2), (10, 10), (50, 10), (10, 30), (100, 20)]
+    f64, mp, ball = backend("float64"), backend("mp", 128), backend("ball", 128)
+    print(f"{'L':>5} {'d':>4} {'float64':>12} {'ball@128':>12} {'mp@128':>12} {'ball/f64':>9} {'mp/f64':>9}")
+    rows = {}
+    for L, d in grid:
+        tf = step_time(f64, L, d)
+        tb = step_time(ball, L, d)
+        tm = step_time(mp, L, d) if L * d * d <= 5000 else float("nan")
+        rows[(L, d)] = (tf, tb, tm)
+        print(f"{L:>5} {d:>4} {tf * 1e6:>10.1f}us {tb * 1e6:>10.1f}us {tm * 1e6:>10.1f}us "
+              f"{tb / tf:>9.2f} {tm / tf:>9.1f}")
+    sys.stdout.flush()
+
+    ok = True
+    tf, tb, _ = rows[(10, 10)]
+    r1 = tb / tf
+    ok &= r1 <= 10
+    print(f"\ntarget 1: ball@128 / float64 step at L = d = 10: {r1:.2f}x  (target <= 10x)  "
+          f"{'PASS' if r1 <= 10 else 'FAIL'}")
+
+    L, d = (1000, 100) if not args.quick else (200, 100)
+    t_step = step_time(f64, L, d)
+    t_mm = matmul_time(d)
+    products = 3 * (L - 1)
+    ratio = (products / t_step) / (1 / t_mm)
+    ok &= ratio >= 0.6
+    print(f"target 2: float64 step at L = {L}, d = {d}: {t_step * 1e3:.1f} ms for {products} products; "
+          f"plain {d}x{d} product {t_mm * 1e6:.1f} us; throughput ratio {ratio:.2f}  (target >= 0.60)  "
+          f"{'PASS' if ratio >= 0.6 else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
