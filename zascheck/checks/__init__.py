@@ -8,6 +8,7 @@ _MODULES = [
     "conservation",
     "flow",
     "stepsize",
+    "symbolic",
 ]
 
 for _m in _MODULES:
