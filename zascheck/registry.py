@@ -18,6 +18,7 @@ provenance, statement, seed, control), so a check only reports what it measured.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -135,7 +136,7 @@ def checks_for(ids: Iterable[str] | None = None, methods: Iterable[str] | None =
         for raw in ids:
             cid, _, meth = raw.partition(":")
             if cid not in CATALOGUE:
-                close = [k for k in CATALOGUE if cid in k or k.startswith(cid.split(".")[0] + ".")]
+                close = difflib.get_close_matches(cid, list(CATALOGUE), n=3, cutoff=0.6)
                 hint = f" (did you mean: {', '.join(close[:5])}?)" if close else ""
                 raise UnknownClaimError(f"unknown claim id {cid!r}{hint}; 'zascheck claims' lists them")
             lst = REGISTRY.get(cid, [])
