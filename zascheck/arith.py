@@ -541,7 +541,11 @@ class ExactBackend(Backend):
         raise TypeError("exp is not rational: use the ball backend")
 
     def sqrt(self, x: Any) -> Any:
-        raise TypeError("sqrt is not rational: use the ball backend")
+        """Exact square root of a rational square; ``InputError`` otherwise."""
+        try:
+            return self._conv(x).sqrt()
+        except Exception:
+            raise InputError(f"{x} is not the square of a rational: use ball or mp arithmetic") from None
 
     def log(self, x: Any) -> Any:
         raise TypeError("log is not rational: use the ball backend")

@@ -195,9 +195,13 @@ class SeriesBackend(Backend):
         n.coefs.append(m)
         return n
 
-    def var(self, m: Any) -> _Node:
+    def var(self, m: Any, *higher: Any) -> _Node:
+        """A state series with coefficients ``[m, *higher]`` so far (more may be
+        appended later by an integrator); ``var(w, v)`` is ``w + t v``, whose
+        gradient's ``t``-coefficient is the Hessian-vector product ``H(w) v``."""
         n = _Node("var", (), self.base.shape(m))
         n.coefs.append(m)
+        n.coefs.extend(higher)
         return n
 
     def matrix(self, a: Any) -> _Node:
