@@ -7,6 +7,7 @@ import importlib
 _MODULES = [
     "conservation",
     "flow",
+    "reviews",
     "ssm",
     "stepsize",
     "symbolic",
