@@ -164,6 +164,16 @@ class Backend:
         """Radius of the enclosure of a scalar (0 outside ball arithmetic)."""
         return 0.0
 
+    def midpoint(self, a: Any) -> Any:
+        """The matrix of midpoints (``a`` itself outside ball arithmetic)."""
+        return a
+
+    def max_radius(self, a: Any) -> float:
+        """Largest entry radius of a matrix (0 outside ball arithmetic)."""
+        if not self.rigorous or self.exact:
+            return 0.0
+        return max((self.radius(x) for x in self.entries(a)), default=0.0)
+
     def to_numpy(self, a: Any) -> np.ndarray:
         r, c = self.shape(a)
         return np.array(
@@ -483,7 +493,17 @@ class BallBackend(Backend):
         return self._conv(x).str(digits, radius=True)
 
     def eigvalsh(self, s: Any) -> list[float]:
-        return sorted(float(v.real.mid()) for v in s.eig())
+        try:
+            ev = s.eig(multiple=True)  # handles repeated eigenvalues (e.g. of I)
+        except Exception:
+            ev = s.eig(nonstop=True)
+        out = [float(v.real.mid()) for v in ev]
+        if all(math.isfinite(x) for x in out):
+            return sorted(out)
+        return MpBackend(self.prec).eigvalsh(MpBackend(self.prec).matrix(self.to_numpy(s)))
+
+    def midpoint(self, a: Any) -> Any:
+        return a.mid()
 
 
 class ExactBackend(Backend):

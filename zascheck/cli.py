@@ -229,8 +229,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not jp.parent.exists():
             raise InputError(f"--json: folder {jp.parent} does not exist")
     checks = checks_for(args.ids or None)
-    if (case or args.control) and len(checks) != 1:
-        raise InputError("--case and --control apply to exactly one check: name it as ID or ID:method")
+    if args.control:  # run every selected check that has this control
+        having = [c for c in checks if args.control in c.controls]
+        if not having:
+            have = sorted({n for c in checks for n in c.controls})
+            raise InputError(f"no selected check has a control {args.control!r} "
+                             f"(controls: {', '.join(have) or 'none'})")
+        checks = having
+    if case and len(checks) != 1:
+        keys = ", ".join(c.key for c in checks[:6])
+        raise InputError(f"--case applies to exactly one check; name one of: {keys}")
     ctx_kw = {"budget": args.budget, "precision": args.precision, "seed": args.seed,
               "phi": phi, "progress": False}
     RunContext(**ctx_kw)  # validate once, before any work

@@ -360,7 +360,7 @@ def flow(
     model.validate(b, ws, target)
     sb = SeriesBackend(b)
     out_ws: list[list[Any]] = []
-    t = 0.0
+    t = Fraction(0)  # the clock is exact: step sizes are doubles, their sums rationals
     err = 0.0
     steps = 0
     gi = 0
@@ -377,22 +377,31 @@ def flow(
             cands.append((tol * scale / n_last) ** (1.0 / order))
         if n_prev > 0:
             cands.append((tol * scale / n_prev) ** (1.0 / (order - 1)))
-        h = 0.9 * min(cands) if cands else times[-1] - t
-        h = min(h, times[-1] - t)
+        remaining = Fraction(times[-1]) - t
+        h = Fraction(0.9 * min(cands)) if cands else remaining
+        h = min(h, remaining)
         # sample grid points that fall inside this step (dense output)
-        while gi < len(times) and times[gi] <= t + h:
-            tau = b.scalar(times[gi] - t)
-            out_ws.append([_horner(b, c, tau) for c in coefs])
+        while gi < len(times) and Fraction(times[gi]) <= t + h:
+            tau = b.scalar(Fraction(times[gi]) - t)
+            out_ws.append([b.midpoint(_horner(b, c, tau)) for c in coefs])
             gi += 1
         hb = b.scalar(h)
         ws = [_horner(b, c, hb) for c in coefs]
-        err += n_last * h**order + n_prev * h ** (order - 1)
+        hf = float(h)
+        err += n_last * hf**order + n_prev * hf ** (order - 1)
+        # The integration is not an enclosure, so ball radii only track the
+        # rounding of this step: fold them into the error estimate and
+        # re-centre (otherwise wrapping inflates them exponentially).
+        rad = max(b.max_radius(w) for w in ws)
+        if rad:
+            err += rad * math.sqrt(sum(r * c for r, c in (b.shape(w) for w in ws)))
+            ws = [b.midpoint(w) for w in ws]
         t += h
         steps += 1
         if progress is not None:
-            progress(t)
+            progress(float(t))
         if not b.is_finite(ws[-1]) or not math.isfinite(_norm(b, ws)):
-            raise ArithmeticError(f"gradient flow blew up at t = {t:.4g}")
+            raise ArithmeticError(f"gradient flow blew up at t = {float(t):.4g}")
         if steps > max_steps:
-            raise ArithmeticError(f"gradient flow needed more than {max_steps} steps (t = {t:.4g})")
+            raise ArithmeticError(f"gradient flow needed more than {max_steps} steps (t = {float(t):.4g})")
     return FlowRun(times=times, ws=out_ws, error_estimate=err, steps=steps, order=order, tol=tol)
