@@ -77,25 +77,35 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller grid")
     args = ap.parse_args(argv)
-    grid = [(2, 2), (10, 10), (50, 10)] if args.quick else [(2, 2), (10, 10), (50, 10), (10, 30), (100, 20)]
+    grid = (
+        [(2, 2), (10, 10), (50, 10)]
+        if args.quick
+        else [(2, 2), (10, 10), (50, 10), (10, 30), (100, 20)]
+    )
     f64, mp, ball = backend("float64"), backend("mp", 128), backend("ball", 128)
-    print(f"{'L':>5} {'d':>4} {'float64':>12} {'ball@128':>12} {'mp@128':>12} {'ball/f64':>9} {'mp/f64':>9}")
+    print(
+        f"{'L':>5} {'d':>4} {'float64':>12} {'ball@128':>12} {'mp@128':>12} {'ball/f64':>9} {'mp/f64':>9}"
+    )
     rows = {}
     for L, d in grid:
         tf = step_time(f64, L, d)
         tb = step_time(ball, L, d)
         tm = step_time(mp, L, d) if L * d * d <= 5000 else float("nan")
         rows[(L, d)] = (tf, tb, tm)
-        print(f"{L:>5} {d:>4} {tf * 1e6:>10.1f}us {tb * 1e6:>10.1f}us {tm * 1e6:>10.1f}us "
-              f"{tb / tf:>9.2f} {tm / tf:>9.1f}")
+        print(
+            f"{L:>5} {d:>4} {tf * 1e6:>10.1f}us {tb * 1e6:>10.1f}us {tm * 1e6:>10.1f}us "
+            f"{tb / tf:>9.2f} {tm / tf:>9.1f}"
+        )
     sys.stdout.flush()
 
     ok = True
     tf, tb, _ = rows[(10, 10)]
     r1 = tb / tf
     ok &= r1 <= 10
-    print(f"\ntarget 1: ball@128 / float64 step at L = d = 10: {r1:.2f}x  (target <= 10x)  "
-          f"{'PASS' if r1 <= 10 else 'FAIL'}")
+    print(
+        f"\ntarget 1: ball@128 / float64 step at L = d = 10: {r1:.2f}x  (target <= 10x)  "
+        f"{'PASS' if r1 <= 10 else 'FAIL'}"
+    )
 
     L, d = (1000, 100) if not args.quick else (200, 100)
     t_step = step_time(f64, L, d)
@@ -103,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     products = 3 * (L - 1)
     ratio = (products / t_step) / (1 / t_mm)
     ok &= ratio >= 0.6
-    print(f"target 2: float64 step at L = {L}, d = {d}: {t_step * 1e3:.1f} ms for {products} products; "
-          f"plain {d}x{d} product {t_mm * 1e6:.1f} us; throughput ratio {ratio:.2f}  (target >= 0.60)  "
-          f"{'PASS' if ratio >= 0.6 else 'FAIL'}")
+    print(
+        f"target 2: float64 step at L = {L}, d = {d}: {t_step * 1e3:.1f} ms for {products} products; "
+        f"plain {d}x{d} product {t_mm * 1e6:.1f} us; throughput ratio {ratio:.2f}  (target >= 0.60)  "
+        f"{'PASS' if ratio >= 0.6 else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -23,8 +23,9 @@ def test_basic_algebra_agrees_with_numpy(b):
         got = b.to_numpy(b.mm(b.matrix(a), b.matrix(c)))
         tr = b.to_numpy(b.T(b.matrix(a)))
         f2 = b.to_float(b.fro2(b.matrix(a)))
-    np.testing.assert_allclose(got, a @ c, rtol=4 * 2.0**-52 * 2, atol=1e-15,
-                               err_msg=f"matmul in {b.name}")
+    np.testing.assert_allclose(
+        got, a @ c, rtol=4 * 2.0**-52 * 2, atol=1e-15, err_msg=f"matmul in {b.name}"
+    )
     np.testing.assert_array_equal(tr, a.T)
     assert f2 == pytest.approx(float(np.sum(a * a)), rel=4 * 2.0**-52 * 6)
 
@@ -74,8 +75,12 @@ def test_gamma_is_derived_from_precision():
 
 @pytest.mark.parametrize(
     ("args", "msg"),
-    [(("mp", 20), "below the minimum"), (("ball", 52), "below the minimum"),
-     (("float64", 64), "53 bits"), (("quad", None), "unknown arithmetic")],
+    [
+        (("mp", 20), "below the minimum"),
+        (("ball", 52), "below the minimum"),
+        (("float64", 64), "53 bits"),
+        (("quad", None), "unknown arithmetic"),
+    ],
 )
 def test_bad_backend_requests_are_named(args, msg):
     with pytest.raises(InputError, match=msg):

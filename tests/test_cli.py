@@ -19,8 +19,14 @@ FAST = "zas.drift:exact"
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    return subprocess.run([sys.executable, "-m", "zascheck", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "zascheck", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_claims_lists_every_catalogue_id(capsys):
@@ -37,8 +43,19 @@ def test_check_writes_json_with_results_and_meta(tmp_path, capsys):
     assert cli.main(["check", FAST, "zas.thm4.1", "--json", str(out), "--no-progress"]) == 0
     doc = json.loads(out.read_text())
     assert set(doc) == {"results", "errors", "meta"}
-    keys = {"claim", "verdict", "measured", "bound", "margin", "params", "arithmetic",
-            "precision_bits", "seconds", "provenance", "method"}
+    keys = {
+        "claim",
+        "verdict",
+        "measured",
+        "bound",
+        "margin",
+        "params",
+        "arithmetic",
+        "precision_bits",
+        "seconds",
+        "provenance",
+        "method",
+    }
     for r in doc["results"]:
         assert keys <= set(r)
         assert r["verdict"] in {v.value for v in Verdict}
@@ -49,8 +66,21 @@ def test_check_writes_json_with_results_and_meta(tmp_path, capsys):
 
 def test_control_is_caught_from_the_cli(tmp_path):
     out = tmp_path / "c.json"
-    assert cli.main(["check", "zas.thm4.3", "--control", "eta-above-bound", "--json", str(out),
-                     "--no-progress", "--strict"]) == 1
+    assert (
+        cli.main(
+            [
+                "check",
+                "zas.thm4.3",
+                "--control",
+                "eta-above-bound",
+                "--json",
+                str(out),
+                "--no-progress",
+                "--strict",
+            ]
+        )
+        == 1
+    )
     results = json.loads(out.read_text())["results"]
     assert results
     for r in results:
@@ -106,7 +136,9 @@ def test_phi_file_is_used(tmp_path):
     f = tmp_path / "phi.npy"
     np.save(f, phi)
     out = tmp_path / "o.json"
-    assert cli.main(["check", "zas.thm4.1", "--phi", str(f), "--json", str(out), "--no-progress"]) == 0
+    assert (
+        cli.main(["check", "zas.thm4.1", "--phi", str(f), "--json", str(out), "--no-progress"]) == 0
+    )
     r = json.loads(out.read_text())["results"][0]
     assert np.allclose(np.array(r["params"]["phi"]), phi)
 
@@ -130,15 +162,20 @@ def test_json_write_is_atomic_on_failure(tmp_path, monkeypatch):
 
     target = tmp_path / "keep.json"
     target.write_text('{"old": true}\n')
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="JSON compliant"):
         io.atomic_write_json(target, {"x": float("nan")})
     assert json.loads(target.read_text()) == {"old": True}
     assert [p.name for p in tmp_path.iterdir()] == ["keep.json"]
 
 
 def test_result_round_trips_through_json():
-    r = CheckResult(claim="zas.drift", verdict=Verdict.HOLDS, measured=float("inf"), bound=1.0,
-                    params={"phi": np.eye(2)})
+    r = CheckResult(
+        claim="zas.drift",
+        verdict=Verdict.HOLDS,
+        measured=float("inf"),
+        bound=1.0,
+        params={"phi": np.eye(2)},
+    )
     d = json.loads(json.dumps(r.to_dict()))
     back = CheckResult.from_dict(d)
     assert back.verdict is Verdict.HOLDS and back.measured == float("inf")

@@ -25,7 +25,9 @@ def test_some_checks_are_registered():
 @pytest.mark.parametrize(("check", "control"), CONTROLS, ids=[f"{c.key}:{n}" for c, n in CONTROLS])
 def test_negative_control_is_caught(check, control):
     res = run_check(check, RunContext(), control=control)
-    assert res.verdict is Verdict.VIOLATED, f"{check.key} control {control!r} gave {res.verdict}: {res.notes}"
+    assert res.verdict is Verdict.VIOLATED, (
+        f"{check.key} control {control!r} gave {res.verdict}: {res.notes}"
+    )
     assert res.counterexample, "a violation must carry its counterexample"
     assert res.control == control
 

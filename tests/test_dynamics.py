@@ -45,8 +45,9 @@ def test_gd_observer_can_stop_and_sees_every_step():
         seen.append(t)
         return t == 7
 
-    run = dynamics.gd(b, inits.zas(2, 2), Target.whitened(b, np.eye(2)), 0.01, max_steps=100,
-                      observers=[obs])
+    run = dynamics.gd(
+        b, inits.zas(2, 2), Target.whitened(b, np.eye(2)), 0.01, max_steps=100, observers=[obs]
+    )
     assert run.stop == "observer" and seen == list(range(8))
 
 
@@ -63,7 +64,7 @@ def test_flow_depth_one_closed_form_and_error_estimate():
     b = MpBackend(113)
     phi = np.array([[0.75, -1.0], [2.0, 0.5]])
     run = dynamics.flow(b, [np.zeros((2, 2))], Target.whitened(b, phi), [0.5, 1.0, 3.0])
-    for t, ws in zip(run.times, run.ws):
+    for t, ws in zip(run.times, run.ws, strict=True):
         exact = b.scale(1 - b.ctx.exp(-t), b.matrix(phi))
         err = math.sqrt(float(b.fro2(b.sub(ws[0], exact))))
         assert err <= max(run.error_estimate, 2.0 ** -(b.prec - 10))
@@ -90,10 +91,19 @@ def test_flow_rejects_bad_times():
 
 def test_gd_records_invariants_and_gradient_norms():
     b = Float64Backend()
-    run = dynamics.gd(b, inits.zas(3, 2), Target.whitened(b, np.eye(2)), 0.05, max_steps=10,
-                      record=("invariants", "grad_norms"), record_every=5)
+    run = dynamics.gd(
+        b,
+        inits.zas(3, 2),
+        Target.whitened(b, np.eye(2)),
+        0.05,
+        max_steps=10,
+        record=("invariants", "grad_norms"),
+        record_every=5,
+    )
     assert run.records["t"] == [0, 5, 10]
     assert len(run.records["invariants"][0]) == 2 and len(run.records["grad_norms"][0]) == 3
     np.testing.assert_array_equal(run.records["invariants"][0][1], -np.eye(2))
     with pytest.raises(InputError, match="cannot record"):
-        dynamics.gd(b, inits.zas(3, 2), Target.whitened(b, np.eye(2)), 0.05, max_steps=1, record=("x",))
+        dynamics.gd(
+            b, inits.zas(3, 2), Target.whitened(b, np.eye(2)), 0.05, max_steps=1, record=("x",)
+        )

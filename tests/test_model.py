@@ -14,12 +14,14 @@ from zascheck.model import Target
 
 def _fd_grad(b, ws, target, l, i, j, h):
     """Central difference of R in entry (i, j) of layer l (in backend b)."""
+
     def r_at(delta):
         w2 = list(ws)
         e = b.zeros(*b.shape(ws[l]))
         e[i, j] = delta
         w2[l] = b.add(ws[l], e)
         return model.loss(b, w2, target)
+
     return (r_at(h) - r_at(-h)) / (2 * h)
 
 
@@ -58,8 +60,9 @@ def test_gradient_with_data_matches_finite_differences():
         assert abs(float(fd - g[l][1, 0])) < 1e-20
 
 
-@pytest.mark.parametrize("b", [Float64Backend(), MpBackend(113), BallBackend(128), ExactBackend()],
-                         ids=lambda b: b.name)
+@pytest.mark.parametrize(
+    "b", [Float64Backend(), MpBackend(113), BallBackend(128), ExactBackend()], ids=lambda b: b.name
+)
 def test_backends_agree_on_loss_and_gradients(b):
     rng = np.random.default_rng(3)
     ws = inits.xavier(4, 3, rng)
@@ -72,7 +75,7 @@ def test_backends_agree_on_loss_and_gradients(b):
         rf = b.to_float(r)
     tol = ref.gamma(4 * 3 + 4) * 10  # float64 reference error, derived from its precision
     assert rf == pytest.approx(r0, rel=tol)
-    for a, c in zip(gn, g0):
+    for a, c in zip(gn, g0, strict=True):
         np.testing.assert_allclose(a, c, rtol=tol, atol=tol * np.abs(c).max())
 
 
@@ -101,9 +104,7 @@ def test_invariants_of_zas():
 
 @pytest.mark.parametrize(
     ("ws", "msg"),
-    [([], "L >= 1"),
-     ([np.eye(2), np.eye(3)], "do not chain"),
-     ([np.array([[np.nan]])], "NaN")],
+    [([], "L >= 1"), ([np.eye(2), np.eye(3)], "do not chain"), ([np.array([[np.nan]])], "NaN")],
 )
 def test_malformed_networks_are_named(ws, msg):
     b = Float64Backend()

@@ -565,7 +565,9 @@ class ExactBackend(Backend):
         try:
             return self._conv(x).sqrt()
         except Exception:
-            raise InputError(f"{x} is not the square of a rational: use ball or mp arithmetic") from None
+            raise InputError(
+                f"{x} is not the square of a rational: use ball or mp arithmetic"
+            ) from None
 
     def log(self, x: Any) -> Any:
         raise TypeError("log is not rational: use the ball backend")

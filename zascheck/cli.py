@@ -52,7 +52,9 @@ def _precision(s: str) -> int:
     try:
         v = int(s)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"precision must be an integer number of bits, got {s!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"precision must be an integer number of bits, got {s!r}"
+        ) from None
     if v < 53:
         raise argparse.ArgumentTypeError(f"precision {v} bits is too low: at least 53 is required")
     return v
@@ -69,7 +71,9 @@ def _parse_case(text: str) -> dict[str, Any]:
     try:
         obj = json.loads(src)
     except json.JSONDecodeError as exc:
-        raise InputError(f"--case is not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})") from None
+        raise InputError(
+            f"--case is not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})"
+        ) from None
     if not isinstance(obj, dict):
         raise InputError("--case must be a JSON object of parameter overrides")
     return obj
@@ -89,17 +93,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("check", help="run checks and print a verdict table")
     k.add_argument("ids", nargs="*", metavar="ID", help="claim ids (or id:method); default: all")
-    k.add_argument("--budget", choices=["quick", "standard", "thorough"], default="quick",
-                   help="problem sizes and step budgets (default: quick)")
-    k.add_argument("--precision", type=_precision, metavar="BITS",
-                   help="working precision of the mp/ball checks (default: each check's, >= 113)")
+    k.add_argument(
+        "--budget",
+        choices=["quick", "standard", "thorough"],
+        default="quick",
+        help="problem sizes and step budgets (default: quick)",
+    )
+    k.add_argument(
+        "--precision",
+        type=_precision,
+        metavar="BITS",
+        help="working precision of the mp/ball checks (default: each check's, >= 113)",
+    )
     k.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    k.add_argument("--phi", metavar="FILE", help="target matrix (.npy, .csv or .json) for checks that take one")
+    k.add_argument(
+        "--phi", metavar="FILE", help="target matrix (.npy, .csv or .json) for checks that take one"
+    )
     k.add_argument("--json", metavar="FILE", help="write the results as JSON (atomically)")
-    k.add_argument("--case", metavar="JSON", help="parameter overrides as JSON (or @file): reproduce one case")
+    k.add_argument(
+        "--case", metavar="JSON", help="parameter overrides as JSON (or @file): reproduce one case"
+    )
     k.add_argument("--control", metavar="NAME", help="run the named negative control instead")
     k.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
-    k.add_argument("--strict", action="store_true", help="exit 1 if any verdict is violated or inconclusive")
+    k.add_argument(
+        "--strict", action="store_true", help="exit 1 if any verdict is violated or inconclusive"
+    )
     k.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     d = sub.add_parser("derive", help="write the symbolic derivations document")
@@ -109,8 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="write the bound-check report (Markdown, JSON, figures)")
     r.add_argument("--budget", choices=["quick", "standard", "full"], default="standard")
     r.add_argument("--out", default="reports", help="output folder (default reports/)")
-    r.add_argument("--seeds", type=_positive_int, default=50, help="seeds for the multi-seed figures")
-    r.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    r.add_argument(
+        "--seeds", type=_positive_int, default=50, help="seeds for the multi-seed figures"
+    )
+    r.add_argument(
+        "--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)"
+    )
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--no-progress", action="store_true")
     return p
@@ -153,22 +175,29 @@ def _fmt(x: Any) -> str:
 
 def format_table(results: list[Any]) -> str:
     """A fixed-width table of results (the CLI's only rendering of them)."""
-    rows = [("claim", "method", "verdict", "measured", "rel", "bound", "margin", "arith", "bits", "s")]
+    rows = [
+        ("claim", "method", "verdict", "measured", "rel", "bound", "margin", "arith", "bits", "s")
+    ]
     for r in results:
-        rows.append((
-            r.claim + (f" [control: {r.control}]" if r.control else ""),
-            r.method,
-            r.verdict.value,
-            _fmt(r.measured),
-            r.relation,
-            _fmt(r.bound),
-            _fmt(r.margin),
-            r.arithmetic,
-            str(r.precision_bits),
-            f"{r.seconds:.2f}",
-        ))
+        rows.append(
+            (
+                r.claim + (f" [control: {r.control}]" if r.control else ""),
+                r.method,
+                r.verdict.value,
+                _fmt(r.measured),
+                r.relation,
+                _fmt(r.bound),
+                _fmt(r.margin),
+                r.arithmetic,
+                str(r.precision_bits),
+                f"{r.seconds:.2f}",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -183,19 +212,34 @@ def cmd_claims(args: argparse.Namespace) -> int:
     data = []
     for cid, info in CATALOGUE.items():
         methods = [c.method for c in REGISTRY.get(cid, [])]
-        rows.append((cid, info.section, info.kind, ",".join(methods) or "(none yet)", info.provenance))
-        data.append({"id": cid, "section": info.section, "kind": info.kind, "source": info.source,
-                     "reconstructed": info.reconstructed, "statement": info.statement,
-                     "checks": [{"method": c.method, "controls": list(c.controls)} for c in REGISTRY.get(cid, [])]})
+        rows.append(
+            (cid, info.section, info.kind, ",".join(methods) or "(none yet)", info.provenance)
+        )
+        data.append(
+            {
+                "id": cid,
+                "section": info.section,
+                "kind": info.kind,
+                "source": info.source,
+                "reconstructed": info.reconstructed,
+                "statement": info.statement,
+                "checks": [
+                    {"method": c.method, "controls": list(c.controls)}
+                    for c in REGISTRY.get(cid, [])
+                ],
+            }
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     if args.json:
         atomic_write_json(args.json, {"claims": data})
     return EXIT_OK
 
 
-def _run_one(payload: tuple[str, str, dict[str, Any], dict[str, Any] | None, str | None]) -> dict[str, Any]:
+def _run_one(
+    payload: tuple[str, str, dict[str, Any], dict[str, Any] | None, str | None],
+) -> dict[str, Any]:
     """Worker entry point (also used in-process): run one check, return a dict."""
     from zascheck.registry import RunContext, checks_for, run_check
 
@@ -208,8 +252,12 @@ def _run_one(payload: tuple[str, str, dict[str, Any], dict[str, Any] | None, str
     except ZascheckError as exc:
         return {"ok": False, "input_error": str(exc), "key": key}
     except Exception as exc:  # a bug in a check: report it, keep going
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "key": key,
-                "traceback": traceback.format_exc()}
+        return {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}",
+            "key": key,
+            "traceback": traceback.format_exc(),
+        }
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -233,20 +281,33 @@ def cmd_check(args: argparse.Namespace) -> int:
         having = [c for c in checks if args.control in c.controls]
         if not having:
             have = sorted({n for c in checks for n in c.controls})
-            raise InputError(f"no selected check has a control {args.control!r} "
-                             f"(controls: {', '.join(have) or 'none'})")
+            raise InputError(
+                f"no selected check has a control {args.control!r} "
+                f"(controls: {', '.join(have) or 'none'})"
+            )
         checks = having
     if case and len(checks) != 1:
         keys = ", ".join(c.key for c in checks[:6])
         raise InputError(f"--case applies to exactly one check; name one of: {keys}")
-    ctx_kw = {"budget": args.budget, "precision": args.precision, "seed": args.seed,
-              "phi": phi, "progress": False}
+    ctx_kw = {
+        "budget": args.budget,
+        "precision": args.precision,
+        "seed": args.seed,
+        "phi": phi,
+        "progress": False,
+    }
     RunContext(**ctx_kw)  # validate once, before any work
     payloads = [(c.key, c.method, ctx_kw, case, args.control) for c in checks]
     outs: list[dict[str, Any]] = []
     show = not args.no_progress and len(payloads) > 1
-    bar = tqdm(total=len(payloads), desc="checks", unit="check", disable=not show or None,
-               file=sys.stderr, leave=False)
+    bar = tqdm(
+        total=len(payloads),
+        desc="checks",
+        unit="check",
+        disable=not show or None,
+        file=sys.stderr,
+        leave=False,
+    )
     try:
         if args.jobs > 1 and len(payloads) > 1:
             from concurrent.futures import ProcessPoolExecutor
@@ -275,9 +336,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
     print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" ({len(results)} results)")
     if args.json:
-        doc = {"results": [o["result"] for o in outs if o["ok"]],
-               "errors": [{"check": o["key"], "error": o["error"]} for o in crashes],
-               "meta": _meta(args, started)}
+        doc = {
+            "results": [o["result"] for o in outs if o["ok"]],
+            "errors": [{"check": o["key"], "error": o["error"]} for o in crashes],
+            "meta": _meta(args, started),
+        }
         atomic_write_json(args.json, doc)
     if crashes:
         return EXIT_CRASH
@@ -305,8 +368,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         from zascheck.report import build_report
     except ImportError as exc:
         raise InputError(f"the report layer is not available: {exc}") from None
-    out = build_report(budget=args.budget, out=Path(args.out), seeds=args.seeds, jobs=args.jobs,
-                       seed=args.seed, progress=not args.no_progress)
+    out = build_report(
+        budget=args.budget,
+        out=Path(args.out),
+        seeds=args.seeds,
+        jobs=args.jobs,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
     print(f"wrote {out}")
     return EXIT_OK
 
@@ -317,7 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT
-    handlers = {"claims": cmd_claims, "check": cmd_check, "derive": cmd_derive, "report": cmd_report}
+    handlers = {
+        "claims": cmd_claims,
+        "check": cmd_check,
+        "derive": cmd_derive,
+        "report": cmd_report,
+    }
     try:
         return handlers[args.command](args)
     except ZascheckError as exc:

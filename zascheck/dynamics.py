@@ -77,7 +77,9 @@ def check_eta(eta: Any) -> None:
         raise InputError(f"step size eta must be a finite number > 0, got {eta}")
 
 
-def gd_step(b: Backend, ws: Sequence[Any], target: Target, eta: Any) -> tuple[list[Any], Any, list[Any]]:
+def gd_step(
+    b: Backend, ws: Sequence[Any], target: Target, eta: Any
+) -> tuple[list[Any], Any, list[Any]]:
     """One GD step: returns ``(new weights, R at the old weights, gradients)``."""
     r, g = model.loss_and_grads(b, ws, target)
     return model.gd_update(b, ws, g, eta), r, g
@@ -304,7 +306,9 @@ class FlowRun:
     tol: float
 
 
-def _taylor_coefficients(sb: SeriesBackend, ws: Sequence[Any], target: Target, order: int) -> list[list[Any]]:
+def _taylor_coefficients(
+    sb: SeriesBackend, ws: Sequence[Any], target: Target, order: int
+) -> list[list[Any]]:
     """Taylor coefficients ``[c_0 .. c_order]`` of every layer at the state ``ws``."""
     vars_ = [sb.var(w) for w in ws]
     tgt = Target(Y=sb.const(target.Y), X=None if target.X is None else sb.const(target.X))
@@ -315,7 +319,7 @@ def _taylor_coefficients(sb: SeriesBackend, ws: Sequence[Any], target: Target, o
         for gl in g:
             ck = sb.coef(gl, k)
             newc.append(b.scale(b.scalar(-1) / (k + 1), ck))
-        for v, c in zip(vars_, newc):
+        for v, c in zip(vars_, newc, strict=True):
             v.coefs.append(c)
     return [v.coefs for v in vars_]
 
@@ -403,5 +407,7 @@ def flow(
         if not b.is_finite(ws[-1]) or not math.isfinite(_norm(b, ws)):
             raise ArithmeticError(f"gradient flow blew up at t = {float(t):.4g}")
         if steps > max_steps:
-            raise ArithmeticError(f"gradient flow needed more than {max_steps} steps (t = {float(t):.4g})")
+            raise ArithmeticError(
+                f"gradient flow needed more than {max_steps} steps (t = {float(t):.4g})"
+            )
     return FlowRun(times=times, ws=out_ws, error_estimate=err, steps=steps, order=order, tol=tol)

@@ -81,7 +81,9 @@ def diagonal(diag: Sequence[float] | np.ndarray, L: int) -> list[np.ndarray]:
     return [dm.copy() for _ in range(L)]
 
 
-def near_identity(L: int, d: int, seed: int | np.random.Generator | None = None) -> list[np.ndarray]:
+def near_identity(
+    L: int, d: int, seed: int | np.random.Generator | None = None
+) -> list[np.ndarray]:
     """Paper eq. (5.1): ``W_l = I + U_l``, ``(U_l)_ij ~ N(0, 1/(d L))``, all ``l``."""
     _check_depth(L, d)
     rng = _rng(seed)
@@ -98,7 +100,9 @@ def xavier(
     if len(dims) != L + 1:
         raise InputError(f"need L + 1 = {L + 1} widths, got {len(dims)}")
     rng = _rng(seed)
-    return [rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1]) for l in range(1, L + 1)]
+    return [
+        rng.standard_normal((dims[l], dims[l - 1])) / np.sqrt(dims[l - 1]) for l in range(1, L + 1)
+    ]
 
 
 def near_zas(
@@ -164,5 +168,5 @@ def make(name: str, L: int, d: int, *, seed: int | None = None, **kw: float) -> 
     if name == "near-zas":
         return near_zas(L, d, kw.get("sigma", 0.01), seed)
     if name == "identity":
-        return zero_at(L, d, L, 1.0)[:-1] + [np.eye(d)]
+        return [*zero_at(L, d, L, 1.0)[:-1], np.eye(d)]
     raise InputError(f"unknown initialization {name!r}; choose one of {', '.join(INITS)}")

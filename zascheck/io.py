@@ -44,7 +44,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    return atomic_write_text(
+        path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    )
 
 
 def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndarray:
@@ -73,7 +75,9 @@ def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndar
                 obj = obj["phi"]
             arr = np.array(obj, dtype=float)
         else:
-            raise InputError(f"cannot read {p}: unknown format {suffix!r} (use .npy, .csv or .json)")
+            raise InputError(
+                f"cannot read {p}: unknown format {suffix!r} (use .npy, .csv or .json)"
+            )
     except InputError:
         raise
     except (OSError, ValueError, TypeError, json.JSONDecodeError) as exc:

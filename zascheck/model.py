@@ -160,11 +160,10 @@ def grad_norms2(b: Backend, grads: Sequence[Any]) -> list[Any]:
 def invariants(b: Backend, ws: Sequence[Any]) -> list[Any]:
     """``D_l = W_{l+1}^T W_{l+1} - W_l W_l^T`` for ``l = 1..L-1`` (Lemma 4.2, eq. 4.3)."""
     return [
-        b.sub(b.mm(b.T(ws[l + 1]), ws[l + 1]), b.mm(ws[l], b.T(ws[l])))
-        for l in range(len(ws) - 1)
+        b.sub(b.mm(b.T(ws[l + 1]), ws[l + 1]), b.mm(ws[l], b.T(ws[l]))) for l in range(len(ws) - 1)
     ]
 
 
 def gd_update(b: Backend, ws: Sequence[Any], grads: Sequence[Any], eta: Any) -> list[Any]:
     """``W_l - eta G_l`` for every layer."""
-    return [b.sub(w, b.scale(eta, g)) for w, g in zip(ws, grads)]
+    return [b.sub(w, b.scale(eta, g)) for w, g in zip(ws, grads, strict=True)]

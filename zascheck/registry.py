@@ -110,7 +110,9 @@ def register(
             raise KeyError(f"{claim}:{method} registered twice")
         doc = (fn.__doc__ or "").strip().splitlines()
         lst.append(
-            Check(claim, method, fn, budgets, dict(controls or {}), accepts_phi, doc[0] if doc else "")
+            Check(
+                claim, method, fn, budgets, dict(controls or {}), accepts_phi, doc[0] if doc else ""
+            )
         )
         return fn
 
@@ -122,7 +124,9 @@ def load_all() -> None:
     import zascheck.checks  # noqa: F401
 
 
-def checks_for(ids: Iterable[str] | None = None, methods: Iterable[str] | None = None) -> list[Check]:
+def checks_for(
+    ids: Iterable[str] | None = None, methods: Iterable[str] | None = None
+) -> list[Check]:
     """Checks for the given claim ids (all when ``None``), in catalogue order.
 
     An id may also be ``claim:method``.
@@ -138,7 +142,9 @@ def checks_for(ids: Iterable[str] | None = None, methods: Iterable[str] | None =
             if cid not in CATALOGUE:
                 close = difflib.get_close_matches(cid, list(CATALOGUE), n=3, cutoff=0.6)
                 hint = f" (did you mean: {', '.join(close[:5])}?)" if close else ""
-                raise UnknownClaimError(f"unknown claim id {cid!r}{hint}; 'zascheck claims' lists them")
+                raise UnknownClaimError(
+                    f"unknown claim id {cid!r}{hint}; 'zascheck claims' lists them"
+                )
             lst = REGISTRY.get(cid, [])
             if not lst:
                 raise UnknownClaimError(f"claim {cid!r} has no check implemented yet")
@@ -146,7 +152,9 @@ def checks_for(ids: Iterable[str] | None = None, methods: Iterable[str] | None =
                 lst = [c for c in lst if c.method == meth]
                 if not lst:
                     have = ", ".join(c.method for c in REGISTRY[cid])
-                    raise UnknownClaimError(f"claim {cid!r} has no method {meth!r} (it has: {have})")
+                    raise UnknownClaimError(
+                        f"claim {cid!r} has no method {meth!r} (it has: {have})"
+                    )
             out.extend(lst)
     if wanted_methods is not None:
         out = [c for c in out if c.method in wanted_methods]
@@ -156,6 +164,7 @@ def checks_for(ids: Iterable[str] | None = None, methods: Iterable[str] | None =
 def validate_params(params: dict[str, Any]) -> None:
     """Reject impossible values of the parameters every family shares, with a
     message naming the parameter (``L < 1``, ``eta <= 0``, precision too low...)."""
+
     def _int_at_least(name: str, v: Any, lo: int) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise InputError(f"parameter {name} must be an integer >= {lo}, got {v!r}")
@@ -209,7 +218,7 @@ def run_check(
     t0 = time.perf_counter()
     res = check.fn(ctx, **params)
     info = CATALOGUE[check.claim]
-    shown = {k: v for k, v in params.items()}
+    shown = dict(params)
     return dataclasses.replace(
         res,
         claim=check.claim,

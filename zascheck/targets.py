@@ -50,4 +50,6 @@ def make_phi(spec: Any, d: int, rng: np.random.Generator | int | None = None) ->
         ev = np.ones(d)
         ev[-1] = 1e-8
         return q @ np.diag(ev) @ q.T
-    raise InputError(f"unknown target {spec!r}; choose one of {', '.join(TARGETS)} or give a matrix")
+    raise InputError(
+        f"unknown target {spec!r}; choose one of {', '.join(TARGETS)} or give a matrix"
+    )

@@ -100,7 +100,7 @@ def flow_decay(
     r0 = model.loss(b, run.ws[0], target)
     ratios, errs, verdicts, losses = [], [], [], []
     rate_b = b.scalar(rate)
-    for t, ws in zip(run.times[1:], run.ws[1:]):
+    for t, ws in zip(run.times[1:], run.ws[1:], strict=True):
         r = model.loss(b, ws, target)
         env = b.exp(-2 * rate_b * b.scalar(t)) * r0
         dr = loss_error_bound(b, ws, target, run.error_estimate)

@@ -34,9 +34,7 @@ def _case_init(init: str, L: int, d: int, rng: np.random.Generator) -> list[np.n
 # ---------------------------------------------------------------------------
 
 
-def invariant_change(
-    b: Backend, ws0: list[Any], ws_t: list[Any], dw: float
-) -> tuple[float, float]:
+def invariant_change(b: Backend, ws0: list[Any], ws_t: list[Any], dw: float) -> tuple[float, float]:
     """``max_l ||D_l(t) - D_l(0)||_F`` and the error budget that a perturbation
     of at most ``dw`` per layer (integration error) plus rounding allows:
     ``sum over the two layers of (2 ||W|| + dw) dw`` and ``gamma_{2d}`` times
@@ -44,7 +42,7 @@ def invariant_change(
     d0 = model.invariants(b, ws0)
     dt = model.invariants(b, ws_t)
     worst, budget = 0.0, 0.0
-    for l, (x, y) in enumerate(zip(dt, d0)):
+    for l, (x, y) in enumerate(zip(dt, d0, strict=True)):
         change = _fro(b, b.sub(x, y))
         n1, n0 = _fro(b, ws_t[l + 1]), _fro(b, ws_t[l])
         dim = b.shape(ws_t[l])[0]
@@ -60,13 +58,28 @@ def invariant_change(
     "zas.lemma4.2",
     method="flow",
     budgets={
-        "quick": {"cases": [["random", 3, 2, "gaussian"], ["zas", 4, 2, "-I"],
-                            ["near-identity", 2, 3, "indefinite"]],
-                  "times": [0.5, 1.0, 2.0], "evolution": "flow", "arithmetic": "ball"},
-        "standard": {"cases": [["random", 3, 2, "gaussian"], ["zas", 4, 2, "-I"],
-                               ["near-identity", 2, 3, "indefinite"], ["xavier", 5, 3, "gaussian"],
-                               ["random", 1, 3, "psd"]],
-                     "times": [0.25, 0.5, 1.0, 2.0, 4.0], "evolution": "flow", "arithmetic": "ball"},
+        "quick": {
+            "cases": [
+                ["random", 3, 2, "gaussian"],
+                ["zas", 4, 2, "-I"],
+                ["near-identity", 2, 3, "indefinite"],
+            ],
+            "times": [0.5, 1.0, 2.0],
+            "evolution": "flow",
+            "arithmetic": "ball",
+        },
+        "standard": {
+            "cases": [
+                ["random", 3, 2, "gaussian"],
+                ["zas", 4, 2, "-I"],
+                ["near-identity", 2, 3, "indefinite"],
+                ["xavier", 5, 3, "gaussian"],
+                ["random", 1, 3, "psd"],
+            ],
+            "times": [0.25, 0.5, 1.0, 2.0, 4.0],
+            "evolution": "flow",
+            "arithmetic": "ball",
+        },
     },
     controls={
         # break "gradient flow": a GD step of size 0.05 does not conserve D_l
@@ -106,7 +119,7 @@ def lemma42(
                 run = dynamics_flow(b, ws0, target, times)
                 snaps, dw, label = run.ws, run.error_estimate, "flow"
             else:
-                steps = max(1, int(round(times[-1] / eta)))
+                steps = max(1, round(times[-1] / eta))
                 w = [b.matrix(x) for x in ws0]
                 snaps = [w]
                 for _ in range(steps):
@@ -122,8 +135,12 @@ def lemma42(
             v = decide(_F, case_worst, case_budget)
             verdicts.append(v)
             key = f"{init}/L={L}/d={d}/{phi}"
-            per[key] = {"max_change": case_worst, "budget": case_budget, "dynamics": label,
-                        "verdict": v.value}
+            per[key] = {
+                "max_change": case_worst,
+                "budget": case_budget,
+                "dynamics": label,
+                "verdict": v.value,
+            }
             if worst is None or case_worst - case_budget > worst[0] - worst[1]:
                 worst = (case_worst, case_budget, key)
     verdict = combine(verdicts)
@@ -137,16 +154,20 @@ def lemma42(
         measured_repr="max_{l,t} ||D_l(t) - D_l(0)||_F",
         bound_repr="integration-error + rounding budget",
         evidence={"per_case": per},
-        notes=("flow integrated by Taylor series; conservation is checked against the "
-               "integrator's error estimate, so the verdict is 'holds', not a proof "
-               "(the symbolic check proves the identity for every L, d)"),
+        notes=(
+            "flow integrated by Taylor series; conservation is checked against the "
+            "integrator's error estimate, so the verdict is 'holds', not a proof "
+            "(the symbolic check proves the identity for every L, d)"
+        ),
     )
     if verdict is Verdict.VIOLATED:
         res.counterexample = {"case": worst[2], "max_change": worst[0], "budget": worst[1]}
     return res
 
 
-def dynamics_flow(b: Backend, ws0: list[Any], target: Target, times: list[float]) -> dynamics.FlowRun:
+def dynamics_flow(
+    b: Backend, ws0: list[Any], target: Target, times: list[float]
+) -> dynamics.FlowRun:
     return dynamics.flow(b, ws0, target, [0.0, *times])
 
 
@@ -162,7 +183,7 @@ def drift_residuals(
     ``D_l(t+1) - D_l(t) - eta^power (G_{l+1}^T G_{l+1} - G_l G_l^T)``
     (``power = 2`` is the claim; ``power = 1`` is the control's wrong formula),
     with the new weights, the gradients and the invariants at ``t``."""
-    r, g = model.loss_and_grads(b, ws, target)
+    _r, g = model.loss_and_grads(b, ws, target)
     new = model.gd_update(b, ws, g, eta)
     d_old = model.invariants(b, ws)
     d_new = model.invariants(b, new)
@@ -219,9 +240,21 @@ def drift_exact(
     b = ExactBackend()
     rng = ctx.rng(4)
     den = int(denominator)
-    ws = [b.matrix([[Fraction(int(k), den) for k in row] for row in rng.integers(-2 * den, 2 * den + 1, (d, d))])
-          for _ in range(L)]
-    phi = b.matrix([[Fraction(int(k), den) for k in row] for row in rng.integers(-2 * den, 2 * den + 1, (d, d))])
+    ws = [
+        b.matrix(
+            [
+                [Fraction(int(k), den) for k in row]
+                for row in rng.integers(-2 * den, 2 * den + 1, (d, d))
+            ]
+        )
+        for _ in range(L)
+    ]
+    phi = b.matrix(
+        [
+            [Fraction(int(k), den) for k in row]
+            for row in rng.integers(-2 * den, 2 * den + 1, (d, d))
+        ]
+    )
     target = Target(Y=phi)
     eta_q = b.scalar(Fraction(eta))
     nonzero = 0
@@ -248,8 +281,12 @@ def drift_exact(
         notes=f"{steps} exact GD steps, L = {L}, d = {d}, eta = {eta}",
     )
     if verdict is Verdict.VIOLATED:
-        res_.counterexample = {"step": where[0], "l": where[1], "residual_norm": math.sqrt(worst),
-                               "power_of_eta": power}
+        res_.counterexample = {
+            "step": where[0],
+            "l": where[1],
+            "residual_norm": math.sqrt(worst),
+            "power_of_eta": power,
+        }
     return res_
 
 
@@ -264,7 +301,13 @@ def drift_exact(
     accepts_phi=True,
 )
 def drift_mp(
-    ctx: RunContext, L: int, d: int, steps: int, eta: float, bits: int, power: int = 2,
+    ctx: RunContext,
+    L: int,
+    d: int,
+    steps: int,
+    eta: float,
+    bits: int,
+    power: int = 2,
     phi: Any = "gaussian",
 ) -> CheckResult:
     """GD drift identity at high precision (same claim as the ``exact`` method).
@@ -294,7 +337,7 @@ def drift_mp(
                 worst = (m, budget, t, l + 1)
         dn = model.invariants(b, new)
         do = model.invariants(b, ws)
-        drift_sizes.append(max(_fro(b, b.sub(x, y)) for x, y in zip(dn, do)))
+        drift_sizes.append(max(_fro(b, b.sub(x, y)) for x, y in zip(dn, do, strict=True)))
         ws = new
     verdict = combine(verdicts)
     out = CheckResult(
@@ -310,8 +353,13 @@ def drift_mp(
         notes="rounding budget from Higham's gamma_n at the working precision",
     )
     if verdict is Verdict.VIOLATED:
-        out.counterexample = {"step": worst[2], "l": worst[3], "residual": worst[0], "budget": worst[1],
-                              "power_of_eta": power}
+        out.counterexample = {
+            "step": worst[2],
+            "l": worst[3],
+            "residual": worst[0],
+            "budget": worst[1],
+            "power_of_eta": power,
+        }
     return out
 
 
@@ -327,7 +375,12 @@ def drift_mp(
     controls={"claim-exact-under-gd": {"claim_gd_exact": True}},
 )
 def invariance(
-    ctx: RunContext, L: int, d: int, steps: int, eta: str, times: list[float],
+    ctx: RunContext,
+    L: int,
+    d: int,
+    steps: int,
+    eta: str,
+    times: list[float],
     claim_gd_exact: bool = False,
 ) -> CheckResult:
     """Review 2 of the ZAS paper: "the proof follows from ``W_{l+1}^T W_{l+1} -
@@ -356,9 +409,13 @@ def invariance(
     v_flow = decide(_F, ch, allow)
     # (b), (c) exact GD
     e = ExactBackend()
-    ws = [e.matrix([[Fraction(int(k), 4) for k in row] for row in rng.integers(-8, 9, (d, d))])
-          for _ in range(L)]
-    tq = Target(Y=e.matrix([[Fraction(int(k), 4) for k in row] for row in rng.integers(-8, 9, (d, d))]))
+    ws = [
+        e.matrix([[Fraction(int(k), 4) for k in row] for row in rng.integers(-8, 9, (d, d))])
+        for _ in range(L)
+    ]
+    tq = Target(
+        Y=e.matrix([[Fraction(int(k), 4) for k in row] for row in rng.integers(-8, 9, (d, d))])
+    )
     eq = e.scalar(Fraction(eta))
     d0 = model.invariants(e, ws)
     acc = [e.scalar(0) for _ in range(L - 1)]
@@ -368,15 +425,17 @@ def invariance(
             acc[l] += eq * eq * (e.fro2(g[l + 1]) + e.fro2(g[l]))
         ws = model.gd_update(e, ws, g, eq)
     dT = model.invariants(e, ws)
-    changes2 = [e.fro2(e.sub(x, y)) for x, y in zip(dT, d0)]
+    changes2 = [e.fro2(e.sub(x, y)) for x, y in zip(dT, d0, strict=True)]
     nonzero = all(c != 0 for c in changes2)
-    bounded = all(c <= a * a for c, a in zip(changes2, acc))
+    bounded = all(c <= a * a for c, a in zip(changes2, acc, strict=True))
     if claim_gd_exact:
         v_gd = Verdict.CERTIFIED if not nonzero else Verdict.VIOLATED
     else:
         v_gd = Verdict.CERTIFIED if (nonzero and bounded) else Verdict.VIOLATED
     verdict = combine([v_flow, v_gd])
-    ratio = max(math.sqrt(e.to_float(c)) / e.to_float(a) for c, a in zip(changes2, acc))
+    ratio = max(
+        math.sqrt(e.to_float(c)) / e.to_float(a) for c, a in zip(changes2, acc, strict=True)
+    )
     out = CheckResult(
         verdict=verdict,
         measured=ch,
@@ -386,14 +445,21 @@ def invariance(
         precision_bits=b.prec,
         measured_repr="flow: max ||D_l(t)-D_l(0)||_F",
         evidence={
-            "flow_change": ch, "flow_budget": allow, "flow_verdict": v_flow.value,
+            "flow_change": ch,
+            "flow_budget": allow,
+            "flow_verdict": v_flow.value,
             "gd_drift_norms": [math.sqrt(e.to_float(c)) for c in changes2],
-            "gd_drift_over_eta2_bound": ratio, "gd_verdict": v_gd.value,
+            "gd_drift_over_eta2_bound": ratio,
+            "gd_verdict": v_gd.value,
         },
-        notes=(f"flow conserves D_l within its error budget ({v_flow.value}); exact GD drift is "
-               f"nonzero: {nonzero}, within eta^2 sum ||G||^2: {bounded} (largest ratio {ratio:.3g})"),
+        notes=(
+            f"flow conserves D_l within its error budget ({v_flow.value}); exact GD drift is "
+            f"nonzero: {nonzero}, within eta^2 sum ||G||^2: {bounded} (largest ratio {ratio:.3g})"
+        ),
     )
     if verdict is Verdict.VIOLATED:
-        out.counterexample = {"gd_drift_norms": out.evidence["gd_drift_norms"],
-                              "reading": "constant under GD" if claim_gd_exact else "approximate"}
+        out.counterexample = {
+            "gd_drift_norms": out.evidence["gd_drift_norms"],
+            "reading": "constant under GD" if claim_gd_exact else "approximate",
+        }
     return out

@@ -22,12 +22,30 @@ def _init(name: str, L: int, d: int, seed: int) -> list[Any]:
     "zas.thm4.1",
     method="flow",
     budgets={
-        "quick": {"depths": [1, 2, 3, 5], "d": 2, "phi": "gaussian", "init": "zas",
-                  "times": list(THM41_TIMES), "arithmetic": "ball"},
-        "standard": {"depths": [1, 2, 3, 5, 8], "d": 3, "phi": "gaussian", "init": "zas",
-                     "times": [0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0], "arithmetic": "ball"},
-        "thorough": {"depths": [1, 2, 3, 5, 8, 12], "d": 4, "phi": "gaussian", "init": "zas",
-                     "times": [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0], "arithmetic": "ball"},
+        "quick": {
+            "depths": [1, 2, 3, 5],
+            "d": 2,
+            "phi": "gaussian",
+            "init": "zas",
+            "times": list(THM41_TIMES),
+            "arithmetic": "ball",
+        },
+        "standard": {
+            "depths": [1, 2, 3, 5, 8],
+            "d": 3,
+            "phi": "gaussian",
+            "init": "zas",
+            "times": [0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0],
+            "arithmetic": "ball",
+        },
+        "thorough": {
+            "depths": [1, 2, 3, 5, 8, 12],
+            "d": 4,
+            "phi": "gaussian",
+            "init": "zas",
+            "times": [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0],
+            "arithmetic": "ball",
+        },
     },
     controls={
         # break the hypothesis "ZAS init": near-identity init, Shamir's target -I
@@ -65,9 +83,14 @@ def thm41(
     with b.session():
         target = Target.whitened(b, phi_m)
         for L in depths:
-            m = flow_decay(b, _init(init, L, d, ctx.seed), target, times, 1, tight=(L == 1 and init == "zas"))
+            m = flow_decay(
+                b, _init(init, L, d, ctx.seed), target, times, 1, tight=(L == 1 and init == "zas")
+            )
             verdicts.append(m.verdict)
-            per_depth[str(L)] = m.evidence() | {"verdict": m.verdict.value, "max_ratio": m.max_ratio}
+            per_depth[str(L)] = m.evidence() | {
+                "verdict": m.verdict.value,
+                "max_ratio": m.max_ratio,
+            }
             if L >= 2 or init != "zas":
                 cand = (m.max_ratio, L, m.times[m.worst], m.err[m.worst])
                 if worst is None or cand[0] > worst[0]:
@@ -90,13 +113,20 @@ def thm41(
         evidence={"per_depth": per_depth, "phi": phi_m, "slack_at_L1": slack_l1},
         notes=(
             f"gradient flow by Taylor integration; integration error estimated, not enclosed. "
-            f"L = 1 slack (should vanish): {slack_l1:.3g}" if slack_l1 is not None else
-            "gradient flow by Taylor integration; integration error estimated, not enclosed."
+            f"L = 1 slack (should vanish): {slack_l1:.3g}"
+            if slack_l1 is not None
+            else "gradient flow by Taylor integration; integration error estimated, not enclosed."
         ),
     )
     if verdict is Verdict.VIOLATED and worst is not None:
-        res.counterexample = {"L": worst[1], "t": worst[2], "ratio": worst[0], "init": init,
-                              "phi": phi_m, "d": d}
+        res.counterexample = {
+            "L": worst[1],
+            "t": worst[2],
+            "ratio": worst[0],
+            "init": init,
+            "phi": phi_m,
+            "d": d,
+        }
     if worst is not None:
         res.tightest = {"L": worst[1], "t": worst[2], "ratio": worst[0]}
     return res
@@ -106,10 +136,16 @@ def thm41(
     "zas.remark.rectangular",
     method="flow",
     budgets={
-        "quick": {"widths": [[2, 3, 4, 2], [2, 2, 5, 3], [3, 4, 3]], "arithmetic": "ball",
-                  "times": [0.5, 1.0, 2.0]},
-        "standard": {"widths": [[2, 3, 4, 2], [2, 2, 5, 3], [3, 4, 3], [2, 6, 2, 4, 1]],
-                     "arithmetic": "ball", "times": [0.25, 0.5, 1.0, 2.0, 3.0]},
+        "quick": {
+            "widths": [[2, 3, 4, 2], [2, 2, 5, 3], [3, 4, 3]],
+            "arithmetic": "ball",
+            "times": [0.5, 1.0, 2.0],
+        },
+        "standard": {
+            "widths": [[2, 3, 4, 2], [2, 2, 5, 3], [3, 4, 3], [2, 6, 2, 4, 1]],
+            "arithmetic": "ball",
+            "times": [0.25, 0.5, 1.0, 2.0, 3.0],
+        },
     },
     controls={
         # break d_l >= d_0: a bottleneck narrower than the input
@@ -117,7 +153,11 @@ def thm41(
     },
 )
 def remark_rectangular(
-    ctx: RunContext, widths: list[list[int]], arithmetic: str, times: list[float], init: str = "embed"
+    ctx: RunContext,
+    widths: list[list[int]],
+    arithmetic: str,
+    times: list[float],
+    init: str = "embed",
 ) -> CheckResult:
     """Remark (1) after Theorem 4.1 (ZAS paper): with rectangular layers
     ``W_l`` of shape ``d_l x d_{l-1}``, ``d_l >= d_0`` for ``l = 1..L-1``,

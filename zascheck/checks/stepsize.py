@@ -42,8 +42,16 @@ def envelope_run(
     ``b`` (decided by enclosure in ball arithmetic).  Also records the per-step
     factor ``R(t+1)/R(t)`` against ``1 - eta/2`` (Lemma 4.6)."""
     q = 1 - b.scalar(eta) / 2
-    state: dict[str, Any] = {"env": None, "worst": -math.inf, "worst_t": 0, "verdicts": set(),
-                             "first_bad": None, "undecided": None, "prev": None, "step_max": -math.inf}
+    state: dict[str, Any] = {
+        "env": None,
+        "worst": -math.inf,
+        "worst_t": 0,
+        "verdicts": set(),
+        "first_bad": None,
+        "undecided": None,
+        "prev": None,
+        "step_max": -math.inf,
+    }
     trace_t, trace_ratio = [], []
     stride = max(1, max_steps // 200)
 
@@ -74,8 +82,15 @@ def envelope_run(
             return True
         return False
 
-    run = dynamics.gd(b, ws0, Target(Y=target.Y, X=target.X), eta, max_steps=max_steps,
-                      rel_tol=rel_tol, observers=[observe])
+    run = dynamics.gd(
+        b,
+        ws0,
+        Target(Y=target.Y, X=target.X),
+        eta,
+        max_steps=max_steps,
+        rel_tol=rel_tol,
+        observers=[observe],
+    )
     verdict = combine(state["verdicts"]) if state["verdicts"] else Verdict.INCONCLUSIVE
     if run.stop == "diverged":
         verdict = Verdict.VIOLATED
@@ -101,23 +116,49 @@ def envelope_run(
     "zas.thm4.3",
     method="gd",
     budgets={
-        "quick": {"cases": [{"L": 2, "d": 2, "phi": "gaussian"}, {"L": 9, "d": 2, "phi": "-I", "scale": 0.2}],
-                  "max_steps": 10000, "arithmetic": "ball", "init": "zas"},
-        "standard": {"cases": [{"L": 2, "d": 2, "phi": "gaussian"}, {"L": 4, "d": 3, "phi": "gaussian"},
-                               {"L": 9, "d": 2, "phi": "-I", "scale": 0.2}],
-                     "max_steps": 200000, "arithmetic": "ball", "init": "zas"},
-        "thorough": {"cases": [{"L": 9, "d": 2, "phi": "-I", "scale": 0.2},
-                               {"L": 16, "d": 2, "phi": "gaussian", "scale": 0.1}],
-                     "max_steps": 400000, "arithmetic": "float64", "init": "zas"},
+        "quick": {
+            "cases": [
+                {"L": 2, "d": 2, "phi": "gaussian"},
+                {"L": 9, "d": 2, "phi": "-I", "scale": 0.2},
+            ],
+            "max_steps": 10000,
+            "arithmetic": "ball",
+            "init": "zas",
+        },
+        "standard": {
+            "cases": [
+                {"L": 2, "d": 2, "phi": "gaussian"},
+                {"L": 4, "d": 3, "phi": "gaussian"},
+                {"L": 9, "d": 2, "phi": "-I", "scale": 0.2},
+            ],
+            "max_steps": 200000,
+            "arithmetic": "ball",
+            "init": "zas",
+        },
+        "thorough": {
+            "cases": [
+                {"L": 9, "d": 2, "phi": "-I", "scale": 0.2},
+                {"L": 16, "d": 2, "phi": "gaussian", "scale": 0.1},
+            ],
+            "max_steps": 400000,
+            "arithmetic": "float64",
+            "init": "zas",
+        },
     },
     controls={
         # break the step-size hypothesis: eta far above the bound
-        "eta-above-bound": {"cases": [{"L": 4, "d": 2, "phi": "gaussian", "scale": 3.0}], "eta": 0.5,
-                            "max_steps": 200},
+        "eta-above-bound": {
+            "cases": [{"L": 4, "d": 2, "phi": "gaussian", "scale": 3.0}],
+            "eta": 0.5,
+            "max_steps": 200,
+        },
         # break the init hypothesis: identity init (on the stable manifold of the saddle at 0)
         # against Shamir's target -1 at the theorem's own eta: GD goes to the saddle, R -> 1/2
-        "identity-init": {"cases": [{"L": 2, "d": 1, "phi": "-I"}], "init": "identity",
-                          "max_steps": 40000},
+        "identity-init": {
+            "cases": [{"L": 2, "d": 1, "phi": "-I"}],
+            "init": "identity",
+            "max_steps": 40000,
+        },
     },
     accepts_phi=True,
 )
@@ -161,18 +202,31 @@ def thm43(
             with b.session():
                 fro = b.sqrt(b.fro2(b.matrix(phi_m)))
                 eta_star = thm43_eta(b, fro, L)
-                eta_used = eta if eta is not None else dyadic_below(b, eta_star * b.scalar(eta_factor))
+                eta_used = (
+                    eta if eta is not None else dyadic_below(b, eta_star * b.scalar(eta_factor))
+                )
                 ws0 = inits.make(init, L, d, seed=ctx.rng(20 + i))
                 out = envelope_run(b, ws0, Target.whitened(b, phi_m), eta_used, max_steps, rel_tol)
-            if (out["verdict"] is Verdict.INCONCLUSIVE and b.rigorous and not b.exact
-                    and bits * 2 <= MAX_BITS):
+            if (
+                out["verdict"] is Verdict.INCONCLUSIVE
+                and b.rigorous
+                and not b.exact
+                and bits * 2 <= MAX_BITS
+            ):
                 bits *= 2
                 continue
             break
         last_b = b
         key = f"L={L}/d={d}/{spec if isinstance(spec, str) else 'user'}x{case.get('scale', 1.0)}"
-        out.update({"eta": eta_used, "eta_theorem": b.to_float(eta_star), "bits": b.prec,
-                    "phi_fro": b.to_float(fro), "init": init})
+        out.update(
+            {
+                "eta": eta_used,
+                "eta_theorem": b.to_float(eta_star),
+                "bits": b.prec,
+                "phi_fro": b.to_float(fro),
+                "init": init,
+            }
+        )
         per[key] = out
         verdicts.append(out["verdict"])
         if worst is None or out["worst_ratio"] > worst[0]:
@@ -197,6 +251,11 @@ def thm43(
         o["verdict"] = o["verdict"].value
     if verdict is Verdict.VIOLATED:
         o = worst[2]
-        res.counterexample = {"case": worst[1], "t": o["first_violation"], "eta": o["eta"],
-                              "init": init, "ratio": worst[0]}
+        res.counterexample = {
+            "case": worst[1],
+            "t": o["first_violation"],
+            "eta": o["eta"],
+            "init": init,
+            "ratio": worst[0],
+        }
     return res
