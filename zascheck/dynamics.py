@@ -292,10 +292,13 @@ class SeriesBackend(Backend):
 class FlowRun:
     """Gradient-flow solution sampled on a time grid.
 
-    ``ws[i]`` are the weights at ``times[i]``; ``error_estimate`` is the sum of
-    the local truncation-error estimates (Frobenius norm over all layers), an
-    estimate of the global integration error achieved; ``steps`` and ``order``
-    describe the Taylor integration.
+    ``ws[i]`` are the weights at ``times[i]``; ``errors[i]`` the integration
+    error estimate accumulated up to ``times[i]``; ``error_estimate`` the
+    final one: the sum of the local truncation-error estimates (Frobenius norm
+    over all layers) plus, in ball arithmetic, every radius dropped when the
+    balls were re-centred.  ``steps`` and ``order`` describe the Taylor
+    integration.  In ball arithmetic the returned weights are midpoints: the
+    flow is integrated, not enclosed.
     """
 
     times: list[float]
@@ -304,6 +307,7 @@ class FlowRun:
     steps: int
     order: int
     tol: float
+    errors: list[float] = field(default_factory=list)
 
 
 def _taylor_coefficients(
@@ -368,8 +372,10 @@ def flow(
     err = 0.0
     steps = 0
     gi = 0
+    errors: list[float] = []
     while gi < len(times) and times[gi] <= 0.0:
         out_ws.append(list(ws))
+        errors.append(0.0)
         gi += 1
     while gi < len(times):
         coefs = _taylor_coefficients(sb, ws, target, order)
@@ -385,9 +391,14 @@ def flow(
         h = Fraction(0.9 * min(cands)) if cands else remaining
         h = min(h, remaining)
         # sample grid points that fall inside this step (dense output)
+        n_entries = math.sqrt(sum(r * c for r, c in (b.shape(w) for w in ws)))
         while gi < len(times) and Fraction(times[gi]) <= t + h:
-            tau = b.scalar(Fraction(times[gi]) - t)
-            out_ws.append([b.midpoint(_horner(b, c, tau)) for c in coefs])
+            tau_f = float(Fraction(times[gi]) - t)
+            sample = [_horner(b, c, b.scalar(Fraction(times[gi]) - t)) for c in coefs]
+            local = n_last * tau_f**order + n_prev * tau_f ** (order - 1)
+            local += max(b.max_radius(w) for w in sample) * n_entries
+            out_ws.append([b.midpoint(w) for w in sample])
+            errors.append(err + local)
             gi += 1
         hb = b.scalar(h)
         ws = [_horner(b, c, hb) for c in coefs]
@@ -398,7 +409,7 @@ def flow(
         # re-centre (otherwise wrapping inflates them exponentially).
         rad = max(b.max_radius(w) for w in ws)
         if rad:
-            err += rad * math.sqrt(sum(r * c for r, c in (b.shape(w) for w in ws)))
+            err += rad * n_entries
             ws = [b.midpoint(w) for w in ws]
         t += h
         steps += 1
@@ -410,4 +421,6 @@ def flow(
             raise ArithmeticError(
                 f"gradient flow needed more than {max_steps} steps (t = {float(t):.4g})"
             )
-    return FlowRun(times=times, ws=out_ws, error_estimate=err, steps=steps, order=order, tol=tol)
+    return FlowRun(
+        times=times, ws=out_ws, error_estimate=err, steps=steps, order=order, tol=tol, errors=errors
+    )
