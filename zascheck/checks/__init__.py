@@ -7,6 +7,7 @@ import importlib
 _MODULES = [
     "conservation",
     "flow",
+    "paper",
     "reviews",
     "ssm",
     "stepsize",

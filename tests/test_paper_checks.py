@@ -1,0 +1,213 @@
+"""Paper family (zascheck/checks/paper.py): quick verdicts, every control is
+caught, and the pure helpers."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from zascheck import dynamics
+from zascheck.arith import Float64Backend
+from zascheck.checks.paper import (
+    _on_mirror_of_m,
+    comparison_decay,
+    exact_lower_layers,
+    flow_limit_wl_norm,
+    linear_convergence,
+    loglog_slope,
+    product_perturbation,
+)
+from zascheck.model import Target
+from zascheck.registry import RunContext, checks_for, run_check
+from zascheck.result import Verdict
+import itertools
+
+KEYS = [
+    "zas.thm4.1.steps:numeric",
+    "zas.remark.data:flow-readings",
+    "zas.lemma4.4-4.6:gd-constants",
+    "zas.near-zas:gd-bisection",
+    "zas.saddle:flow",
+]
+
+
+def _check(key):
+    (c,) = checks_for([key])
+    return c
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return {k: run_check(_check(k), RunContext()) for k in KEYS}
+
+
+# ---------------------------------------------------------------------------
+# quick verdicts
+# ---------------------------------------------------------------------------
+
+
+def test_thm41_steps_quick_holds(quick):
+    res = quick["zas.thm4.1.steps:numeric"]
+    assert res.verdict is Verdict.HOLDS, res.notes
+    assert res.relation == ">="
+    assert res.bound == 1.0
+    # the gradient bound is an equality at t = 0 under ZAS, decided by enclosure
+    assert res.measured == pytest.approx(1.0, abs=1e-12)
+    assert set(res.evidence["step_verdicts"].values()) <= {"holds", "certified"}
+    for rec in res.evidence["per_depth"].values():
+        assert rec["D_verdict"][0] == "certified"
+        assert rec["identity_verdict"][0] == "certified"
+        assert all(r <= bud for r, bud in zip(rec["D_residual"], rec["D_budget"], strict=True))
+
+
+def test_remark_data_quick_readings(quick):
+    res = quick["zas.remark.data:flow-readings"]
+    assert res.verdict is Verdict.HOLDS, res.notes  # the claim as printed
+    assert res.evidence["summary"] == {
+        "printed": "holds",
+        "printed-wide": "vacuous",
+        "xxt-realizable": "holds",
+        "xxt-loss": "violated",
+        "xxt-excess": "holds",
+    }
+    assert res.evidence["readings"]["printed-wide"]["lambda_is_zero"] is True
+    assert res.evidence["R_star_wide"] > 0
+    assert res.evidence["readings"]["xxt-loss"]["counterexample"]["t"] > 0
+
+
+def test_lemma_constants_quick(quick):
+    res = quick["zas.lemma4.4-4.6:gd-constants"]
+    assert res.verdict is Verdict.HOLDS, res.notes
+    assert res.measured <= 1.0
+    assert res.evidence["gradient_bound_min"] >= 1.0
+    oc = res.evidence["order_claims"]
+    assert oc["W_L*sqrt(L)"]["verdict"] == "violated"  # as printed
+    assert oc["D_l*L^3"]["verdict"] == "holds"  # exactly zero along GD from ZAS
+    assert oc["I+D_{L-1}/(eta L R0)"]["verdict"] == "holds"
+    lim = oc["W_L*sqrt(L)"]["flow_limit"]["sqrtL_times_WL"]
+    assert all(a < b for a, b in itertools.pairwise(lim))  # grows without bound (like sqrt(log L))
+    for m in res.evidence["per_depth"].values():
+        assert m["steps"] > 0
+        assert m["flow_time_covered"] > 0
+
+
+def test_near_zas_quick(quick):
+    res = quick["zas.near-zas:gd-bisection"]
+    assert res.verdict is Verdict.HOLDS, res.notes
+    assert res.measured >= 0.01
+    t = res.tightest
+    assert t["sigma_fail"] is None or t["sigma_fail"] > t["sigma_pass"]
+
+
+def test_saddle_quick(quick):
+    res = quick["zas.saddle:flow"]
+    assert res.verdict is Verdict.HOLDS, res.notes
+    assert res.measured <= 1.0
+    per = res.evidence["per_point"]
+    for k, rec in per.items():
+        if k.startswith(("M:", "mirror:")):
+            assert all(rec["symmetric"]), k
+            assert rec["R"][-1] >= 0.5 - 1e-9, k  # heads to the saddle value 1/2
+    # the mirror of M (two sign flips) converges to 0 as well
+    assert all(r["verdict"] == "holds" for k, r in per.items() if k.startswith("mirror:"))
+    assert all(r["verdict"] == "holds" for k, r in per.items() if k.startswith("off:"))
+
+
+# ---------------------------------------------------------------------------
+# controls
+# ---------------------------------------------------------------------------
+
+CONTROLS = [(k, name) for k in KEYS for name in _check(k).controls]
+
+
+@pytest.mark.parametrize(("key", "control"), CONTROLS, ids=[f"{k}:{c}" for k, c in CONTROLS])
+def test_control_is_violated(key, control):
+    res = run_check(_check(key), RunContext(), control=control)
+    assert res.verdict is Verdict.VIOLATED, f"{key} {control}: {res.verdict} {res.notes}"
+    assert res.counterexample
+
+
+def test_every_paper_check_has_a_control():
+    assert all(_check(k).controls for k in KEYS)
+
+
+# ---------------------------------------------------------------------------
+# pure helpers
+# ---------------------------------------------------------------------------
+
+
+def test_product_perturbation_matches_expansion():
+    norms, dw = [1.5, 0.7, 2.0], 0.01
+    brute = math.prod(n + dw for n in norms) - math.prod(norms)
+    assert product_perturbation(norms, dw) == pytest.approx(brute, rel=1e-12)
+    assert product_perturbation(norms, 0.0) == 0.0
+    assert product_perturbation([], 0.1) == 0.0
+
+
+def test_product_perturbation_no_cancellation_for_tiny_dw():
+    # prod(n + dw) - prod(n) would round to 0 in float64; the first-order term survives
+    norms, dw = [1.0, 2.0, 3.0], 1e-37
+    first_order = dw * (2 * 3 + 1 * 3 + 1 * 2)
+    assert product_perturbation(norms, dw) == pytest.approx(first_order, rel=1e-12)
+
+
+def test_loglog_slope():
+    assert loglog_slope([2, 4, 8], [3 * 2**-1.5, 3 * 4**-1.5, 3 * 8**-1.5]) == pytest.approx(-1.5)
+    assert loglog_slope([2], [1.0]) is None
+    assert loglog_slope([2, 4], [None, 1.0]) is None
+
+
+@pytest.mark.parametrize("L", [1, 2, 3, 8, 1000])
+@pytest.mark.parametrize("sigma", [0.1, 0.5, 2.0])
+def test_flow_limit_solves_its_equation(L, sigma):
+    s = flow_limit_wl_norm(sigma, L)
+    assert s * s * (1 + s * s) ** (L - 1) == pytest.approx(sigma * sigma, rel=1e-12)
+    assert flow_limit_wl_norm(0.0, L) == 0.0
+
+
+def test_flow_limit_matches_the_flow():
+    # d = 1, Phi = 1/2, L = 3: the flow from ZAS ends at |w_L| = s_L
+    b = Float64Backend()
+    run = dynamics.flow(b, [np.eye(1), np.eye(1), np.zeros((1, 1))],
+                        Target.whitened(b, np.array([[0.5]])), [12.0])
+    assert abs(run.ws[-1][-1][0, 0]) == pytest.approx(flow_limit_wl_norm(0.5, 3), rel=1e-8)
+
+
+def test_comparison_decay_solves_its_ode():
+    for L in (2, 3, 5):
+        u0, t, h = 1.7, 0.8, 1e-5
+        du = (comparison_decay(u0, L, t + h) - comparison_decay(u0, L, t - h)) / (2 * h)
+        assert du == pytest.approx(-comparison_decay(u0, L, t) ** (L - 1), rel=1e-6)
+        assert comparison_decay(u0, L, 0.0) == pytest.approx(u0)
+    assert comparison_decay(0.0, 3, 1.0) == 0.0
+
+
+def test_linear_convergence_cases():
+    geo = [0.7**k for k in range(80)]
+    ok = linear_convergence(geo, 1e-10, 200, 10)
+    assert ok["converged"]
+    assert ok["T"] == 65
+    plateau = [1.0] * 30 + [0.5**k for k in range(40)]
+    bad = linear_convergence(plateau, 1e-10, 80, 10)
+    assert not bad["converged"]
+    assert bad["reason"].startswith("plateau")
+    slow = linear_convergence([0.99**k for k in range(50)], 1e-10, 49, 10)
+    assert not slow["converged"]
+    assert slow["T"] is None
+    div = linear_convergence([1.0, 10.0, 1e8, math.inf], 1e-10, 10, 2)
+    assert div["reason"] == "diverged"
+
+
+def test_exact_lower_layers_under_zas():
+    phi = [[Fraction(1, 2), Fraction(-1, 4)], [Fraction(3, 4), Fraction(1, 8)]]
+    assert exact_lower_layers(4, phi, Fraction(1, 8), 3)
+
+
+def test_mirror_of_m():
+    assert _on_mirror_of_m([-1.0, -1.0, 1.0])
+    assert _on_mirror_of_m([0.5, 0.5])
+    assert not _on_mirror_of_m([-0.5, 0.5, 0.5])
+    assert not _on_mirror_of_m([1.0, 0.5])
