@@ -9,6 +9,7 @@ _MODULES = [
     "flow",
     "paper",
     "reviews",
+    "search",
     "ssm",
     "stepsize",
     "symbolic",

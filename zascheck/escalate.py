@@ -1,0 +1,212 @@
+"""Verdicts that rounding cannot flip.
+
+A case is evaluated first in a fast arithmetic (``float64`` or ``mp``) with an
+error budget.  If the comparison lands within that budget of the boundary
+(``inconclusive``), or comes out ``violated`` (a violation is only believed
+once re-checked), or ``certify=True`` asks for a proof, the *same case* is
+evaluated again on a ladder of rigorous arithmetics (ball arithmetic at 128,
+256, 512, 1024 bits by default; ``exact`` for identities) until one decides.
+The first decided verdict wins; if none decides, the verdict is
+``inconclusive``.
+
+The case is described by one function ``evaluate(b) -> (measured, bound, err)``
+(or an :class:`Evaluation`) written against a :class:`zascheck.arith.Backend`;
+the ladder calls it inside ``b.session()``.
+
+>>> from zascheck.escalate import escalate
+>>> out = escalate(lambda b: (b.scalar(1) / 3, b.scalar(1) / 2, 0.0), certify=True)
+>>> out.verdict.value, out.arithmetic, out.precision_bits
+('certified', 'ball', 128)
+>>> def third_times_three(b):  # 3 (1/3) <= 1 is an equality: no precision decides it
+...     return b.scalar(1) / 3 * 3, b.scalar(1), 0.0 if b.rigorous else 4 * b.unit_roundoff
+>>> out = escalate(third_times_three)
+>>> out.verdict.value, [t["bits"] for t in out.tried]
+('inconclusive', [53, 128, 256, 512, 1024])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zascheck.arith import Backend, backend
+from zascheck.result import Verdict, decide, margin_of
+
+__all__ = ["BALL_LADDER", "EXACT_LADDER", "Escalated", "Evaluation", "escalate"]
+
+#: Rigorous re-checks at rising precision.
+BALL_LADDER: tuple[tuple[str, int], ...] = (
+    ("ball", 128),
+    ("ball", 256),
+    ("ball", 512),
+    ("ball", 1024),
+)
+#: Identities on exact (dyadic) inputs: one exact rational evaluation decides.
+EXACT_LADDER: tuple[tuple[str, int], ...] = (("exact", 0),)
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation of a case in one arithmetic produced.
+
+    ``measured`` and ``bound`` may be backend scalars (balls keep their
+    radius); ``err`` is the error budget the arithmetic does not account for
+    (0 in ball/exact for an enclosure).  A ``verdict`` set here (by a check
+    that decides many comparisons itself, e.g. at every GD step) is used as is.
+    """
+
+    measured: Any
+    bound: Any
+    err: float = 0.0
+    verdict: Verdict | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Escalated:
+    """The decided verdict of one case, and which arithmetic decided it."""
+
+    verdict: Verdict
+    measured: float
+    bound: float
+    margin: float
+    relation: str
+    arithmetic: str
+    precision_bits: int
+    err: float
+    tried: list[dict[str, Any]]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    #: a normalised margin (positive = held) that a search drives toward 0
+    slack: float = math.inf
+
+    def result_fields(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`zascheck.result.CheckResult`."""
+        return {
+            "verdict": self.verdict,
+            "measured": self.measured,
+            "bound": self.bound,
+            "margin": self.margin,
+            "relation": self.relation,
+            "arithmetic": self.arithmetic,
+            "precision_bits": self.precision_bits,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "measured": self.measured,
+            "bound": self.bound,
+            "margin": self.margin,
+            "relation": self.relation,
+            "slack": self.slack,
+            "arithmetic": self.arithmetic,
+            "precision_bits": self.precision_bits,
+            "err": self.err,
+            "tried": self.tried,
+        }
+
+
+def _float(b: Backend, x: Any) -> float:
+    if isinstance(x, float):
+        return x
+    try:
+        return float(b.to_float(x))
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def escalate(
+    evaluate: Callable[[Backend], Evaluation | tuple[Any, Any, float]],
+    *,
+    relation: str = "<=",
+    start: tuple[str, int] = ("float64", 53),
+    ladder: Sequence[tuple[str, int]] = BALL_LADDER,
+    certify: bool = False,
+    recheck_violations: bool = True,
+) -> Escalated:
+    """Evaluate a case at ``start``, then up ``ladder`` until a verdict is decided.
+
+    The ladder is climbed when the current verdict is ``inconclusive`` (the
+    comparison is within the error budget of the boundary), when it is
+    ``violated`` in a non-rigorous arithmetic and ``recheck_violations``, or
+    when it is only ``holds`` in a non-rigorous arithmetic and ``certify``.
+    An evaluation that raises :class:`ArithmeticError` (a flow that blew up,
+    balls too wide) counts as ``inconclusive`` at that rung.
+    """
+    tried: list[dict[str, Any]] = []
+    last: Escalated | None = None
+    first: Escalated | None = None
+    for arith, bits in (start, *ladder):
+        b = backend(arith, bits if arith in ("mp", "ball") else None)
+        try:
+            with b.session():
+                ev = evaluate(b)
+                if not isinstance(ev, Evaluation):
+                    ev = Evaluation(*ev)
+                v = (
+                    ev.verdict
+                    if ev.verdict is not None
+                    else decide(b, ev.measured, ev.bound, relation=relation, err=ev.err)
+                )
+                m, bd = _float(b, ev.measured), _float(b, ev.bound)
+        except ArithmeticError as exc:
+            tried.append(
+                {"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive", "error": str(exc)}
+            )
+            continue
+        tried.append(
+            {
+                "arithmetic": arith,
+                "bits": b.prec,
+                "verdict": v.value,
+                **({"slack": ev.evidence["slack"]} if "slack" in ev.evidence else {}),
+            }
+        )
+        last = Escalated(
+            verdict=v,
+            measured=m,
+            bound=bd,
+            margin=margin_of(m, bd, relation),
+            relation=relation,
+            arithmetic=arith,
+            precision_bits=b.prec,
+            err=float(ev.err),
+            tried=list(tried),
+            evidence=ev.evidence,
+        )
+        if first is None:
+            first = last
+        rigorous = b.rigorous
+        if v is Verdict.INCONCLUSIVE:
+            continue
+        if v is Verdict.VIOLATED and not rigorous and recheck_violations:
+            continue
+        if v is Verdict.HOLDS and not rigorous and certify:
+            continue
+        return last
+    if last is None:
+        return Escalated(
+            Verdict.INCONCLUSIVE,
+            math.nan,
+            math.nan,
+            math.nan,
+            relation,
+            start[0],
+            start[1],
+            math.nan,
+            tried,
+        )
+    # The ladder ran out without a rigorous decision.  A first verdict that
+    # cleared its own error budget (holds / violated) stands; one that was
+    # within the budget of the boundary stays inconclusive.
+    if (
+        first is not None
+        and first.verdict in (Verdict.HOLDS, Verdict.VIOLATED)
+        and last.verdict is Verdict.INCONCLUSIVE
+    ):
+        first.tried = tried
+        return first
+    last.tried = tried
+    return last
