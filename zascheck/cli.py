@@ -294,7 +294,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         "precision": args.precision,
         "seed": args.seed,
         "phi": phi,
-        "progress": False,
+        # inner progress bars (long searches, sweeps) when they are worth showing
+        "progress": not args.no_progress
+        and args.jobs == 1
+        and (len(checks) == 1 or args.budget != "quick"),
     }
     RunContext(**ctx_kw)  # validate once, before any work
     payloads = [(c.key, c.method, ctx_kw, case, args.control) for c in checks]

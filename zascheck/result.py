@@ -18,8 +18,8 @@ Verdicts
 Margin convention
 -----------------
 ``relation`` says how ``measured`` is supposed to compare with ``bound``:
-``"<="`` (an upper bound, or an identity residual against its tolerance) or
-``">="``.  ``margin`` is signed so that a positive margin means the claim held
+``"<="`` (an upper bound, or an identity residual against its tolerance),
+``">="``, or ``"=="`` (a tight claim).  ``margin`` is signed so that a positive margin means the claim held
 with that much room: ``bound - measured`` for ``<=``, ``measured - bound``
 for ``>=``.
 """
@@ -130,6 +130,11 @@ def decide(
 ) -> Verdict:
     """Turn ``measured (relation) bound`` into a verdict.
 
+    ``relation="=="`` (a tight claim, e.g. Theorem 4.1 at ``L = 1``): exact
+    arithmetic certifies or refutes equality; otherwise equality ``holds`` when
+    ``|measured - bound|`` is within ``err`` plus the balls' radii, and is
+    ``violated`` when it is not (a ball computation can never prove equality).
+
     ``err`` is an absolute error budget on ``measured - bound`` that the
     arithmetic does *not* account for (rounding in float64/mp, integration
     error of a flow).  In ball/exact arithmetic with ``err == 0`` the
@@ -137,8 +142,10 @@ def decide(
     the balls overlap, ``inconclusive``.  Otherwise the difference must clear
     ``err`` to be ``holds`` or ``violated``.
     """
-    if relation not in ("<=", ">="):
-        raise ValueError(f"relation must be '<=' or '>=', not {relation!r}")
+    if relation not in ("<=", ">=", "=="):
+        raise ValueError(f"relation must be '<=', '>=' or '==', not {relation!r}")
+    if relation == "==":
+        return _decide_equal(b, measured, bound, err)
     lo, hi = (measured, bound) if relation == "<=" else (bound, measured)
     if b.rigorous and err == 0.0:
         ok = b.le(lo, hi)
@@ -156,3 +163,11 @@ def decide(
     if diff < -slack:
         return Verdict.VIOLATED
     return Verdict.INCONCLUSIVE
+
+
+def _decide_equal(b: Backend, measured: Any, bound: Any, err: float) -> Verdict:
+    if b.exact and err == 0.0:
+        return Verdict.CERTIFIED if b.scalar(measured) == b.scalar(bound) else Verdict.VIOLATED
+    diff = abs(b.to_float(b.scalar(measured) - b.scalar(bound)))
+    slack = err + (b.radius(measured) + b.radius(bound) if b.rigorous else 0.0)
+    return Verdict.HOLDS if diff <= slack else Verdict.VIOLATED

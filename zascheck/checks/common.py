@@ -110,13 +110,7 @@ def flow_decay(
         losses.append(b.to_float(r))
         errs.append(dr / envf if envf > 0 else math.inf)
         if tight:
-            v_hi = decide(b, r, env, relation="<=", err=dr)
-            v_lo = decide(b, r, env, relation=">=", err=dr)
-            # equality holds when neither side is violated
-            if Verdict.VIOLATED in (v_hi, v_lo):
-                verdicts.append(Verdict.VIOLATED)
-            else:
-                verdicts.append(Verdict.HOLDS)
+            verdicts.append(decide(b, r, env, relation="==", err=dr))
         else:
             verdicts.append(decide(b, r, env, relation="<=", err=dr))
     worst = max(range(len(ratios)), key=lambda i: ratios[i]) if ratios else 0

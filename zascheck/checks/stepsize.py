@@ -91,7 +91,14 @@ def envelope_run(
         rel_tol=rel_tol,
         observers=[observe],
     )
-    verdict = combine(state["verdicts"]) if state["verdicts"] else Verdict.INCONCLUSIVE
+    if state["verdicts"]:
+        verdict = combine(state["verdicts"])
+    elif run.stop == "converged" and run.steps == 0:
+        # R(0) = 0: a global minimum, where every gradient vanishes, so GD
+        # stays there and 0 <= (1 - eta/2)^t * 0 for every t.
+        verdict = Verdict.CERTIFIED if b.rigorous else Verdict.HOLDS
+    else:
+        verdict = Verdict.INCONCLUSIVE
     if run.stop == "diverged":
         verdict = Verdict.VIOLATED
         state["first_bad"] = run.steps
