@@ -371,7 +371,48 @@ class MpBackend(Backend):
         return sorted(float(v) for v in ev)
 
 
-class BallBackend(Backend):
+class _FlintMatrices(Backend):
+    """What the two python-flint backends share: ``_mat`` is the matrix type
+    (``arb_mat`` or ``fmpq_mat``), ``_conv`` converts one scalar."""
+
+    _mat: Any
+
+    def _conv(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def matrix(self, a: Any) -> Any:
+        if isinstance(a, self._mat):
+            return self._mat(a)
+        if isinstance(a, np.ndarray):
+            rows = _check_array(a).tolist()
+        elif isinstance(a, (list, tuple)):
+            rows = [list(r) for r in a]
+        else:
+            rows = _rows(a)
+        r = len(rows)
+        c = len(rows[0]) if rows else 0
+        return self._mat(r, c, [self._conv(x) for row in rows for x in row])
+
+    def scalar(self, x: Any) -> Any:
+        return self._conv(x)
+
+    def eye(self, n: int) -> Any:
+        return self._mat(n, n, [1 if i == j else 0 for i in range(n) for j in range(n)])
+
+    def zeros(self, r: int, c: int) -> Any:
+        return self._mat(r, c)
+
+    def shape(self, a: Any) -> tuple[int, int]:
+        return (a.nrows(), a.ncols())
+
+    def T(self, a: Any) -> Any:
+        return a.transpose()
+
+    def entries(self, a: Any) -> list[Any]:
+        return list(a.entries())
+
+
+class BallBackend(_FlintMatrices):
     """python-flint arb balls at ``prec`` bits: certified enclosures."""
 
     name = "ball"
@@ -384,6 +425,7 @@ class BallBackend(Backend):
             raise InputError(f"precision {prec} bits is below the minimum of {MIN_PRECISION}")
         self.prec = int(prec)
         self.flint = flint
+        self._mat = flint.arb_mat
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Backend]:
@@ -411,37 +453,6 @@ class BallBackend(Backend):
         if not math.isfinite(xf):
             raise InputError(f"non-finite number {x!r}")
         return arb(xf)  # a double is an exact dyadic rational: exact ball
-
-    def matrix(self, a: Any) -> Any:
-        if isinstance(a, self.flint.arb_mat):
-            return self.flint.arb_mat(a)
-        if isinstance(a, np.ndarray):
-            rows = _check_array(a).tolist()
-        elif isinstance(a, (list, tuple)):
-            rows = [list(r) for r in a]
-        else:
-            rows = _rows(a)
-        r = len(rows)
-        c = len(rows[0]) if rows else 0
-        return self.flint.arb_mat(r, c, [self._conv(x) for row in rows for x in row])
-
-    def scalar(self, x: Any) -> Any:
-        return self._conv(x)
-
-    def eye(self, n: int) -> Any:
-        return self.flint.arb_mat(n, n, [1 if i == j else 0 for i in range(n) for j in range(n)])
-
-    def zeros(self, r: int, c: int) -> Any:
-        return self.flint.arb_mat(r, c)
-
-    def shape(self, a: Any) -> tuple[int, int]:
-        return (a.nrows(), a.ncols())
-
-    def T(self, a: Any) -> Any:
-        return a.transpose()
-
-    def entries(self, a: Any) -> list[Any]:
-        return list(a.entries())
 
     def fro2(self, a: Any) -> Any:
         r, c = a.nrows(), a.ncols()
@@ -506,7 +517,7 @@ class BallBackend(Backend):
         return a.mid()
 
 
-class ExactBackend(Backend):
+class ExactBackend(_FlintMatrices):
     """Exact rational arithmetic (python-flint ``fmpq_mat``)."""
 
     name = "exact"
@@ -518,6 +529,7 @@ class ExactBackend(Backend):
         import flint
 
         self.flint = flint
+        self._mat = flint.fmpq_mat
 
     def _conv(self, x: Any) -> Any:
         fmpq = self.flint.fmpq
@@ -525,37 +537,6 @@ class ExactBackend(Backend):
             return x
         f = _as_fraction(x)
         return fmpq(f.numerator, f.denominator)
-
-    def matrix(self, a: Any) -> Any:
-        if isinstance(a, self.flint.fmpq_mat):
-            return self.flint.fmpq_mat(a)
-        if isinstance(a, np.ndarray):
-            rows = _check_array(a).tolist()
-        elif isinstance(a, (list, tuple)):
-            rows = [list(r) for r in a]
-        else:
-            rows = _rows(a)
-        r = len(rows)
-        c = len(rows[0]) if rows else 0
-        return self.flint.fmpq_mat(r, c, [self._conv(x) for row in rows for x in row])
-
-    def scalar(self, x: Any) -> Any:
-        return self._conv(x)
-
-    def eye(self, n: int) -> Any:
-        return self.flint.fmpq_mat(n, n, [1 if i == j else 0 for i in range(n) for j in range(n)])
-
-    def zeros(self, r: int, c: int) -> Any:
-        return self.flint.fmpq_mat(r, c)
-
-    def shape(self, a: Any) -> tuple[int, int]:
-        return (a.nrows(), a.ncols())
-
-    def T(self, a: Any) -> Any:
-        return a.transpose()
-
-    def entries(self, a: Any) -> list[Any]:
-        return list(a.entries())
 
     def exp(self, x: Any) -> Any:
         raise TypeError("exp is not rational: use the ball backend")

@@ -24,6 +24,7 @@ from zascheck.errors import InputError
 __all__ = [
     "INITS",
     "alpha_zas",
+    "block_zas",
     "diagonal",
     "last_c_identity",
     "make",
@@ -124,18 +125,29 @@ def rectangular_zas(dims: Sequence[int]) -> list[np.ndarray]:
     dims = [int(x) for x in dims]
     if len(dims) < 2:
         raise InputError("need at least two widths d_0, d_L")
-    L = len(dims) - 1
     d0 = dims[0]
-    for l in range(1, L):
+    for l in range(1, len(dims) - 1):
         if dims[l] < d0:
             raise InputError(f"Remark (1) needs d_l >= d_0 = {d0}; d_{l} = {dims[l]}")
+    return block_zas(dims)
+
+
+def block_zas(dims: Sequence[int]) -> list[np.ndarray]:
+    """The block construction of Remark (1) for *any* widths: ``W_l`` is the
+    ``d_l x d_{l-1}`` matrix with an identity block of size
+    ``min(d_l, d_{l-1})`` top left, ``W_L = 0``.  Through a layer narrower
+    than ``d_0`` this is Remark (1) with its hypothesis broken (the negative
+    control of ``zas.remark.rectangular``)."""
+    dims = [int(x) for x in dims]
+    if len(dims) < 2 or min(dims) < 1:
+        raise InputError(f"need at least two widths, all >= 1, got {dims}")
     ws = []
-    for l in range(1, L):
+    for l in range(1, len(dims) - 1):
         w = np.zeros((dims[l], dims[l - 1]))
-        k = min(d0, dims[l], dims[l - 1])
+        k = min(dims[l], dims[l - 1])
         w[:k, :k] = np.eye(k)
         ws.append(w)
-    ws.append(np.zeros((dims[L], dims[L - 1])))
+    ws.append(np.zeros((dims[-1], dims[-2])))
     return ws
 
 

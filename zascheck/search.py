@@ -416,23 +416,10 @@ def eval_steps(case: dict[str, Any], certify: bool) -> Escalated:
     return escalate(evaluate, relation=">=", start=("exact", 0), ladder=())
 
 
-def _truncated_rect(dims: list[int]) -> list[np.ndarray]:
-    """The control of Remark (1): the same block construction through a layer
-    narrower than ``d_0`` (the hypothesis ``d_l >= d_0`` broken)."""
-    ws = []
-    for l in range(1, len(dims) - 1):
-        w = np.zeros((dims[l], dims[l - 1]))
-        k = min(dims[l], dims[l - 1])
-        w[:k, :k] = np.eye(k)
-        ws.append(w)
-    ws.append(np.zeros((dims[-1], dims[-2])))
-    return ws
-
-
 def eval_rectangular(case: dict[str, Any], certify: bool) -> Escalated:
     """zas.remark.rectangular: ``flow_decay`` from ``inits.rectangular_zas``."""
     dims = [int(x) for x in case["widths"]]
-    ws0 = _truncated_rect(dims) if case.get("init") == "truncated" else inits.rectangular_zas(dims)
+    ws0 = inits.block_zas(dims) if case.get("init") == "truncated" else inits.rectangular_zas(dims)
 
     def evaluate(b: Backend) -> Evaluation:
         return _decay_eval(b, ws0, Target.whitened(b, case["phi"]), case["times"], 1, tight=False)

@@ -169,23 +169,14 @@ def remark_rectangular(
     the same construction with a layer narrower than ``d_0`` (``init =
     truncated``), which loses the gradient bound and must be caught.
     """
-    import numpy as np
 
     b = ctx.backend(arithmetic, 128)
     verdicts, per, worst = [], {}, None
     rng = ctx.rng(2)
     with b.session():
         for dims in widths:
-            if init == "embed":
-                ws = inits.rectangular_zas(dims)
-            else:  # the control: same block construction through a bottleneck
-                ws = []
-                for l in range(1, len(dims) - 1):
-                    w = np.zeros((dims[l], dims[l - 1]))
-                    k = min(dims[l], dims[l - 1])
-                    w[:k, :k] = np.eye(k)
-                    ws.append(w)
-                ws.append(np.zeros((dims[-1], dims[-2])))
+            # the control keeps the block construction through a bottleneck
+            ws = inits.rectangular_zas(dims) if init == "embed" else inits.block_zas(dims)
             phi = rng.standard_normal((dims[-1], dims[0]))
             m = flow_decay(b, ws, Target.whitened(b, phi), times, 1)
             verdicts.append(m.verdict)
