@@ -6,6 +6,7 @@ import importlib
 
 _MODULES = [
     "conservation",
+    "figures",
     "flow",
     "paper",
     "reviews",

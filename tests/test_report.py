@@ -1,0 +1,133 @@
+"""The report layer: cache/resume, atomicity, determinism, and the figure checks' helpers.
+
+Fast: tiny cases (the ``sleep`` kind) stand in for the real sweeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zascheck.report import build_report
+from zascheck.report.cache import Cache, remove_stale_tmp
+from zascheck.report.cases import Case
+from zascheck.report.runner import run_cases
+
+
+def _plan(n: int, seconds: float) -> dict[str, list[Case]]:
+    return {"sleep": [Case("sleep", {"seconds": seconds, "value": i}) for i in range(n)]}
+
+
+def _cache_files(out: Path) -> list[Path]:
+    return sorted((out / ".cache").glob("*.json"))
+
+
+def test_cache_roundtrip_and_determinism(tmp_path: Path) -> None:
+    c = Cache(tmp_path)
+    cases = [Case("sleep", {"seconds": 0.0, "value": i}) for i in range(3)]
+    v1 = run_cases(cases, c, jobs=1)
+    assert [v["value"] for v in v1] == [0, 1, 2] and c.stored == 3 and c.hits == 0
+    c2 = Cache(tmp_path)
+    v2 = run_cases(cases, c2, jobs=1)
+    assert c2.hits == 3 and c2.stored == 0
+    assert [v["value"] for v in v2] == [0, 1, 2]
+
+
+def test_interrupted_report_resumes_and_leaves_no_partial_files(tmp_path: Path) -> None:
+    """Kill a report half-way (SIGTERM, as ``timeout`` does); the finished cases
+    are cached, no temporary or half-written file remains, and a second run
+    takes the finished cases from the cache."""
+    out = tmp_path / "rep"
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from zascheck.report import build_report
+        from zascheck.report.cases import Case
+        plan = {{"sleep": [Case("sleep", {{"seconds": 0.15, "value": i}}) for i in range(10)]}}
+        build_report(out=Path({str(out)!r}), jobs=1, _plan=plan)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 15
+    while time.time() < deadline and len(_cache_files(out)) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=10)
+    assert proc.returncode != 0
+    done = _cache_files(out)
+    assert 3 <= len(done) < 10
+    # nothing half-written: every cache entry parses, no temporary files, no claims.json yet
+    for p in done:
+        assert "value" in json.loads(p.read_text())
+    assert not list(out.rglob("*.tmp"))
+    assert not (out / "claims.json").exists()
+    # resume: the finished cases are cache hits
+    c = Cache(out / ".cache")
+    vals = run_cases(_plan(10, 0.15)["sleep"], c, jobs=1)
+    assert c.hits == len(done)
+    assert [v["value"] for v in vals] == list(range(10))
+
+
+def test_parallel_run_matches_serial(tmp_path: Path) -> None:
+    cases = [Case("sleep", {"seconds": 0.0, "value": i}) for i in range(4)]
+    a = run_cases(cases, Cache(None), jobs=2)
+    b = run_cases(cases, Cache(None), jobs=1)
+    strip = lambda vs: [{k: v for k, v in x.items() if k != "_seconds"} for x in vs]  # noqa: E731
+    assert strip(a) == strip(b)
+
+
+def test_stale_tmp_files_are_removed(tmp_path: Path) -> None:
+    (tmp_path / ".cache").mkdir()
+    stale = tmp_path / ".cache" / ".abc.json.123.tmp"
+    stale.write_text("half")
+    assert remove_stale_tmp(tmp_path) == 1 and not stale.exists()
+    build_report(out=tmp_path, jobs=1, _plan=_plan(1, 0.0))
+    assert json.loads((tmp_path / "claims.json").read_text())["meta"] == {"test": True}
+
+
+def test_fig2_scalar_reduction_is_exact() -> None:
+    from zascheck.checks.figures import fig2_equivalence
+
+    eq = fig2_equivalence(d=7, depths=[2, 4], steps=10)
+    assert eq["max_weight_deviation"] == 0.0
+    assert eq["max_relative_loss_deviation"] < 1e-14
+
+
+def test_fig2_result_reading() -> None:
+    from zascheck.checks.figures import fig2_result
+
+    L = [10, 20, 50, 100, 200]
+    good = fig2_result({"s": {"claimed": 0.5, "depths": L, "iterations": [round(3 * x**0.5) for x in L]}})
+    assert good.verdict.value == "holds"
+    bad = fig2_result({"s": {"claimed": 1.0, "depths": L, "iterations": [round(3 * x**0.3) for x in L]}})
+    assert bad.verdict.value == "violated"
+
+
+def test_tune_lr_finds_the_l1_optimum() -> None:
+    """L = 1 whitened: R(t) = (1 - eta)^(2t) R(0), so eta = 1 converges in one step."""
+    from zascheck.arith import Float64Backend
+    from zascheck.checks.figures import tune_lr
+    from zascheck.model import Target
+
+    b = Float64Backend()
+    out = tune_lr(b, [np.zeros((1, 1))], Target.whitened(b, np.array([[2.0]])), 1e-10, 0.25)
+    assert out["iterations"] == 1 and out["eta"] == pytest.approx(1.0)
+
+
+def test_report_budgets_are_consistent() -> None:
+    from zascheck.report import REPORT_BUDGETS, plan
+
+    for budget in REPORT_BUDGETS:
+        p = plan(budget, seeds=3, seed=0)
+        assert len(p["fig3"]) == 4
+        assert all(c.kind == "check" for c in p["checks"])
+    assert max(REPORT_BUDGETS["standard"]["fig2"]["-I"]) == 1000
+    assert max(REPORT_BUDGETS["full"]["fig2"]["-I"]) == 10_000
+    assert os.cpu_count()

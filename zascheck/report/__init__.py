@@ -1,0 +1,222 @@
+"""``zascheck report``: the bound-check report (Markdown, JSON, figures).
+
+:func:`build_report` runs every registered check through
+:mod:`zascheck.registry` and the sweeps behind the paper's Figures 1-3 and
+the theorem figures, in parallel worker processes with an on-disk cache
+(``<out>/.cache``), then writes, each file atomically:
+
+* ``<out>/README.md``   one table of every catalogue claim, the figures, the
+  header needed to regenerate it, and the JSON schema;
+* ``<out>/claims.json`` ``{"results": [CheckResult.to_dict()...], "errors":
+  [...], "meta": {...}}``, the shape of ``zascheck check --json``;
+* ``<out>/evidence/<claim>--<method>.json`` one result each (linked from the table);
+* ``<out>/figures/*.png|svg`` and ``<out>/figures/<name>.json`` (the numbers
+  drawn).
+
+The report layer reads :class:`~zascheck.result.CheckResult` objects only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zascheck import __version__
+from zascheck.catalogue import CATALOGUE
+from zascheck.errors import InputError
+from zascheck.io import atomic_write_json, atomic_write_text
+from zascheck.report.cache import Cache, remove_stale_tmp
+from zascheck.report.cases import Case
+from zascheck.report.runner import run_cases, sigterm_as_interrupt
+from zascheck.result import CheckResult
+
+__all__ = ["REPORT_BUDGETS", "build_report", "plan"]
+
+#: what each report budget covers (README states it).
+REPORT_BUDGETS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "check_budget": "quick",
+        "fig2": {"-I": [10, 20, 50, 100, 200], "gauss2": [10, 20, 50, 100, 200], "gauss2_draws": 3,
+                 "gauss100": [2, 3, 4], "fine": 8, "fine100": 4},
+        "fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10},
+        "thm41": {"depths": [1, 2, 3, 5, 10], "d": 3, "times": 31, "T": 3.0},
+        "thm43": {"depths": [1, 2, 4, 8], "d": 2, "fro": 0.5, "rel_tol": 1e-10, "max_steps": 300_000},
+        "etamax": {"depths": [1, 2, 4, 8, 16, 32], "max_steps": 2000, "rel_tol": 1e-6, "rel_width": 0.02},
+        "drift": {"depths": [2, 4, 8, 16, 32, 64], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
+    },
+    "standard": {
+        "check_budget": "quick",
+        "fig2": {"-I": [10, 20, 50, 100, 200, 500, 1000], "gauss2": [10, 20, 50, 100, 200, 500, 1000],
+                 "gauss2_draws": 3, "gauss100": [2, 3, 4, 6, 8], "fine": 8, "fine100": 4},
+        "fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10},
+        "thm41": {"depths": [1, 2, 3, 5, 10], "d": 3, "times": 61, "T": 3.0},
+        "thm43": {"depths": [1, 2, 4, 8], "d": 2, "fro": 0.5, "rel_tol": 1e-10, "max_steps": 300_000},
+        "etamax": {"depths": [1, 2, 4, 8, 16, 32, 64, 128], "max_steps": 2000, "rel_tol": 1e-6,
+                   "rel_width": 0.02},
+        "drift": {"depths": [2, 4, 8, 16, 32, 64, 128, 256], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
+    },
+    "full": {
+        "check_budget": "thorough",
+        "fig2": {"-I": [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
+                 "gauss2": [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000], "gauss2_draws": 5,
+                 "gauss100": [2, 3, 4, 6, 8, 12, 16], "fine": 8, "fine100": 8},
+        "fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10},
+        "thm41": {"depths": [1, 2, 3, 5, 10, 20], "d": 4, "times": 61, "T": 4.0},
+        "thm43": {"depths": [1, 2, 4, 8, 16], "d": 2, "fro": 0.5, "rel_tol": 1e-12, "max_steps": 1_000_000},
+        "etamax": {"depths": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], "max_steps": 4000, "rel_tol": 1e-6,
+                   "rel_width": 0.01},
+        "drift": {"depths": [2, 4, 8, 16, 32, 64, 128, 256], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
+    },
+}
+
+#: which figure illustrates which claim
+FIGURE_OF = {
+    "zas.thm4.1": "thm41", "zas.thm4.3": "thm43", "zas.drift": "drift", "review.invariance": "drift",
+    "zas.lemma4.4-4.6": "drift", "zas.fig1": "fig1", "zas.saddle": "fig1", "zas.fig2": "fig2",
+    "zas.fig3": "fig3", "review.multirun": "fig3",
+}
+
+FIG2_EQUIV_DEPTHS = [2, 3, 5, 8]
+
+
+def plan(budget: str, seeds: int, seed: int) -> dict[str, list[Case]]:
+    """Every case of a report, grouped by what consumes it."""
+    from zascheck.registry import checks_for
+
+    if budget not in REPORT_BUDGETS:
+        raise InputError(f"unknown report budget {budget!r}; choose quick, standard or full")
+    cfg = REPORT_BUDGETS[budget]
+    cb = cfg["check_budget"]
+    p: dict[str, list[Case]] = {}
+    p["checks"] = [Case("check", {"key": c.key, "budget": cb, "seed": seed}, cost=5.0) for c in checks_for(None)]
+    t41 = cfg["thm41"]
+    times = list(np.linspace(0.0, t41["T"], t41["times"]))
+    p["thm41"] = [Case("thm41", {"L": L, "d": t41["d"], "phi_seed": seed, "times": times}, cost=0.5 + 0.2 * L)
+                  for L in t41["depths"]]
+    t43 = cfg["thm43"]
+    p["thm43"] = [Case("thm43", {"L": L, "d": t43["d"], "fro": t43["fro"], "phi_seed": seed,
+                                 "rel_tol": t43["rel_tol"], "max_steps": t43["max_steps"]}, cost=4.0 * L)
+                  for L in t43["depths"]]
+    em = cfg["etamax"]
+    p["etamax"] = [Case("etamax", {"L": L, "d": t43["d"], "fro": t43["fro"], "phi_seed": seed,
+                                   "rel_tol": em["rel_tol"], "max_steps": em["max_steps"],
+                                   "rel_width": em["rel_width"]}, cost=0.1 * L)
+                   for L in em["depths"]]
+    dr = cfg["drift"]
+    p["drift"] = [Case("drift", {"L": L, "d": dr["d"], "fro": dr["fro"], "phi_seed": seed, "steps": dr["steps"],
+                                 "bits": dr["bits"]}, cost=0.05 * L) for L in dr["depths"]]
+    f2 = cfg["fig2"]
+    cases = []
+    for L in f2["-I"]:
+        cases.append(Case("fig2", {"phi": "-I", "d": 1, "L": L, "phi_seed": seed, "eps": 1e-10, "fine": f2["fine"]},
+                          cost=0.002 * L))
+        cases.append(Case("fig2", {"phi": "-I", "d": 100, "L": L, "phi_seed": seed, "eps": 1e-10,
+                                   "fine": f2["fine"], "reduce_scalar": True}, cost=0.002 * L))
+    for k in range(f2["gauss2_draws"]):
+        for L in f2["gauss2"]:
+            cases.append(Case("fig2", {"phi": "gaussian", "d": 2, "L": L, "phi_seed": seed * 1000 + k,
+                                       "eps": 1e-10, "fine": f2["fine"]}, cost=0.02 * L))
+    for L in f2["gauss100"]:
+        cases.append(Case("fig2", {"phi": "gaussian", "d": 100, "L": L, "phi_seed": seed, "eps": 1e-10,
+                                   "fine": f2["fine100"]}, cost=3.0 * L * L))
+    p["fig2"] = cases
+    p["fig2-equiv"] = [Case("fig2-equiv", {"d": 100, "depths": FIG2_EQUIV_DEPTHS, "steps": 30}, cost=2.0)]
+    f3 = cfg["fig3"]
+    common = {k: f3[k] for k in ("L", "d", "eta", "max_steps", "rel_tol")} | {"seed": seed}
+    p["fig3"] = [Case("fig3", common | {"init": "zas", "index": 1}, cost=0.5)] + [
+        Case("fig3", common | {"init": "near-identity", "index": i}, cost=2.0) for i in range(seeds)
+    ]
+    return p
+
+
+def _versions() -> dict[str, str]:
+    import flint
+    import matplotlib
+    import mpmath
+    import sympy
+
+    return {"zascheck": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "mpmath": mpmath.__version__, "sympy": sympy.__version__, "python-flint": flint.__version__,
+            "matplotlib": matplotlib.__version__}
+
+
+def _sweep_result(claim: str, res: CheckResult, params: dict[str, Any], seed: int) -> CheckResult:
+    """Fill what :func:`zascheck.registry.run_check` fills for a check."""
+    info = CATALOGUE[claim]
+    return dataclasses.replace(res, claim=claim, method="report-sweep", params=params | res.params,
+                               provenance=info.provenance, statement=info.statement, seed=seed)
+
+
+def build_report(
+    *,
+    budget: str = "standard",
+    out: Path = Path("reports"),
+    seeds: int = 50,
+    jobs: int | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    cache: bool = True,
+    _plan: dict[str, list[Case]] | None = None,
+) -> Path:
+    """Run everything and write the report into ``out``; returns the README path."""
+    if seeds < 1:
+        raise InputError(f"--seeds must be >= 1, got {seeds}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is not a folder")
+    started = time.time()
+    jobs = jobs or os.cpu_count() or 1
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_tmp(out)
+    c = Cache(out / ".cache" if cache else None)
+    with sigterm_as_interrupt():
+        groups = _plan if _plan is not None else plan(budget, seeds, seed)
+        flat = [case for g in groups.values() for case in g]
+        values = run_cases(flat, c, jobs=jobs, progress=progress, desc=f"report ({budget})")
+        vals: dict[str, list[dict[str, Any]]] = {}
+        i = 0
+        for name, g in groups.items():
+            vals[name] = values[i:i + len(g)]
+            i += len(g)
+        if _plan is not None:  # tests: only the run/caching machinery
+            atomic_write_json(out / "claims.json", {"results": [], "errors": [], "meta": {"test": True}})
+            return out / "claims.json"
+        from zascheck.report import figures_data, markdown
+
+        results, errors = [], []
+        for v in vals["checks"]:
+            if v.get("ok"):
+                results.append(CheckResult.from_dict(v["result"]))
+            else:
+                errors.append({"check": v.get("key"), "error": v.get("error")})
+        figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results)
+        results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
+        order = {cid: k for k, cid in enumerate(CATALOGUE)}
+        results.sort(key=lambda r: (order.get(r.claim, 10**6), r.method != "report-sweep", r.method))
+        for r in results:
+            atomic_write_json(out / "evidence" / f"{r.claim}--{r.method}.json", r.to_dict())
+        seconds = time.time() - started
+        cmd = f"zascheck report --budget {budget} --seeds {seeds} --seed {seed} --out {out.as_posix()}"
+        meta = _versions() | {
+            "command": cmd, "budget": budget, "check_budget": REPORT_BUDGETS[budget]["check_budget"],
+            "seed": seed, "seeds": seeds, "jobs": jobs,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "seconds": round(seconds, 1), "cases": len(flat), "cache_hits": c.hits,
+            "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+            "figures": figs, "report_budget": REPORT_BUDGETS[budget],
+        }
+        atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "errors": errors,
+                                                "meta": meta})
+        readme = markdown.render(results, errors, meta, FIGURE_OF, figs)
+        return atomic_write_text(out / "README.md", readme)
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)

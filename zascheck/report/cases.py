@@ -1,0 +1,217 @@
+"""The units of work of a report ("cases"): one registered check, one point of
+a sweep, one seed.  :func:`run_case` is the worker entry point; every case is
+a pure function of its parameters, returns a JSON-able dict, and is cached by
+:mod:`zascheck.report.cache` under a hash of ``(kind, params, code)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zascheck.errors import ZascheckError
+
+__all__ = ["Case", "run_case"]
+
+_HERE = Path(__file__).resolve()
+_PKG = _HERE.parent.parent
+
+
+class Case:
+    """A unit of work: ``kind`` and ``params``; ``cost`` (rough seconds) orders
+    the queue so long cases start first."""
+
+    __slots__ = ("cost", "kind", "params")
+
+    def __init__(self, kind: str, params: dict[str, Any], cost: float = 1.0) -> None:
+        self.kind = kind
+        self.params = params
+        self.cost = cost
+
+    def sources(self) -> list[Path]:
+        """Source files whose edits must invalidate this case's cached value."""
+        out = [_HERE, _PKG / "checks" / "figures.py", _PKG / "checks" / "conservation.py"]
+        if self.kind == "check":
+            from zascheck.registry import checks_for
+
+            chk = checks_for([self.params["key"]])[0]
+            out.append(Path(inspect.getsourcefile(chk.fn) or ""))
+        return out
+
+    def __repr__(self) -> str:
+        return f"Case({self.kind}, {self.params})"
+
+
+# ---------------------------------------------------------------------------
+# workers
+# ---------------------------------------------------------------------------
+
+
+def _check(key: str, budget: str, seed: int) -> dict[str, Any]:
+    from zascheck.registry import RunContext, checks_for, run_check
+
+    check = checks_for([key])[0]
+    try:
+        res = run_check(check, RunContext(budget=budget, seed=seed))
+        return {"ok": True, "result": res.to_dict()}
+    except ZascheckError as exc:
+        return {"ok": False, "key": key, "error": f"input error: {exc}"}
+    except Exception as exc:  # a bug in a check: report it, keep going
+        return {"ok": False, "key": key, "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc()}
+
+
+def _thm41(L: int, d: int, phi_seed: int, times: list[float]) -> dict[str, Any]:
+    """Gradient flow from ZAS in float64 (Taylor integrator) on a dense grid."""
+    from zascheck import dynamics, inits, model
+    from zascheck.arith import Float64Backend
+    from zascheck.model import Target
+    from zascheck.targets import make_phi
+
+    b = Float64Backend()
+    phi = make_phi("gaussian", d, np.random.default_rng([phi_seed, 41, d]))
+    tgt = Target.whitened(b, phi)
+    run = dynamics.flow(b, inits.zas(L, d), tgt, times)
+    losses = [b.to_float(model.loss(b, ws, tgt)) for ws in run.ws]
+    return {"L": L, "times": list(run.times), "ratio": [r / losses[0] for r in losses],
+            "integration_error_estimate": run.error_estimate}
+
+
+def _thm43_phi(d: int, fro: float, phi_seed: int) -> np.ndarray:
+    from zascheck.targets import make_phi
+
+    phi = make_phi("gaussian", d, np.random.default_rng([phi_seed, 43, d]))
+    return phi * (fro / float(np.linalg.norm(phi)))
+
+
+def _thm43_run(L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_steps: int) -> dict[str, Any]:
+    """GD from ZAS at the largest double below Theorem 4.3's step, float64."""
+    from zascheck import dynamics, inits
+    from zascheck.arith import Float64Backend
+    from zascheck.bounds import thm43_eta
+    from zascheck.checks.figures import thin_curve
+    from zascheck.model import Target
+
+    b = Float64Backend()
+    phi = _thm43_phi(d, fro, phi_seed)
+    eta = float(thm43_eta(b, float(np.linalg.norm(phi)), L))
+    run = dynamics.gd(b, inits.zas(L, d), Target.whitened(b, phi), eta, max_steps=max_steps, rel_tol=rel_tol)
+    losses = [b.to_float(r) for r in run.losses]
+    T = len(losses) - 1
+    env_ratio_max = max(
+        (losses[t] / (losses[0] * (1 - eta / 2) ** t) for t in range(0, T + 1, max(1, T // 2000))),
+        default=0.0,
+    )
+    return {"L": L, "eta": eta, "steps": run.steps, "stop": run.stop,
+            "curve": thin_curve(losses, 120, max(1, T // 300)),
+            "max_ratio_to_envelope_sampled": env_ratio_max}
+
+
+def _etamax(L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_steps: int,
+            rel_width: float) -> dict[str, Any]:
+    """Largest eta at which GD from ZAS converges (bisection), and Thm 4.3's eta."""
+    from zascheck import experiments, inits
+    from zascheck.arith import Float64Backend
+    from zascheck.bounds import thm43_eta
+    from zascheck.model import Target
+
+    b = Float64Backend()
+    phi = _thm43_phi(d, fro, phi_seed)
+    tgt = Target.whitened(b, phi)
+    ws0 = inits.zas(L, d)
+
+    def converges(e: float) -> bool:
+        return experiments.iterations_to_eps(b, ws0, tgt, e, rel_tol=rel_tol, max_steps=max_steps) is not None
+
+    s = experiments.max_stable_eta(converges, 0.25 / L, rel_width=rel_width)
+    eta_thm = float(thm43_eta(b, float(np.linalg.norm(phi)), L))
+    return {"L": L, "eta_max": s.eta, "eta_fail": s.eta_fail, "evals": s.evals, "eta_theorem": eta_thm,
+            "ratio": eta_thm / s.eta}
+
+
+def _drift(L: int, d: int, fro: float, phi_seed: int, steps: int, bits: int) -> dict[str, Any]:
+    """Per-step change of D_{L-1} and D_1 under GD at Thm 4.3's step, measured
+    in float64 and in mp, with the eta^2 term of the drift identity (mp)."""
+    from zascheck import inits, model
+    from zascheck.arith import Float64Backend, MpBackend
+    from zascheck.bounds import thm43_eta
+    from zascheck.checks.conservation import drift_residuals
+    from zascheck.model import Target
+
+    phi = _thm43_phi(d, fro, phi_seed)
+    f = Float64Backend()
+    eta = float(thm43_eta(f, float(np.linalg.norm(phi)), L))
+    out: dict[str, Any] = {"L": L, "eta": eta, "layers": {}}
+    for name, b in (("float64", f), ("mp", MpBackend(bits))):
+        tgt = Target.whitened(b, phi)
+        ws = [b.matrix(w) for w in inits.zas(L, d)]
+        eta_b = b.scalar(eta)
+        rec: dict[str, list[float]] = {}
+        for _t in range(steps):
+            res, new, _g, d_old = drift_residuals(b, ws, tgt, eta_b)
+            d_new = model.invariants(b, new)
+            for l in sorted({0, L - 2}):
+                if l < 0:
+                    continue
+                meas = b.sub(d_new[l], d_old[l])
+                pred = b.sub(meas, res[l])
+                rec.setdefault(f"measured_{l + 1}", []).append(math.sqrt(max(b.to_float(b.fro2(meas)), 0.0)))
+                rec.setdefault(f"predicted_{l + 1}", []).append(math.sqrt(max(b.to_float(b.fro2(pred)), 0.0)))
+                rec.setdefault(f"size_{l + 1}", []).append(math.sqrt(max(b.to_float(b.fro2(d_old[l])), 0.0)))
+            ws = new
+        out["layers"][name] = rec
+    return out
+
+
+def _fig2(**kw: Any) -> dict[str, Any]:
+    from zascheck.checks.figures import fig2_point
+
+    return fig2_point(**kw)
+
+
+def _fig2_equiv(**kw: Any) -> dict[str, Any]:
+    from zascheck.checks.figures import fig2_equivalence
+
+    return fig2_equivalence(**kw)
+
+
+def _fig3(**kw: Any) -> dict[str, Any]:
+    from zascheck.checks.figures import fig3_run
+
+    return fig3_run(**kw)
+
+
+def _sleep(seconds: float, value: int) -> dict[str, Any]:
+    """A test case: sleeps, then returns ``value`` (used by the resume tests)."""
+    time.sleep(seconds)
+    return {"value": value}
+
+
+KINDS = {
+    "check": lambda p: _check(**p),
+    "thm41": lambda p: _thm41(**p),
+    "thm43": lambda p: _thm43_run(**p),
+    "etamax": lambda p: _etamax(**p),
+    "drift": lambda p: _drift(**p),
+    "fig2": lambda p: _fig2(**p),
+    "fig2-equiv": lambda p: _fig2_equiv(**p),
+    "fig3": lambda p: _fig3(**p),
+    "sleep": lambda p: _sleep(**p),
+}
+
+
+def run_case(payload: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """Worker entry point: run one case, return its JSON-able value with the
+    seconds it took."""
+    kind, params = payload
+    t0 = time.perf_counter()
+    value = KINDS[kind](params)
+    value = dict(value)
+    value["_seconds"] = round(time.perf_counter() - t0, 3)
+    return value

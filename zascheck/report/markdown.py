@@ -1,0 +1,142 @@
+"""The report's README.md, rendered from CheckResult objects and the meta."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zascheck.catalogue import CATALOGUE
+from zascheck.registry import REGISTRY
+from zascheck.result import CheckResult
+
+__all__ = ["render"]
+
+SCHEMA = """\
+`claims.json` has the shape of `zascheck check --json`:
+
+```
+{
+  "results": [ CheckResult, ... ],        # catalogue order; one per check (and per report sweep)
+  "errors":  [ {"check": "id:method", "error": "Type: message"}, ... ],   # checks that crashed
+  "meta":    { "zascheck", "python", "numpy", "mpmath", "sympy", "python-flint", "matplotlib",
+               "command", "budget", "check_budget", "seed", "seeds", "jobs", "started", "seconds",
+               "cases", "cache_hits", "machine", "figures": {name: {"files", "data", "caption"}},
+               "report_budget": {...} }
+}
+```
+
+A `CheckResult` (`zascheck.result.CheckResult.to_dict()`; read back with `CheckResult.from_dict`):
+
+| field | type | meaning |
+|---|---|---|
+| `claim` | str | catalogue id (`zascheck claims`) |
+| `verdict` | str | `certified` (ball/exact arithmetic or symbolic), `holds` (numerically, with an error budget), `violated` (counterexample found), `inconclusive` |
+| `measured`, `bound` | float or null | the compared numbers; non-finite floats are strings (`"inf"`) |
+| `relation` | str | `<=` or `>=`: how `measured` must compare with `bound` |
+| `margin` | float or null | signed room: `bound - measured` for `<=`, `measured - bound` for `>=`; positive = the claim held with room |
+| `params` | object | every parameter the check ran with (reproduce with `zascheck check ID:METHOD --case '{...}'`) |
+| `arithmetic`, `precision_bits` | str, int | `float64` (53), `mp`, `ball`, `exact` (0) |
+| `seconds` | float | wall time of the check |
+| `provenance`, `statement` | str | source of the claim (paper, review; `[reconstructed]` when so) and its text |
+| `method` | str | how it was checked (`flow`, `gd`, `exact`, ...; `report-sweep` = the report's own larger sweep decided by the check's decision function) |
+| `measured_repr`, `bound_repr` | str | what `measured` / `bound` are |
+| `counterexample` | object or null | the failing case when `violated` |
+| `tightest` | object or null | the case closest to failing when a search found one |
+| `evidence` | object | the check's numbers (curves, per-case tables) |
+| `notes` | str | reading of the claim and caveats |
+| `control` | str or null | name of the negative control (never set in a report) |
+| `seed` | int | random seed |
+
+`evidence/<claim>--<method>.json` holds one `CheckResult` each; `figures/<name>.json` holds
+`{"caption": str, "data": ...}`, the numbers each figure draws.
+"""
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[str, Any],
+           figure_of: dict[str, str], figs: dict[str, dict[str, Any]]) -> str:
+    by_claim: dict[str, list[CheckResult]] = {}
+    for r in results:
+        by_claim.setdefault(r.claim, []).append(r)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
+    rb = meta["report_budget"]
+    L: list[str] = []
+    L.append("# zascheck bound-check report\n")
+    L.append("Claims of Wu, Wang & Ma, *Global Convergence of Gradient Descent for Deep Linear Residual "
+             "Networks* (NeurIPS 2019), of its reviews, and of the reviews of Nar & Sastry, *Step Size "
+             "Matters in Deep Learning* (NeurIPS 2018), as catalogued in `CLAIMS.md`.\n")
+    L.append("Regenerate exactly with:\n")
+    L.append(f"```\n{meta['command']}\n```\n")
+    L.append("| | |\n|---|---|")
+    for k in ("zascheck", "python", "numpy", "mpmath", "sympy", "python-flint", "matplotlib"):
+        L.append(f"| {k} | {meta[k]} |")
+    L.append(f"| budget | report `{meta['budget']}` (checks run at `{meta['check_budget']}`) |")
+    L.append(f"| seed / seeds | {meta['seed']} / {meta['seeds']} (multi-seed figures) |")
+    L.append(f"| machine | {meta['machine']}; {meta['jobs']} worker processes |")
+    L.append(f"| generated | {meta['started']}, {meta['seconds']} s, {meta['cases']} cases "
+             f"({meta['cache_hits']} from the cache `.cache/`) |")
+    L.append(f"| verdicts | {', '.join(f'{n} {v}' for v, n in sorted(counts.items()))}; "
+             f"{len(errors)} crashed |\n")
+    L.append("Verdicts: **certified** = proven in ball/exact arithmetic (or symbolically); **holds** = held "
+             "numerically with a stated error budget; **violated** = counterexample found (in `evidence`); "
+             "**inconclusive** = the numbers cannot decide. *margin* > 0 means the claim held with that room.\n")
+    L.append("## Claims\n")
+    L.append("| claim | method | verdict | measured | rel | bound | margin | arithmetic (bits) | provenance | "
+             "figure | evidence |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for cid, info in CATALOGUE.items():
+        fig = figure_of.get(cid)
+        flink = f"[{fig}](figures/{fig}.png)" if fig and fig in figs else "-"
+        rs = by_claim.get(cid, [])
+        if not rs:
+            has_check = cid in REGISTRY
+            why = "check crashed (see errors)" if has_check else "no check implemented"
+            L.append(f"| `{cid}` | - | *{why}* | - | - | - | - | - | {_cell(info.provenance)} | {flink} | - |")
+            continue
+        for r in rs:
+            ev = f"[json](evidence/{r.claim}--{r.method}.json)"
+            L.append(f"| `{cid}` | {r.method} | **{r.verdict.value}** | {_fmt(r.measured)} | {r.relation} | "
+                     f"{_fmt(r.bound)} | {_fmt(r.margin)} | {r.arithmetic} ({r.precision_bits}) | "
+                     f"{_cell(r.provenance)} | {flink} | {ev} |")
+    if errors:
+        L.append("\n### Checks that crashed\n")
+        for e in errors:
+            L.append(f"- `{e['check']}`: {_cell(str(e['error']))}")
+    L.append("\n### What each result measured\n")
+    for r in results:
+        what = r.measured_repr or "measured"
+        L.append(f"- `{r.claim}` ({r.method}): {_cell(what)}. {_cell(r.notes)[:600]}")
+    L.append("\n## Figures\n")
+    titles = {"thm41": "Theorem 4.1: gradient-flow decay", "thm43": "Theorem 4.3: GD envelope and step size",
+              "drift": "Drift of D_l under GD: float64 vs high precision",
+              "fig1": "Figure 1: landscape and trajectories (L = 2, d = 1)",
+              "fig2": "Figure 2: iterations against depth", "fig3": "Figure 3 over many seeds"}
+    for name, f in figs.items():
+        L.append(f"### {titles.get(name, name)}\n")
+        L.append(f"![{name}](figures/{name}.png)\n")
+        L.append(f"{_cell(f['caption'])} Data: [{f['data']}]({f['data']}); vector: "
+                 f"[figures/{name}.svg](figures/{name}.svg).\n")
+    L.append("## What each budget covers\n")
+    L.append(f"This report: `{meta['budget']}`. Figure 2 depths: Phi = -I (d = 1 and d = 100) "
+             f"{rb['fig2']['-I']}; Gaussian d = 2 {rb['fig2']['gauss2']} ({rb['fig2']['gauss2_draws']} draws); "
+             f"Gaussian d = 100 {rb['fig2']['gauss100']}. Figure 3: {meta['seeds']} seeds, d = {rb['fig3']['d']}, "
+             f"{rb['fig3']['max_steps']} iterations. `--budget quick` uses smaller depth sets and quick checks; "
+             "`--budget full` reaches L = 10^4 for Phi = -I and Gaussian d = 2, Gaussian d = 100 up to L = 16, and "
+             "runs the checks at their `thorough` budget (hours on 2 cores). Gaussian d = 100 with entries "
+             "N(0, 1) has singular values from ~0.1 to ~19 and needs thousands of GD steps of ~0.16 L ms each per "
+             "learning rate tried, so no budget reaches the paper's L = 10^4 for it.\n")
+    L.append("## JSON schema\n")
+    L.append(SCHEMA)
+    return "\n".join(L) + "\n"
