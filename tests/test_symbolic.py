@@ -43,7 +43,7 @@ def test_trace_normal_form_is_cyclic_and_transpose_invariant() -> None:
 
 def test_rewrite_refuses_a_non_terminating_rule_set() -> None:
     alg = Algebra()
-    A, B = alg.letters("A B")
+    A, _B = alg.letters("A B")
     with pytest.raises(RuntimeError, match="terminate"):
         alg.rewrite(A, [(A, A * A)], max_steps=50)
 
@@ -196,7 +196,7 @@ def test_unknown_wrong_variant_is_an_input_error() -> None:
 
 
 @pytest.mark.parametrize("chk", SYMBOLIC_CHECKS, ids=lambda c: c.key)
-def test_check_certifies(chk) -> None:  # noqa: ANN001
+def test_check_certifies(chk) -> None:
     res = run_check(chk, CTX)
     expected = Verdict.HOLDS if chk.method == "finite-difference" else Verdict.CERTIFIED
     assert res.verdict is expected, (res.notes, res.evidence)
@@ -212,7 +212,7 @@ def test_check_certifies(chk) -> None:  # noqa: ANN001
     [(c, name) for c in SYMBOLIC_CHECKS for name in c.controls],
     ids=lambda x: x.key if hasattr(x, "key") else str(x),
 )
-def test_every_control_is_violated(chk, control: str) -> None:  # noqa: ANN001
+def test_every_control_is_violated(chk, control: str) -> None:
     res = run_check(chk, CTX, control=control)
     assert res.verdict is Verdict.VIOLATED, (chk.key, control, res.evidence)
     assert res.counterexample
@@ -228,7 +228,7 @@ def test_every_claim_of_issue_3_is_covered() -> None:
 # -- the derivation document ---------------------------------------------------------------------
 
 
-def test_write_derivations(tmp_path) -> None:  # noqa: ANN001
+def test_write_derivations(tmp_path) -> None:
     out = write_derivations(["zas.lemma4.2", "zas.drift"], tmp_path / "d.md")
     text = out.read_text(encoding="utf-8")
     assert "## `zas.lemma4.2`" in text
@@ -238,7 +238,7 @@ def test_write_derivations(tmp_path) -> None:  # noqa: ANN001
     assert "**certified**" in text
 
 
-def test_write_derivations_rejects_unknown_ids(tmp_path) -> None:  # noqa: ANN001
+def test_write_derivations_rejects_unknown_ids(tmp_path) -> None:
     with pytest.raises(UnknownClaimError):
         write_derivations(["zas.nope"], tmp_path / "d.md")
     with pytest.raises(InputError, match="no symbolic derivation"):

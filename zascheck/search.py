@@ -516,11 +516,14 @@ def eval_data(case: dict[str, Any], certify: bool) -> Escalated:
             v = decide(b, et, env_hi, err=err)
             if v is Verdict.VIOLATED and decide(b, et, env_lo, err=err) is not Verdict.VIOLATED:
                 v = Verdict.INCONCLUSIVE
-            if v is Verdict.INCONCLUSIVE and (L == 1 or b.to_float(e0) <= err):
-                # L = 1 (one eigenvalue: equality) or no excess to begin with (0 <= 0):
-                # holds when neither side is violated within the budget
-                if decide(b, et, env_lo, relation=">=", err=err) is not Verdict.VIOLATED:
-                    v = Verdict.HOLDS
+            # L = 1 (one eigenvalue: equality) or no excess to begin with (0 <= 0):
+            # holds when neither side is violated within the budget
+            if (
+                v is Verdict.INCONCLUSIVE
+                and (L == 1 or b.to_float(e0) <= err)
+                and decide(b, et, env_lo, relation=">=", err=err) is not Verdict.VIOLATED
+            ):
+                v = Verdict.HOLDS
             verdicts.append(v)
             envf = b.to_float(env_hi)
             ratio = (

@@ -19,7 +19,7 @@ __all__ = ["PROOF_SETS", "proofs_for"]
 def _invariant_proof(scales: list[Any], expected: list[Any], label: str) -> Proof:
     got = idn.init_invariants(scales)
     res: Terms = {}
-    for l, (g, e) in enumerate(zip(got, expected), start=1):
+    for l, (g, e) in enumerate(zip(got, expected, strict=True), start=1):
         r = sp.expand(g - e)
         if r != 0:
             res[(f"D_{l}",)] = r
@@ -143,7 +143,7 @@ def alpha(L_max: int = 5, wrong: str | None = None) -> list[Proof]:
         ws = derive.layer_letters(alg, L)
         phi = alg.letter("Phi")
         E0 = (derive.span(ws, L, 1) - phi).xreplace(
-            {w: s for w, s in zip(ws, sc)} | {alg.T(w): s for w, s in zip(ws, sc)})
+            dict(zip(ws, sc, strict=True)) | {alg.T(w): s for w, s in zip(ws, sc, strict=True)})
         out.append(Proof(
             name=f"E(0) = -Phi for every alpha, L = {L}", lhs=E0, rhs=-phi,
             residual=alg.terms(E0 + phi), route="substitution", scope=f"explicit L = {L}",
