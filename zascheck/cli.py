@@ -165,16 +165,10 @@ def _meta(args: argparse.Namespace, started: float) -> dict[str, Any]:
     }
 
 
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return str(x)
-
-
 def format_table(results: list[Any]) -> str:
     """A fixed-width table of results (the CLI's only rendering of them)."""
+    from zascheck.result import format_number
+
     rows = [
         ("claim", "method", "verdict", "measured", "rel", "bound", "margin", "arith", "bits", "s")
     ]
@@ -184,10 +178,10 @@ def format_table(results: list[Any]) -> str:
                 r.claim + (f" [control: {r.control}]" if r.control else ""),
                 r.method,
                 r.verdict.value,
-                _fmt(r.measured),
+                format_number(r.measured),
                 r.relation,
-                _fmt(r.bound),
-                _fmt(r.margin),
+                format_number(r.bound),
+                format_number(r.margin),
                 r.arithmetic,
                 str(r.precision_bits),
                 f"{r.seconds:.2f}",

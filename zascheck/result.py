@@ -35,7 +35,7 @@ import numpy as np
 
 from zascheck.arith import Backend
 
-__all__ = ["CheckResult", "Verdict", "decide", "jsonable"]
+__all__ = ["CheckResult", "Verdict", "decide", "format_number", "jsonable", "margin_of"]
 
 
 class Verdict(str, Enum):
@@ -79,6 +79,17 @@ class CheckResult:
     control: str | None = None
     seed: int | None = None
 
+    def __post_init__(self) -> None:
+        # the margin follows from measured, bound and relation unless a check
+        # states it (e.g. as a relative margin); never leave it to be forgotten
+        if (
+            self.margin is None
+            and self.relation in ("<=", ">=")
+            and isinstance(self.measured, (int, float))
+            and isinstance(self.bound, (int, float))
+        ):
+            self.margin = margin_of(float(self.measured), float(self.bound), self.relation)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["verdict"] = self.verdict.value
@@ -95,7 +106,17 @@ class CheckResult:
 
 
 def margin_of(measured: float, bound: float, relation: str) -> float:
+    """Signed room: positive when ``measured (relation) bound`` holds."""
     return bound - measured if relation == "<=" else measured - bound
+
+
+def format_number(x: Any) -> str:
+    """How tables (CLI, report) print a measured value: 4 significant digits."""
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
 
 
 def jsonable(x: Any) -> Any:
