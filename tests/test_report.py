@@ -131,3 +131,39 @@ def test_report_budgets_are_consistent() -> None:
     assert max(REPORT_BUDGETS["standard"]["fig2"]["-I"]) == 1000
     assert max(REPORT_BUDGETS["full"]["fig2"]["-I"]) == 10_000
     assert os.cpu_count()
+
+
+def test_review_and_ssm_figures_write_png_and_svg(tmp_path: Path) -> None:
+    """The figures drawn from CheckResult evidence (shamir.lower, review.alpha,
+    review.last-cI, review.any-layer, SSM) write PNG and SVG from minimal evidence."""
+    from zascheck.report import plots
+
+    fit = {"slope": 0.2, "intercept": 3.0, "slope_se": 0.03, "rss": 0.5}
+    arm = {"depths": [2, 4, 6], "median": [40, 80, 8000], "censored": [False, False, True],
+           "hits": {"2": [40, None], "4": [80, 90], "6": [None, None]}, "stopped_at": [41, 95, 8000],
+           "fits": {"exponential": fit, "polynomial": fit}}
+    zas = {"depths": [2, 4, 8], "median": [41, 42, 46], "censored": [False] * 3,
+           "fits": {"exponential": fit, "polynomial": fit}}
+    shamir = {"arms": {"near-identity": arm, "xavier": arm, "zas": zas}, "eta0": 0.25, "rel_tol": 1e-10,
+              "max_steps": 8000}
+    flow = {"per_case": {f"alpha{a}_L3": {"times": [0.01, 0.1], "ratio": [0.99, 0.9], "rate": a**4}
+                         for a in (1.5, 2.0)}}
+    gd = [{"alpha": a, "L": L, "tuned_iterations": n, "eta_max": 0.7 / a, "tuned_eta": 0.3 / a}
+          for L in (2, 3) for a, n in ((1.0, 14), (2.0, None), (3.0, 4))]
+    rates = [{"c": c, "L": L, "phi": "-I", "empirical_rate": (1 - c * c) ** (L - 1) * 1.1}
+             for c in (0.1, 0.5) for L in (2, 3)]
+    anyl = {"per_case": {f"L2_k{k}": {"times": [0.5, 1.0], "ratio": [0.9, 0.8]} for k in (1, 2)},
+            "trajectory_comparison": {"2": {"max_abs_P_diff": 1e-38, "tolerance_max": 1e-14}}}
+    thm1 = {"minima": [{"kind": "balanced", "top": 8.0}, {"kind": "unbalanced", "top": 9.0}], "bound": 8.0, "L": 2}
+    sharp = {"runs": [{"eta_frac": 0.5, "eta_lambda_max": 1.0}, {"eta_frac": 1.3}], "rho": 1.7, "L": 2}
+    ex1 = {"amplitude": 0.0625, "eta": 0.5, "schedule": "c/t",
+           "constant_step_iterates": {"10": [10.0, 1.0, -0.0625, 0.0625]},
+           "diminishing_series": {"t": [0, 1, 10], "x": [0.4, -0.2, 0.002], "envelope": [None, 0.25, 0.0025]}}
+    files = (plots.shamir(tmp_path, shamir) + plots.alpha(tmp_path, flow, gd) + plots.last_ci(tmp_path, rates)
+             + plots.any_layer(tmp_path, anyl) + plots.ssm(tmp_path, thm1, sharp, ex1)
+             + plots.ssm(tmp_path, None, None, None))
+    for f in files:
+        p = tmp_path / Path(f).name
+        assert p.suffix in (".png", ".svg") and p.stat().st_size > 1000
+    assert {Path(f).stem for f in files} == {"shamir", "alpha", "last-ci", "any-layer", "ssm"}
+    assert not list(tmp_path.glob("*.tmp"))

@@ -1086,7 +1086,7 @@ def shamir_lower(
         raise InputError(f"random_inits must be near-identity and/or xavier, got {bad}")
     arms: dict[str, dict[str, Any]] = {}
     for name in random_inits:
-        arms[name] = {"depths": [], "median": [], "censored": [], "hits": {}}
+        arms[name] = {"depths": [], "median": [], "censored": [], "hits": {}, "stopped_at": []}
     for L in depths:
         runs, groups = [], []
         for j, name in enumerate(random_inits):
@@ -1118,6 +1118,7 @@ def shamir_lower(
             arm["median"].append(med if med is not None else br.steps)
             arm["censored"].append(med is None)
             arm["hits"][str(L)] = h
+            arm["stopped_at"].append(br.steps)  # a None hit is censored here (a lower bound)
     zas_n, zas_cens = [], []
     for L in depths_zas:
         n = experiments.iterations_to_eps(

@@ -1134,17 +1134,21 @@ def check_example1(
     b = ctx.backend("ball", prec)
     entered = []
     final_dist = []
+    iterates: dict[str, list[float]] = {}  # evidence (figures): x_0 .. x_30 per start
     with b.session():
         eb = b.scalar(eta_q)
         ab = b.scalar(ssm.ex1_orbit_amplitude(eta_q))
         for s in starts:
             x = b.scalar(Fraction(s))
             hit = None
+            xs_s = iterates.setdefault(s, [b.to_float(x)])
             try:
                 for t in range(steps):
                     if hit is None and b.lt(abs(x), eb * eb) is True and b.lt(0, abs(x)) is True:
                         hit = t
                     x = ssm.ex1_step(b, x, eb)
+                    if t < 30:
+                        xs_s.append(b.to_float(x))
             except ArithmeticError:
                 pass
             entered.append(hit)
@@ -1165,10 +1169,17 @@ def check_example1(
 
     xs = m.scalar(Fraction(dim_start))
     samples = []
+    # evidence (figures): x_t and the envelope eta_t^2/4 at ~40 log-spaced t
+    keep_t = {int(v) for v in np.unique(np.round(np.geomspace(1, dim_steps, 40)))}
+    series: dict[str, list[Any]] = {"t": [0], "x": [m.to_float(xs)], "envelope": [None]}
     for t in range(1, dim_steps + 1):
         xs = xs - eta_t(t) * ssm.ex1_grad(m, xs)
         if t in (10, 100, 1000, 10000, 100000) or t == dim_steps:
             samples.append((t, m.to_float(abs(xs))))
+        if t in keep_t:
+            series["t"].append(t)
+            series["x"].append(m.to_float(xs))
+            series["envelope"].append(m.to_float(eta_t(t) ** 2 / 4))
     env = eta_t(dim_steps) ** 2 / 4
     v_dim = decide(m, abs(xs), env, relation="<=", err=m.gamma(4 * dim_steps) * m.to_float(env))
     parts = [("orbit", v_orbit), ("generic starts", v_conv), ("diminishing", v_dim)]
@@ -1194,6 +1205,10 @@ def check_example1(
             "final_dist_to_orbit": final_dist,
             "diminishing": samples,
             "parts": {k: str(v) for k, v in parts},
+            "constant_step_iterates": iterates,
+            "diminishing_series": series,
+            "eta": float(eta_q),
+            "schedule": schedule,
         },
         counterexample={"schedule": schedule, "x_T": m.to_float(xs), "envelope": m.to_float(env)}
         if verdict == Verdict.VIOLATED

@@ -50,6 +50,9 @@ REPORT_BUDGETS: dict[str, dict[str, Any]] = {
         "thm43": {"depths": [1, 2, 4, 8], "d": 2, "fro": 0.5, "rel_tol": 1e-10, "max_steps": 300_000},
         "etamax": {"depths": [1, 2, 4, 8, 16, 32], "max_steps": 2000, "rel_tol": 1e-6, "rel_width": 0.02},
         "drift": {"depths": [2, 4, 8, 16, 32, 64], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
+        "evidence": {"alpha_gd": {"alphas": [1.0, 1.25, 1.5, 2.0, 3.0], "depths": [3]},
+                     "last_ci": {"cs": [0.1, 0.3, 0.5, 0.7, 0.9], "depths": [2, 3]},
+                     "any_layer": {"depths": [3], "times": 12, "T": 3.0}},
     },
     "standard": {
         "check_budget": "quick",
@@ -61,6 +64,9 @@ REPORT_BUDGETS: dict[str, dict[str, Any]] = {
         "etamax": {"depths": [1, 2, 4, 8, 16, 32, 64, 128], "max_steps": 2000, "rel_tol": 1e-6,
                    "rel_width": 0.02},
         "drift": {"depths": [2, 4, 8, 16, 32, 64, 128, 256], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
+        "evidence": {"alpha_gd": {"alphas": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0], "depths": [2, 3, 4]},
+                     "last_ci": {"cs": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], "depths": [2, 3, 4, 5]},
+                     "any_layer": {"depths": [3, 4], "times": 24, "T": 3.0}},
     },
     "full": {
         "check_budget": "thorough",
@@ -73,6 +79,9 @@ REPORT_BUDGETS: dict[str, dict[str, Any]] = {
         "etamax": {"depths": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], "max_steps": 4000, "rel_tol": 1e-6,
                    "rel_width": 0.01},
         "drift": {"depths": [2, 4, 8, 16, 32, 64, 128, 256], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
+        "evidence": {"alpha_gd": {"alphas": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0], "depths": [2, 3, 4]},
+                     "last_ci": {"cs": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], "depths": [2, 3, 4, 5]},
+                     "any_layer": {"depths": [3, 4], "times": 24, "T": 3.0}},
     },
 }
 
@@ -80,8 +89,15 @@ REPORT_BUDGETS: dict[str, dict[str, Any]] = {
 FIGURE_OF = {
     "zas.thm4.1": "thm41", "zas.thm4.3": "thm43", "zas.drift": "drift", "review.invariance": "drift",
     "zas.lemma4.4-4.6": "drift", "zas.fig1": "fig1", "zas.saddle": "fig1", "zas.fig2": "fig2",
-    "zas.fig3": "fig3", "review.multirun": "fig3",
+    "zas.fig3": "fig3", "review.multirun": "fig3", "shamir.lower": "shamir", "review.alpha": "alpha",
+    "review.last-cI": "last-ci", "review.any-layer": "any-layer", "ssm.thm1": "ssm", "ssm.sharpness": "ssm",
+    "ssm.example1": "ssm", "ssm.orbit-or-slow": "ssm",
 }
+
+#: the report's extra evidence sweeps: registered checks re-run with case
+#: overrides (one case per depth), drawn in the review figures next to the
+#: checks' own evidence; they are figure data, not rows of the claims table
+EVIDENCE_SWEEPS = ("alpha-gd", "last-ci", "any-layer")
 
 FIG2_EQUIV_DEPTHS = [2, 3, 5, 8]
 
@@ -128,6 +144,19 @@ def plan(budget: str, seeds: int, seed: int) -> dict[str, list[Case]]:
                                    "fine": f2["fine100"]}, cost=3.0 * L * L))
     p["fig2"] = cases
     p["fig2-equiv"] = [Case("fig2-equiv", {"d": 100, "depths": FIG2_EQUIV_DEPTHS, "steps": 30}, cost=2.0)]
+    ev = cfg["evidence"]
+
+    def chk(key: str, case: dict[str, Any], cost: float) -> Case:
+        return Case("check", {"key": key, "budget": cb, "seed": seed, "case": case}, cost=cost)
+
+    p["alpha-gd"] = [chk("review.alpha:gd", {"alphas": ev["alpha_gd"]["alphas"], "depths": [L]}, 0.5 * L)
+                     for L in ev["alpha_gd"]["depths"]]
+    p["last-ci"] = [chk("review.last-cI:flow", {"cs": ev["last_ci"]["cs"], "depths": [L], "phis": ["-I"]},
+                        0.3 * 3.0 ** (L - 2)) for L in ev["last_ci"]["depths"]]
+    al = ev["any_layer"]
+    times = [float(x) for x in np.linspace(al["T"] / al["times"], al["T"], al["times"])]
+    p["any-layer"] = [chk("review.any-layer:flow", {"depths": [L], "times": times}, 0.6 * L)
+                      for L in al["depths"]]
     f3 = cfg["fig3"]
     common = {k: f3[k] for k in ("L", "d", "eta", "max_steps", "rel_tol")} | {"seed": seed}
     p["fig3"] = [Case("fig3", common | {"init": "zas", "index": 1}, cost=0.5)] + [
@@ -196,6 +225,10 @@ def build_report(
                 results.append(CheckResult.from_dict(v["result"]))
             else:
                 errors.append({"check": v.get("key"), "error": v.get("error")})
+        for name in EVIDENCE_SWEEPS:
+            for v in vals.get(name, []):
+                if not v.get("ok"):
+                    errors.append({"check": f"{v.get('key')} (evidence sweep {name})", "error": v.get("error")})
         figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results)
         results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
         order = {cid: k for k, cid in enumerate(CATALOGUE)}

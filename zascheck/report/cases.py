@@ -53,12 +53,14 @@ class Case:
 # ---------------------------------------------------------------------------
 
 
-def _check(key: str, budget: str, seed: int) -> dict[str, Any]:
+def _check(key: str, budget: str, seed: int, case: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One registered check at ``budget``; ``case`` overrides parameters (the
+    report's extra evidence sweeps, e.g. more alphas for ``review.alpha:gd``)."""
     from zascheck.registry import RunContext, checks_for, run_check
 
     check = checks_for([key])[0]
     try:
-        res = run_check(check, RunContext(budget=budget, seed=seed))
+        res = run_check(check, RunContext(budget=budget, seed=seed), case=case)
         return {"ok": True, "result": res.to_dict()}
     except ZascheckError as exc:
         return {"ok": False, "key": key, "error": f"input error: {exc}"}

@@ -63,6 +63,16 @@ def _cell(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
+def _evidence_sweeps(rb: dict[str, Any]) -> str:
+    ev = rb.get("evidence")
+    if not ev:
+        return ""
+    return (f"Evidence sweeps (figure data only, the checks re-run with case overrides): `review.alpha:gd` at "
+            f"alpha {ev['alpha_gd']['alphas']}, L {ev['alpha_gd']['depths']}; `review.last-cI:flow` at c "
+            f"{ev['last_ci']['cs']}, L {ev['last_ci']['depths']}, Phi = -I; `review.any-layer:flow` at L "
+            f"{ev['any_layer']['depths']} on {ev['any_layer']['times']} times up to t = {ev['any_layer']['T']:g}. ")
+
+
 def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[str, Any],
            figure_of: dict[str, str], figs: dict[str, dict[str, Any]]) -> str:
     by_claim: dict[str, list[CheckResult]] = {}
@@ -122,7 +132,12 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
     titles = {"thm41": "Theorem 4.1: gradient-flow decay", "thm43": "Theorem 4.3: GD envelope and step size",
               "drift": "Drift of D_l under GD: float64 vs high precision",
               "fig1": "Figure 1: landscape and trajectories (L = 2, d = 1)",
-              "fig2": "Figure 2: iterations against depth", "fig3": "Figure 3 over many seeds"}
+              "fig2": "Figure 2: iterations against depth", "fig3": "Figure 3 over many seeds",
+              "shamir": "Shamir's lower bound: iterations against depth, random inits vs ZAS",
+              "alpha": "Review: layers alpha I (flow rate vs GD)",
+              "last-ci": "Review: last layer c I, decay rate against c",
+              "any-layer": "Review: the zero layer at any position",
+              "ssm": "Step Size Matters reviews: sharpness of minima and the period-2 orbit"}
     for name, f in figs.items():
         L.append(f"### {titles.get(name, name)}\n")
         L.append(f"![{name}](figures/{name}.png)\n")
@@ -132,7 +147,7 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
     L.append(f"This report: `{meta['budget']}`. Figure 2 depths: Phi = -I (d = 1 and d = 100) "
              f"{rb['fig2']['-I']}; Gaussian d = 2 {rb['fig2']['gauss2']} ({rb['fig2']['gauss2_draws']} draws); "
              f"Gaussian d = 100 {rb['fig2']['gauss100']}. Figure 3: {meta['seeds']} seeds, d = {rb['fig3']['d']}, "
-             f"{rb['fig3']['max_steps']} iterations. `--budget quick` uses smaller depth sets and quick checks; "
+             f"{rb['fig3']['max_steps']} iterations. {_evidence_sweeps(rb)}`--budget quick` uses smaller depth sets and quick checks; "
              "`--budget full` reaches L = 10^4 for Phi = -I and Gaussian d = 2, Gaussian d = 100 up to L = 16, and "
              "runs the checks at their `thorough` budget (hours on 2 cores). Gaussian d = 100 with entries "
              "N(0, 1) has singular values from ~0.1 to ~19 and needs thousands of GD steps of ~0.16 L ms each per "

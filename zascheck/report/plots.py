@@ -21,7 +21,7 @@ from zascheck.io import atomic_write_bytes
 plt.rcParams.update({"svg.hashsalt": "zascheck", "figure.dpi": 110, "font.size": 9,
                      "axes.titlesize": 10, "legend.fontsize": 8})
 
-__all__ = ["drift", "fig1", "fig2", "fig3", "thm41", "thm43"]
+__all__ = ["alpha", "any_layer", "drift", "fig1", "fig2", "fig3", "last_ci", "shamir", "ssm", "thm41", "thm43"]
 
 
 def _save(fig: Any, folder: Path, name: str) -> list[str]:
@@ -222,3 +222,305 @@ def fig3(folder: Path, zas: dict[str, Any], runs: list[dict[str, Any]], stats: d
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower left")
     return _save(fig, folder, "fig3")
+
+
+# ---------------------------------------------------------------------------
+# the reviewers' claims and Shamir's lower bound (drawn from CheckResult evidence)
+# ---------------------------------------------------------------------------
+
+
+def _fit_label(kind: str, fit: dict[str, Any]) -> str:
+    se = fit.get("slope_se", math.nan)
+    pm = f" $\\pm$ {se:.2g}" if isinstance(se, (int, float)) and math.isfinite(se) else ""
+    what = f"rate {fit['slope']:.3g}{pm} /layer" if kind == "exponential" else f"degree {fit['slope']:.3g}{pm}"
+    return f"{kind} fit: {what} (RSS {fit['rss']:.2g})"
+
+
+def shamir(folder: Path, ev: dict[str, Any]) -> list[str]:
+    """``shamir.lower``: iterations to converge against depth per init (seeds
+    faint, censored runs as lower bounds), with both growth-law fits."""
+    arms = ev["arms"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.8))
+    styles = {"near-identity": ("tab:blue", "o"), "xavier": ("tab:orange", "s")}
+    rand_max = max((max(arm["depths"]) for k, arm in arms.items() if "hits" in arm), default=16)
+    first_lb = True
+    for j, (name, arm) in enumerate(arms.items()):
+        col, mk = styles.get(name, ("tab:green" if j == 2 else f"C{j + 3}", "D"))
+        Ls = np.asarray(arm["depths"], float)
+        med = np.asarray(arm["median"], float)
+        cens = np.asarray(arm.get("censored", [False] * len(Ls)), bool)
+        stops = arm.get("stopped_at") or [max(arm["median"])] * len(Ls)
+        for ax in (a, b):
+            if "hits" in arm:  # seeds: converged (dots) and censored (lower bounds, triangles)
+                for i, L in enumerate(arm["depths"]):
+                    hs = arm["hits"].get(str(L), [])
+                    xs = L + np.linspace(-0.3, 0.3, max(len(hs), 1)) * (1 if ax is a else 0.04 * L)
+                    done = [(x, h) for x, h in zip(xs, hs, strict=False) if h is not None]
+                    lbs = [x for x, h in zip(xs, hs, strict=False) if h is None]
+                    if done:
+                        ax.plot(*zip(*done, strict=True), ".", color=col, alpha=0.3, ms=4)
+                    if lbs:
+                        ax.plot(lbs, [stops[i]] * len(lbs), "^", mfc="none", mec=col, alpha=0.45, ms=4)
+                        if first_lb and ax is a:
+                            ax.plot([], [], ".", color="0.4", ms=4, label="one seed (converged)")
+                            ax.plot([], [], "^", mfc="none", mec="0.4", ms=4,
+                                    label="one seed, not converged when its batch stopped (lower bound)")
+                            first_lb = False
+            shown = Ls <= rand_max + 0.5 if ax is a else np.ones_like(Ls, bool)
+            ok = shown & ~cens
+            ax.plot(Ls[ok], med[ok], mk, color=col, ms=7, mec="k", mew=0.6,
+                    label=f"{name}: median over seeds" if "hits" in arm else f"{name} (deterministic)")
+            if (shown & cens).any():
+                ax.plot(Ls[shown & cens], med[shown & cens], "^", color=col, ms=10, mec="k", mew=0.8,
+                        label=f"{name}: median capped at the budget (lower bound)")
+        fits = arm.get("fits", {})
+        xx_a = np.linspace(Ls.min(), min(Ls.max(), rand_max), 100)
+        xx_b = np.geomspace(Ls.min(), Ls.max(), 100)
+        if "exponential" in fits:
+            f = fits["exponential"]
+            a.semilogy(xx_a, np.exp(f["intercept"] + f["slope"] * xx_a), "-", color=col, lw=1.4,
+                       label=f"{name}: " + _fit_label("exponential", f))
+            b.loglog(xx_b, np.exp(f["intercept"] + f["slope"] * xx_b), ":", color=col, lw=1.2)
+        if "polynomial" in fits:
+            f = fits["polynomial"]
+            b.loglog(xx_b, np.exp(f["intercept"]) * xx_b ** f["slope"], "-", color=col, lw=1.4,
+                     label=f"{name}: " + _fit_label("polynomial", f))
+            a.semilogy(xx_a, np.exp(f["intercept"]) * xx_a ** f["slope"], ":", color=col, lw=1.2)
+    ymax = max(max(arm["median"]) for arm in arms.values())
+    for ax in (a, b):
+        ax.set_yscale("log")
+        ax.set_ylim(top=ymax * 30)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_xlabel("depth L (layers)" + (" (log scale)" if ax is b else ""))
+        ax.set_ylabel(f"GD iterations to R $\\leq$ {ev.get('rel_tol', 1e-10):g} R(0) (log scale)")
+    b.set_xscale("log")
+    ticks = sorted({L for arm in arms.values() for L in arm["depths"]} & {2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})
+    b.set_xticks(ticks)
+    b.set_xticklabels([str(t) for t in ticks])
+    b.minorticks_off()
+    b.grid(True, which="major", alpha=0.3)
+    a.set_title("straight here = exponential growth exp(rate L)\n(solid: exponential fit; dotted: power-law fit)")
+    b.set_title("straight here = power law L^degree\n(solid: power-law fit; dotted: exponential fit)")
+    a.legend(loc="upper left", fontsize=7)
+    b.legend(loc="upper left", fontsize=7)
+    fig.suptitle(f"shamir.lower: d = 1, $\\Phi$ = -1, $\\eta$ = {ev.get('eta0', 0.25):g}/L, at most "
+                 f"{ev.get('max_steps', '?')} iterations: random inits grow exponentially in L, ZAS polynomially",
+                 fontsize=10)
+    fig.tight_layout()
+    return _save(fig, folder, "shamir")
+
+
+def alpha(folder: Path, flow_ev: dict[str, Any], gd_rows: list[dict[str, Any]]) -> list[str]:
+    """``review.alpha``: (a) the flow bound exp(-2 alpha^{2(L-1)} t); (b) tuned GD
+    iterations and (c) the largest convergent step against alpha."""
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4.6))
+    per = flow_ev.get("per_case", {})
+    cases = []
+    for key, e in per.items():
+        al, L = key[len("alpha"):].split("_L")
+        cases.append((float(al), int(L), e))
+    if cases:
+        Lshow = max(L for _, L, _ in cases)
+        shown = sorted((x for x in cases if x[1] == Lshow), key=lambda x: x[0])
+        tmax = max(max(e["times"]) for _, _, e in shown)
+        tt = np.linspace(0, tmax, 300)
+        for i, (al, _L, e) in enumerate(shown):
+            col = plt.get_cmap("viridis")(i / max(1, len(shown) - 1) * 0.85)
+            r = e["rate"]
+            t = np.asarray(e["times"], float)
+            y = np.asarray(e["ratio"], float) * np.exp(-2 * r * t)
+            a.semilogy(tt, np.exp(-2 * r * tt), "-", color=col, lw=1.3,
+                       label=f"claim $\\alpha$ = {al:g}: exp(-2 $\\cdot$ {r:.3g} t)")
+            a.semilogy(t, y, "o", color=col, mfc="none", ms=7, mew=1.4, label=f"flow, $\\alpha$ = {al:g}")
+        a.semilogy(tt, np.exp(-2 * tt), "k:", lw=1.2, label="ZAS ($\\alpha$ = 1): exp(-2t)")
+        a.set_ylim(1e-4, 1.5)
+        a.set_title(f"(a) gradient flow, L = {Lshow}: $R(t)/R(0)$ vs the claimed rate $\\alpha^{{2(L-1)}}$\n"
+                    "(circles: flow, ball arithmetic; lines: claimed bound)")
+    a.set_xlabel("gradient-flow time t (dimensionless)")
+    a.set_ylabel("loss ratio $R(t)/R(0)$ (log scale)")
+    a.grid(True, which="both", alpha=0.3)
+    a.legend(loc="upper right", fontsize=7, ncol=1)
+    depths = sorted({r["L"] for r in gd_rows})
+    for j, L in enumerate(depths):
+        rows = sorted((r for r in gd_rows if r["L"] == L), key=lambda r: r["alpha"])
+        col = f"C{j}"
+        al = np.asarray([r["alpha"] for r in rows], float)
+        n = [r["tuned_iterations"] for r in rows]
+        ok = [i for i, v in enumerate(n) if v is not None]
+        b.loglog(al[ok], [n[i] for i in ok], "o-", color=col, ms=6, label=f"GD, L = {L}: tuned $N^*$")
+        if ok:
+            n0, a0 = n[ok[0]], al[ok[0]]
+            xx = np.geomspace(al.min(), al.max(), 50)
+            b.loglog(xx, n0 * (xx / a0) ** (-2 * (L - 1)), "--", color=col, lw=1.2,
+                     label=f"flow speedup carried over: $N^*(\\alpha_0)\\,(\\alpha/\\alpha_0)^{{-{2 * (L - 1)}}}$")
+        em = [r["eta_max"] for r in rows]
+        c.loglog(al, em, "s-", color=col, ms=6, label=f"L = {L}: largest convergent $\\eta$")
+        c.loglog(al, [r["tuned_eta"] for r in rows], "o", color=col, mfc="none", ms=6,
+                 label=f"L = {L}: tuned $\\eta$")
+        c.loglog(al, [em[0] * (x / al[0]) ** (-2 * (L - 1)) for x in al], ":", color=col, lw=1.2,
+                 label=f"L = {L}: $\\eta_{{max}}(\\alpha_0)\\,(\\alpha/\\alpha_0)^{{-{2 * (L - 1)}}}$")
+    b.axhline(1, color="0.4", lw=0.8, label="1 iteration (the least possible)")
+    b.set_ylim(bottom=0.5)
+    for ax in (b, c):
+        ax.set_xlabel(r"$\alpha$ (layers $\alpha I$, last layer 0; log scale)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_xticks(sorted({r["alpha"] for r in gd_rows}))
+        ax.set_xticklabels([f"{x:g}" for x in sorted({r["alpha"] for r in gd_rows})])
+        ax.minorticks_off()
+    b.set_ylabel(r"GD iterations to R $\leq$ 1e-10 R(0) at the tuned step (log)")
+    b.set_title("(b) GD: iterations at the tuned step\n(dashed: what the flow's speedup would give)")
+    b.legend(loc="lower left", fontsize=7)
+    c.set_ylabel(r"step size $\eta$ (log scale)")
+    c.set_title("(c) GD: the stable step shrinks with $\\alpha$\n(dotted: shrinking like the inverse flow rate)")
+    c.legend(loc="lower left", fontsize=7)
+    fig.suptitle(r"review.alpha: layers $\alpha I$ speed the flow up by $\alpha^{2(L-1)}$; GD gains far less",
+                 fontsize=10)
+    fig.tight_layout()
+    return _save(fig, folder, "alpha")
+
+
+def last_ci(folder: Path, rows: list[dict[str, Any]]) -> list[str]:
+    """``review.last-cI``: measured decay rate against c per depth, the derived
+    rate (1-c^2)^(L-1) and the ZAS rate 1."""
+    fig, ax = plt.subplots(figsize=(7.4, 4.8))
+    rows = [r for r in rows if "empirical_rate" in r and not r.get("outside_hypothesis")]
+    depths = sorted({r["L"] for r in rows})
+    cc = np.linspace(0, max(r["c"] for r in rows), 200)
+    for j, L in enumerate(depths):
+        col = f"C{j}"
+        rs = sorted((r for r in rows if r["L"] == L), key=lambda r: r["c"])
+        ax.semilogy(cc, (1 - cc**2) ** (L - 1), "-", color=col, lw=1.3,
+                    label=f"L = {L}: derived $(1-c^2)^{{{L - 1}}}$ (line), measured (dots)")
+        ax.semilogy([r["c"] for r in rs], [r["empirical_rate"] for r in rs], "o", color=col, ms=6)
+    ax.axhline(1.0, color="k", ls="--", lw=1.2, label="ZAS rate 1 (exp(-2t))")
+    ax.set_xlabel("c (last layer initialized to c I, the others I)")
+    ax.set_ylabel("decay rate r in R(t) $\\leq$ exp(-2 r t) R(0) (log scale)")
+    phis = sorted({str(r.get("phi")) for r in rows})
+    ax.set_title("review.last-cI: measured rate min$_t$ -ln(R(t)/R(0))/(2t) (gradient flow, "
+                 f"$\\Phi$ = {', '.join(phis)})\nstays above the derived $(1-c^2)^{{L-1}}$ and below 1 for larger c")
+    ax.set_xlim(0, 1)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=7.5)
+    return _save(fig, folder, "last-ci")
+
+
+def any_layer(folder: Path, ev: dict[str, Any]) -> list[str]:
+    """``review.any-layer``: R(t)/R(0) for each position k of the zero layer."""
+    per = ev.get("per_case", {})
+    by_L: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    for key, e in per.items():
+        L, k = key[1:].split("_k")
+        by_L.setdefault(int(L), []).append((int(k), e))
+    depths = sorted(by_L)
+    fig, axes = plt.subplots(1, len(depths), figsize=(5.4 * len(depths), 4.4), squeeze=False)
+    markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
+    for ax, L in zip(axes[0], depths, strict=True):
+        ks = sorted(by_L[L], key=lambda x: x[0])
+        tmax = max(max(e["times"]) for _, e in ks)
+        tt = np.linspace(0, tmax, 200)
+        ax.semilogy(tt, np.exp(-2 * tt), "k--", lw=1.4, label="claimed bound exp(-2t)")
+        for i, (k, e) in enumerate(ks):
+            t = np.asarray(e["times"], float)
+            y = np.asarray(e["ratio"], float) * np.exp(-2 * t)
+            ax.semilogy(t, y, markers[i % len(markers)], ls="-" if i == 0 else "", color=f"C{i}", mfc="none",
+                        ms=11 - 2 * i if 11 - 2 * i > 3 else 4, mew=1.3, lw=1.0,
+                        label=f"zero layer at k = {k}" + (" (k = L: ZAS)" if k == L else ""))
+        tc = ev.get("trajectory_comparison", {}).get(str(L))
+        if tc:
+            ax.text(0.98, 0.97, f"max over k, t of |P_k(t) - P_L(t)|: {tc['max_abs_P_diff']:.1e}\n"
+                    f"(tolerance {tc['tolerance_max']:.1e})", transform=ax.transAxes, ha="right", va="top",
+                    fontsize=7.5, bbox={"boxstyle": "round", "fc": "white", "ec": "0.6"})
+        ax.set_xlabel("gradient-flow time t (dimensionless)")
+        ax.set_ylabel("loss ratio $R(t)/R(0)$ (log scale)")
+        ax.set_title(f"L = {L}: one zero layer at position k, the others I")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="lower left", fontsize=7.5)
+    fig.suptitle("review.any-layer: the zero layer can sit anywhere; the flows coincide and decay "
+                 "at least like exp(-2t)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, folder, "any-layer")
+
+
+def ssm(folder: Path, thm1: dict[str, Any] | None, sharp: dict[str, Any] | None,
+        ex1: dict[str, Any] | None) -> list[str]:
+    """SSM reviews: (left) top Hessian eigenvalue at global minima (``ssm.thm1``)
+    and at GD limits (``ssm.sharpness``), both normalized by the bound
+    ``L rho^{2(L-1)/L}``; (right) Example 1's period-2 orbit and the
+    diminishing-step run (``ssm.example1``)."""
+    fig = plt.figure(figsize=(14, 5.4))
+    gs = fig.add_gridspec(1, 3, width_ratios=[0.75, 2.0, 3.0], wspace=0.1, top=0.82)
+    a0 = fig.add_subplot(gs[0])
+    a1 = fig.add_subplot(gs[1], sharey=a0)
+    a2 = fig.add_subplot(gs[2])
+    if thm1:
+        bound = thm1["bound"]
+        for x, kind, mk in ((0, "balanced", "o"), (1, "unbalanced", "s")):
+            ys = [m["top"] / bound for m in thm1["minima"] if m["kind"] == kind]
+            a0.plot([x] * len(ys), ys, mk, color="tab:purple", ms=8, mfc="none" if x else "tab:purple", mew=1.4)
+        a0.axhline(1.0, color="k", lw=1.4)
+        a0.set_xticks([0, 1])
+        nb = sum(m["kind"] == "balanced" for m in thm1["minima"])
+        a0.set_xticklabels([f"balanced ({nb})", f"unbalanced ({len(thm1['minima']) - nb})"], rotation=30)
+        a0.set_xlim(-0.6, 1.6)
+        a0.set_title(f"ssm.thm1:\nexact minima\n(L = {thm1['L']}, bound {bound:g})", fontsize=9)
+    a0.set_ylabel(r"$\lambda_{max}$(Hessian) / $L\rho^{2(L-1)/L}$ (log scale)")
+    a0.set_yscale("log")
+    a0.grid(True, which="both", alpha=0.3)
+    if sharp:
+        ff = np.linspace(0.05, 2.0, 200)
+        a1.fill_between(ff, 1.0, np.maximum(1.0 / ff, 1.0), where=1.0 / ff >= 1.0, color="tab:green", alpha=0.12,
+                        label="reachable: minima ($\\geq$ 1) GD can stay at ($\\eta\\lambda_{max} \\leq$ 2)")
+        a1.plot(ff, 1.0 / ff, "-", color="tab:red", lw=1.3,
+                label=r"$\eta\,\lambda_{max}$ = 2, i.e. $\lambda_{max}/(L\rho^{2(L-1)/L}) = \eta_1/\eta$")
+        a1.axhline(1.0, color="k", lw=1.4, label=r"Thm 1 bound: every minimum has ratio $\geq$ 1")
+        conv = [r for r in sharp["runs"] if "eta_lambda_max" in r]
+        a1.plot([r["eta_frac"] for r in conv], [r["eta_lambda_max"] / (2 * r["eta_frac"]) for r in conv], "o",
+                color="tab:blue", ms=7, label=f"GD limit (converged, {len(conv)} runs)")
+        fail = [r for r in sharp["runs"] if "eta_lambda_max" not in r]
+        if fail:
+            a1.plot([r["eta_frac"] for r in fail], [0.04] * len(fail), "x", color="tab:red", ms=9, mew=2,
+                    transform=a1.get_xaxis_transform(), clip_on=False,
+                    label=f"GD did not converge ({len(fail)} runs; drawn on the axis)")
+        a1.axvline(1.0, color="0.5", ls=":", lw=1)
+        a1.set_xlim(0, max(1.6, max(r["eta_frac"] for r in sharp["runs"]) + 0.2))
+        a1.set_xlabel(r"step size $\eta/\eta_1$, $\eta_1 = 2/(L\rho^{2(L-1)/L})$")
+        a1.set_title(f"ssm.sharpness: where GD ends (L = {sharp.get('L', '?')},\n"
+                     f"Gaussian target, $\\rho$ = {sharp['rho']:.3g})", fontsize=9)
+        a1.legend(loc="upper right", fontsize=7)
+    a1.tick_params(labelleft=False)
+    a1.grid(True, which="both", alpha=0.3)
+    lo, hi = a0.get_ylim()
+    a0.set_ylim(min(lo, 0.7), max(hi, 3.0))
+    if ex1:
+        amp = ex1["amplitude"]
+        cols = ["tab:blue", "tab:orange", "tab:green", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+        for i, (s, xs) in enumerate(ex1.get("constant_step_iterates", {}).items()):
+            t = np.arange(len(xs))[1:]
+            x = np.asarray(xs[1:], float)
+            col = cols[i % len(cols)]
+            a2.loglog(t, np.abs(x), "-", color=col, lw=1.0, alpha=0.8,
+                      label=f"constant $\\eta$ = {ex1['eta']:g}, $x_0$ = {s}")
+            a2.loglog(t[x > 0], x[x > 0], "o", color=col, ms=4)
+            a2.loglog(t[x < 0], -x[x < 0], "o", color=col, ms=4, mfc="white")
+        a2.axhline(amp, color="k", ls="--", lw=1.2,
+                   label=f"period-2 orbit $\\pm\\eta^2/4$ = $\\pm${amp:g} (exact)")
+        ds = ex1.get("diminishing_series")
+        if ds:
+            t = np.asarray(ds["t"][1:], float)
+            x = np.asarray(ds["x"][1:], float)
+            a2.loglog(t, np.abs(x), "-", color="tab:purple", lw=2.2,
+                      label=f"diminishing $\\eta_t$ = {ex1['schedule']}, $x_0$ = {ds['x'][0]:.3g}")
+            a2.loglog(t[x > 0], x[x > 0], "o", color="tab:purple", ms=3.5)
+            a2.loglog(t[x < 0], -x[x < 0], "o", color="tab:purple", ms=3.5, mfc="white")
+            a2.loglog(t, ds["envelope"][1:], ":", color="k", lw=1.2,
+                      label=r"envelope $\eta_t^2/4$ $\to$ 0")
+        a2.plot([], [], "o", color="0.3", ms=4, label="filled: $x_t$ > 0, open: $x_t$ < 0")
+        a2.set_xlabel("GD iteration t (log scale)")
+        a2.set_ylabel(r"$|x_t|$ (log scale)")
+        a2.set_title(r"ssm.example1: $f(x) = \frac{2}{3}|x|^{3/2}$; constant step ends on the orbit $\pm\eta^2/4$,"
+                     "\na diminishing step goes to the minimum 0", fontsize=9)
+        a2.grid(True, which="both", alpha=0.3)
+        a2.legend(loc="lower left", fontsize=7)
+    fig.suptitle("Step Size Matters (reviews): the step size selects the minimum, and a constant step "
+                 "can end on a cycle", fontsize=10, y=0.99)
+    return _save(fig, folder, "ssm")
