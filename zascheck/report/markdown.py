@@ -6,7 +6,7 @@ from typing import Any
 
 from zascheck.catalogue import CATALOGUE
 from zascheck.registry import REGISTRY
-from zascheck.result import CheckResult
+from zascheck.result import CheckResult, format_number
 
 __all__ = ["render"]
 
@@ -49,14 +49,6 @@ A `CheckResult` (`zascheck.result.CheckResult.to_dict()`; read back with `CheckR
 `evidence/<claim>--<method>.json` holds one `CheckResult` each; `figures/<name>.json` holds
 `{"caption": str, "data": ...}`, the numbers each figure draws.
 """
-
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return str(x)
 
 
 def _cell(s: str) -> str:
@@ -117,8 +109,8 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
             continue
         for r in rs:
             ev = f"[json](evidence/{r.claim}--{r.method}.json)"
-            L.append(f"| `{cid}` | {r.method} | **{r.verdict.value}** | {_fmt(r.measured)} | {r.relation} | "
-                     f"{_fmt(r.bound)} | {_fmt(r.margin)} | {r.arithmetic} ({r.precision_bits}) | "
+            L.append(f"| `{cid}` | {r.method} | **{r.verdict.value}** | {format_number(r.measured)} | {r.relation} | "
+                     f"{format_number(r.bound)} | {format_number(r.margin)} | {r.arithmetic} ({r.precision_bits}) | "
                      f"{_cell(r.provenance)} | {flink} | {ev} |")
     if errors:
         L.append("\n### Checks that crashed\n")
