@@ -1,1 +1,0 @@
-"""Test-suite options shared by tests/ and properties/ live in the top-level conftest."""
