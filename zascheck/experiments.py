@@ -387,7 +387,7 @@ class LinearFit:
         }
 
 
-def linear_fit(x: Sequence[float], y: Sequence[float]) -> LinearFit:
+def linear_fit(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> LinearFit:
     """Ordinary least squares for one regressor plus intercept.
 
     >>> f = linear_fit([0, 1, 2, 3], [1, 3, 5, 7])

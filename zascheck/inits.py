@@ -16,6 +16,7 @@ Conventions (stated because the papers leave them open):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -96,7 +97,8 @@ def xavier(
     L: int, d: int | Sequence[int], seed: int | np.random.Generator | None = None
 ) -> list[np.ndarray]:
     """``(W_l)_ij ~ N(0, 1/d_{l-1})`` (fan-in).  ``d`` may be a list of widths."""
-    dims = [d] * (L + 1) if np.isscalar(d) else list(d)  # type: ignore[list-item]
+    # np.isscalar is not a type guard; the casts restate its two outcomes
+    dims = [cast(int, d)] * (L + 1) if np.isscalar(d) else list(cast("Sequence[int]", d))
     _check_depth(L)
     if len(dims) != L + 1:
         raise InputError(f"need L + 1 = {L + 1} widths, got {len(dims)}")
@@ -163,7 +165,9 @@ INITS = {
 }
 
 
-def make(name: str, L: int, d: int, *, seed: int | None = None, **kw: float) -> list[np.ndarray]:
+def make(
+    name: str, L: int, d: int, *, seed: int | np.random.Generator | None = None, **kw: float
+) -> list[np.ndarray]:
     """Build an initialization by name (see :data:`INITS`)."""
     if name == "zas":
         return zas(L, d)

@@ -129,7 +129,9 @@ def _abs_sizes(ws: list[Any], case: dict[str, Any]) -> tuple[float, float, int]:
         n_cols = len(case["phi"][0])
     r_abs, g_abs = model.loss_and_grads(_F, aw, tgt)
     dmax = max(max(w.shape) for w in aw)
-    n = (len(aw) + 3) * max(dmax, n_cols) + len(case.get("Y", case.get("phi"))) * n_cols
+    y_rows = case.get("Y", case.get("phi"))
+    assert y_rows is not None, "read above: the case has Y (with X) or phi"
+    n = (len(aw) + 3) * max(dmax, n_cols) + len(y_rows) * n_cols
     return float(r_abs), max(float(np.max(g)) if g.size else 0.0 for g in g_abs), n
 
 
@@ -532,6 +534,7 @@ def eval_data(case: dict[str, Any], certify: bool) -> Escalated:
             ratios.append(ratio)
             if worst is None or ratio > worst[0]:
                 worst = (ratio, err / envf if envf > 0 else math.inf, t)
+        assert worst is not None, "times is non-empty"
         from zascheck.checks.common import combine
 
         return Evaluation(
@@ -797,6 +800,11 @@ def _p(
     return Prop(claim, control, strategy, evaluate, certify, summary)
 
 
+def _data_strategy(reading: str) -> Callable[[], Any]:
+    """The strategy of one data reading, built lazily (binds ``reading`` now)."""
+    return lambda: S.data_cases(reading)
+
+
 _STEPS = (1, 300)
 _PROPS = [
     _p(
@@ -924,7 +932,7 @@ _PROPS = [
         _p(
             "zas.remark.data",
             f"reading:{r}",
-            (lambda r=r: S.data_cases(r)),
+            _data_strategy(r),
             eval_data,
             False,
             f"Remark (2), reading {r}: fails, a counterexample must be found",

@@ -26,7 +26,7 @@ def _fro(b: Backend, m: Any) -> float:
 def _case_init(init: str, L: int, d: int, rng: np.random.Generator) -> list[np.ndarray]:
     if init == "random":
         return [rng.standard_normal((d, d)) / math.sqrt(d) for _ in range(L)]
-    return inits.make(init, L, d, seed=rng)  # type: ignore[arg-type]
+    return inits.make(init, L, d, seed=rng)
 
 
 # ---------------------------------------------------------------------------
@@ -143,6 +143,7 @@ def lemma42(
             }
             if worst is None or case_worst - case_budget > worst[0] - worst[1]:
                 worst = (case_worst, case_budget, key)
+    assert worst is not None, "every budget has at least one case with L >= 2"
     verdict = combine(verdicts)
     res = CheckResult(
         verdict=verdict,
@@ -281,6 +282,7 @@ def drift_exact(
         notes=f"{steps} exact GD steps, L = {L}, d = {d}, eta = {eta}",
     )
     if verdict is Verdict.VIOLATED:
+        assert where is not None, "a nonzero residual n > 0 exceeds the initial worst = 0"
         res_.counterexample = {
             "step": where[0],
             "l": where[1],
@@ -339,6 +341,7 @@ def drift_mp(
         do = model.invariants(b, ws)
         drift_sizes.append(max(_fro(b, b.sub(x, y)) for x, y in zip(dn, do, strict=True)))
         ws = new
+    assert worst is not None, "steps >= 1 and L >= 2 give at least one residual"
     verdict = combine(verdicts)
     out = CheckResult(
         verdict=verdict,

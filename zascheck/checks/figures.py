@@ -149,7 +149,7 @@ def fig1(
     Control ``swap-inits`` puts the near-identity point in the ZAS role.
     """
     runs = fig1_runs(lr, steps, {"a": FIG1_INITS[role_zas], "b": FIG1_INITS[role_near]})
-    info = {}
+    info: dict[str, dict[str, Any]] = {}
     for k, r in runs.items():
         dist = [math.hypot(x, y) for x, y in zip(r["w1"], r["w2"], strict=True)]
         info[k] = {
@@ -233,7 +233,7 @@ def tune_lr(
     def count(k: int, cap: int) -> int | None:
         n = experiments.iterations_to_eps(b, ws0, target, eta0 * 2.0 ** (k / fine), rel_tol=rel,
                                           max_steps=cap)
-        if k not in table or (n is not None and (table[k] is None or n < table[k])):
+        if k not in table or (n is not None and ((prev := table[k]) is None or n < prev)):
             table[k] = n
         return n
 
@@ -457,7 +457,7 @@ def fig2(ctx: RunContext, series: list[str], depths: list[int], eps: float, fine
     # The degenerate tuner: at eta = 1 exactly, GD from ZAS lands on P = Phi in
     # one step at every depth (every G_l with l < L vanishes at W_L = 0 and
     # W_{L-1:1} = I, so the first step sets W_L = Phi).  Measured, not assumed:
-    one = {}
+    one: dict[str, Any] = {}  # iteration counts; every run at eta = 1 stops (W_L = Phi)
     for name in series:
         phi, d, _claimed = FIG2_SERIES[name]
         d1 = 1 if (phi == "-I" and d > 1) else d

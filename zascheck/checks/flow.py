@@ -183,6 +183,7 @@ def remark_rectangular(
             per["x".join(map(str, dims))] = m.evidence() | {"verdict": m.verdict.value}
             if worst is None or m.max_ratio > worst[0]:
                 worst = (m.max_ratio, dims, m.times[m.worst])
+    assert worst is not None, "widths lists at least one profile"
     verdict = combine(verdicts)
     res = CheckResult(
         verdict=verdict,

@@ -342,7 +342,7 @@ def thm41_steps(
             grid = sorted({float(t) for t in times} | {0.0})
             at, errs, nsteps = flow_restarted(b, ws0, target, grid, (-2 * h, -h, h, 2 * h))
             eye = b.eye(d)
-            rec: dict[str, list[Any]] = {k: [] for k in (
+            rec: dict[str, Any] = {k: [] for k in (
                 "t", "D_residual", "D_budget", "D_verdict", "identity_residual", "identity_budget",
                 "identity_verdict", "gl2_over_2R", "gl2_verdict", "dRdt_residual", "dRdt_budget",
                 "dRdt", "dRdt_verdict", "loss")}
@@ -491,7 +491,8 @@ def _fmpq_mat(a: np.ndarray) -> Any:
     from flint import fmpq, fmpq_mat
 
     fr = [Fraction(float(v)) for v in a.ravel()]
-    return fmpq_mat(*a.shape, [fmpq(f.numerator, f.denominator) for f in fr])
+    rows, cols = a.shape
+    return fmpq_mat(rows, cols, [fmpq(f.numerator, f.denominator) for f in fr])
 
 
 def _lambda_min_ball(b: Backend, gram: np.ndarray) -> Any:
@@ -783,16 +784,22 @@ def _gd_constants(
         vals = [v for v in ser[key] if v is not None]
         return max(vals) if vals else None
 
+    def mx_sampled(key: str) -> float:
+        m = mx(key)
+        assert m is not None, f"{key} is recorded (never None) at the sample t = 0"
+        return m
+
     logl = math.log(L)
+    mx_dl = mx("D_l")
     consts = {
-        "D_l*L^3": None if mx("D_l") is None else mx("D_l") * L**3,
-        "I+D_{L-1}*L^2": mx("I+D_{L-1}") * L**2,
-        "(W_l-1)*L/logL": mx("W_l-1") * L / logl,
-        "W_L*sqrt(L)": mx("W_L") * math.sqrt(L),
+        "D_l*L^3": None if mx_dl is None else mx_dl * L**3,
+        "I+D_{L-1}*L^2": mx_sampled("I+D_{L-1}") * L**2,
+        "(W_l-1)*L/logL": mx_sampled("W_l-1") * L / logl,
+        "W_L*sqrt(L)": mx_sampled("W_L") * math.sqrt(L),
         "drift_l/(eta^2 R)": mx("drift_l"),
         "drift_{L-1}/(eta^2 L R)": mx("drift_{L-1}"),
     }
-    per_eta = {"I+D_{L-1}/(eta L R0)": mx("I+D_{L-1}") / (eta * L * r0)}
+    per_eta = {"I+D_{L-1}/(eta L R0)": mx_sampled("I+D_{L-1}") / (eta * L * r0)}
     return {"L": L, "eta": eta, "steps": run.steps, "stop": run.stop,
             "flow_time_covered": eta * run.steps,
             "final_rel_loss": b.to_float(run.losses[-1]) / r0, "R0": r0,
@@ -922,6 +929,7 @@ def lemma44_46(
             per[str(L)] = m
             if worst_q is None or m["q_max"] > worst_q[0]:
                 worst_q = (m["q_max"], L, m)
+    assert worst_q is not None, "depths lists at least one depth"
     # O() constants: scaling with L
     ls = [int(k) for k in per]
     sig = float(np.linalg.norm(phi_m, 2))

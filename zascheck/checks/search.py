@@ -107,6 +107,7 @@ def _make(claim: str, counts: tuple[int, int, int], controls: tuple[str, ...]) -
         tight = so.tightest_record()
         if so.counterexample is not None:
             ce = so.counterexample_record()
+            assert ce is not None, "run_search sets counterexample and its case together"
             v = (
                 Verdict.VIOLATED
                 if so.counterexample.verdict is Verdict.VIOLATED
@@ -129,6 +130,7 @@ def _make(claim: str, counts: tuple[int, int, int], controls: tuple[str, ...]) -
                 evidence=evidence,
                 notes=f"{doc}; no example was decided",
             )
+        assert tight is not None, "run_search sets tightest and its case together"
         fields = so.tightest.result_fields() | {"verdict": combine(verdicts)}
         return CheckResult(
             **fields,

@@ -112,7 +112,7 @@ def check_psd_lemma(
     gaps = []
     verdicts = []
     sym_ok = True
-    worst = None
+    worst: dict[str, Any] | None = None
     with b.session():
         for trial in range(trials):
             As, Bs = [], []
@@ -146,6 +146,7 @@ def check_psd_lemma(
             lam_min_all.append(b.to_float(lmin))
             gaps.append(b.to_float(lmax - rq_ball))
             if worst is None or b.to_float(lmin) < worst["lambda_min"]:
+                assert best is not None, "a trial reaching here drew a nonzero (u, v)"
                 worst = {
                     "trial": trial,
                     "lambda_min": b.to_float(lmin),
@@ -275,7 +276,7 @@ def check_thm1(
                 raise AssertionError("constructed point is not a global minimum")
             h = ssm.hessian(ex, ws, tgt)
             top_ex, top_ball = ssm.top_eigenvalue_exact(h, flint)
-            row = {
+            row: dict[str, Any] = {
                 "kind": kind,
                 "top": b.to_float(top_ball),
                 "exact": str(top_ex) if top_ex is not None else None,
@@ -283,6 +284,7 @@ def check_thm1(
             rows.append(row)
             if best is None or top_ball.mid() < best[1].mid():
                 best = (top_ex, top_ball, row, ws)
+        assert best is not None, "n_balanced + n_unbalanced >= 1 minima were built"
         top_ex, top_ball, row, ws = best
         if top_ex is not None:
             verdict = decide(ex, top_ex, bound_ex, relation=">=")
@@ -405,10 +407,10 @@ def check_sharpness(
         b = ctx.backend("exact")
         tgt = Target.whitened(b, [[1]])
         ws0 = [[[2]], [[Fraction(1, 2)]]]
-        eta = Fraction(1)
+        eta: Fraction | float = Fraction(1)
         run = dynamics.gd(b, ws0, tgt, eta, max_steps=5, rel_tol=0.0)
         top_ex, _top_ball = ssm.top_eigenvalue_exact(ssm.hessian(b, run.ws, tgt), flint)
-        val = eta * Fraction(int(top_ex.p), int(top_ex.q))
+        val: Fraction | float = eta * Fraction(int(top_ex.p), int(top_ex.q))
         verdict = (
             decide(b, b.scalar(val), 2, relation="<=")
             if run.stop == "converged"
@@ -452,7 +454,12 @@ def check_sharpness(
             run = dynamics.gd(
                 b, ws0, tgt, eta, max_steps=max_steps, rel_tol=b.unit_roundoff, observers=[keep]
             )
-            rec = {"seed": seed, "eta_frac": f, "stop": run.stop, "steps": run.steps}
+            rec: dict[str, Any] = {
+                "seed": seed,
+                "eta_frac": f,
+                "stop": run.stop,
+                "steps": run.steps,
+            }
             if run.stop == "converged" and len(hist) == 2:
                 h_t = ssm.hessian(b, hist[-1], tgt)
                 lam_t = max(b.eigvalsh(h_t))
@@ -534,7 +541,7 @@ def check_stable_manifold(
     rng = ctx.rng(104)
     ex = ctx.backend("exact")
     b = ex if not perturb else ctx.backend("mp", prec)
-    found = []
+    found: list[dict[str, Any]] = []
     tries = 0
     while len(found) < n_inits and tries < 50 * n_inits:
         tries += 1
@@ -1555,8 +1562,12 @@ def check_worst_case(
         rho = float(np.linalg.norm(phi, 2))
         eta1 = ssm.thm1_eta(L, rho)
         tgt = Target.whitened(b, phi)
+
+        def works(f: float, ws0: list[Any] = ws0, tgt: Target = tgt, eta1: float = eta1) -> bool:
+            return _converges(b, ws0, tgt, f * eta1, max_steps)
+
         lo, hi, _ = ssm.bisect_threshold(
-            lambda f, ws0=ws0, tgt=tgt, eta1=eta1: _converges(b, ws0, tgt, f * eta1, max_steps),
+            works,
             1 / 8,
             1.5,
             iters,

@@ -238,6 +238,7 @@ def thm43(
         verdicts.append(out["verdict"])
         if worst is None or out["worst_ratio"] > worst[0]:
             worst = (out["worst_ratio"], key, out)
+    assert worst is not None and last_b is not None, "cases lists at least one case"
     verdict = combine(verdicts)
     res = CheckResult(
         verdict=verdict,

@@ -118,7 +118,7 @@ def draw_all(
     # --- Figure 2 ---------------------------------------------------------------
     f2 = vals["fig2"]
     eq = vals["fig2-equiv"][0]
-    rows = {}
+    rows: dict[tuple[Any, Any, bool], list[dict[str, Any]]] = {}
     for v in f2:
         key = (v["phi"], v["d"], bool(v.get("reduced")))
         rows.setdefault(key, []).append(v)
@@ -286,12 +286,14 @@ def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
         files = plots.last_ci(folder, table)
         slack = min(r["empirical_rate"] / r["derived_rate"] for r in table)
         fails = sorted({(r["L"], r["c"]) for r in table if not r["exp2t_holds_on_grid"]})
-        first_fail = {}
+        first_fail: dict[Any, Any] = {}
         for L, c in fails:
             first_fail.setdefault(L, c)
+        lc_src = lc_x[0] if lc_x else lc
+        assert lc_src is not None, "table is non-empty, so it came from lc_x or lc"
         record("last-ci", files,
                f"review.last-cI (check {lc.verdict.value if lc else 'n/a'}): gradient flow (float64 Taylor "
-               f"integrator) from W_L = c I, W_l = I, Phi = -I, d = {(lc_x[0] if lc_x else lc).params.get('d')}; measured "
+               f"integrator) from W_L = c I, W_l = I, Phi = -I, d = {lc_src.params.get('d')}; measured "
                "rate = min over the time grid of -ln(R(t)/R(0))/(2t), against the derived rate (1-c^2)^(L-1) of "
                "the modified identities and the ZAS rate 1. Smallest measured/derived ratio "
                f"{slack:.3f} (>= 1: the derived rate holds); exp(-2t) itself fails on the grid from c = "
@@ -304,7 +306,7 @@ def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
     al = by_claim.get(("review.any-layer", "flow"))
     al_x = _extra(vals, "any-layer")
     if al_x:
-        ev: dict[str, Any] = {"per_case": {}, "trajectory_comparison": {}}
+        ev = {"per_case": {}, "trajectory_comparison": {}}
         for x in al_x:
             ev["per_case"].update(x.evidence.get("per_case", {}))
             ev["trajectory_comparison"].update(x.evidence.get("trajectory_comparison", {}))
@@ -343,6 +345,7 @@ def _draw_ssm(folder: Path, by_claim: dict[tuple[str, str], CheckResult], record
     files = plots.ssm(folder, thm1, sharp, ex1)
     txt = []
     if thm1:
+        assert t1 is not None, "thm1 is built from t1"
         bd = thm1["bound"]
         bal = ", ".join(f"{m['top'] / bd:.4g}" for m in thm1["minima"] if m["kind"] == "balanced")
         unb = ", ".join(f"{m['top'] / bd:.4g}" for m in thm1["minima"] if m["kind"] == "unbalanced")
@@ -351,6 +354,7 @@ def _draw_ssm(folder: Path, by_claim: dict[tuple[str, str], CheckResult], record
                    f"{bd:g}: balanced {bal} (equal to the bound exactly: {t1.evidence.get('balanced_equal_bound')}), "
                    f"unbalanced {unb}.")
     if sharp:
+        assert sh is not None, "sharp is built from sh"
         conv = [r for r in sharp["runs"] if "eta_lambda_max" in r]
         fail = [r for r in sharp["runs"] if "eta_lambda_max" not in r]
         txt.append(f"Middle: ssm.sharpness ({sh.verdict.value}): GD from random inits at eta = f eta_1; at each "
@@ -360,6 +364,7 @@ def _draw_ssm(folder: Path, by_claim: dict[tuple[str, str], CheckResult], record
                    f"converged runs; {len(fail)} runs at f > 1 did not converge within "
                    f"{sh.params.get('max_steps')} steps (no minimum is stable there).")
     if ex1:
+        assert e1 is not None, "ex1 is built from e1"
         ds = ex1["diminishing_series"]
         txt.append(f"Right: ssm.example1 ({e1.verdict.value}): constant step eta = {ex1['eta']:g} from "
                    f"{', '.join(ex1['constant_step_iterates'])} enters |x| < eta^2 at steps {ex1['entered_at']} "

@@ -325,7 +325,8 @@ def alpha(folder: Path, flow_ev: dict[str, Any], gd_rows: list[dict[str, Any]]) 
         tmax = max(max(e["times"]) for _, _, e in shown)
         tt = np.linspace(0, tmax, 300)
         for i, (al, _L, e) in enumerate(shown):
-            col = plt.get_cmap("viridis")(i / max(1, len(shown) - 1) * 0.85)
+            col: str | tuple[float, float, float, float] = plt.get_cmap("viridis")(
+                i / max(1, len(shown) - 1) * 0.85)
             r = e["rate"]
             t = np.asarray(e["times"], float)
             y = np.asarray(e["ratio"], float) * np.exp(-2 * r * t)
@@ -454,9 +455,9 @@ def ssm(folder: Path, thm1: dict[str, Any] | None, sharp: dict[str, Any] | None,
     a2 = fig.add_subplot(gs[2])
     if thm1:
         bound = thm1["bound"]
-        for x, kind, mk in ((0, "balanced", "o"), (1, "unbalanced", "s")):
+        for pos, kind, mk in ((0, "balanced", "o"), (1, "unbalanced", "s")):
             ys = [m["top"] / bound for m in thm1["minima"] if m["kind"] == kind]
-            a0.plot([x] * len(ys), ys, mk, color="tab:purple", ms=8, mfc="none" if x else "tab:purple", mew=1.4)
+            a0.plot([pos] * len(ys), ys, mk, color="tab:purple", ms=8, mfc="none" if pos else "tab:purple", mew=1.4)
         a0.axhline(1.0, color="k", lw=1.4)
         a0.set_xticks([0, 1])
         nb = sum(m["kind"] == "balanced" for m in thm1["minima"])

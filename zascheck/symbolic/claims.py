@@ -54,7 +54,8 @@ def gradient(L_max: int = 4, ms_L_max: int = 3, ms_form: str = "single-trace",
             claimed = derive.claimed_gradient(
                 derive.span(ws, L, l + 1), E, derive.span(ws, l - 1, 1), alg.T, w)
             for word, k in alg.terms(g_sympy - claimed).items():
-                merged[(f"l={l}", *word)] = k
+                key = (f"l={l}", *word)  # mypy reads merged[(a, *w)] as 3.11 syntax
+                merged[key] = k
         out.append(Proof(
             name=f"sympy MatrixSymbol.diff ({ms_form}) = eq. (2.5), L = {L}, all l",
             lhs=sp.Symbol(r"\texttt{diff}(R, W_l)"), rhs=sp.Symbol(r"W_{L:l+1}^T E W_{l-1:1}^T"),

@@ -130,7 +130,7 @@ class Algebra:
     # -- traces ------------------------------------------------------------------
     def trace_key(self, word: Word) -> Word:
         """Canonical representative of ``tr(word)`` under rotation and transposition."""
-        cands = []
+        cands: list[Word] = []
         for w in (word, self.word_T(word)):
             cands.extend(w[i:] + w[:i] for i in range(max(len(w), 1)))
         return min(cands)
