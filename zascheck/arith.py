@@ -397,7 +397,13 @@ class _FlintMatrices(Backend):
         return self._conv(x)
 
     def eye(self, n: int) -> Any:
-        return self._mat(n, n, [1 if i == j else 0 for i in range(n) for j in range(n)])
+        # Building a flint matrix from a Python list costs about as much as a
+        # product (11 us at n = 10), and the model asks for I every step: keep
+        # one per size and hand out copies (0.6 us), so callers may mutate them.
+        cache: dict[int, Any] = self.__dict__.setdefault("_eyes", {})
+        if n not in cache:
+            cache[n] = self._mat(n, n, [1 if i == j else 0 for i in range(n) for j in range(n)])
+        return self._mat(cache[n])
 
     def zeros(self, r: int, c: int) -> Any:
         return self._mat(r, c)
