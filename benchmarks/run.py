@@ -92,9 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         tb = step_time(ball, L, d)
         tm = step_time(mp, L, d) if L * d * d <= 5000 else float("nan")
         rows[(L, d)] = (tf, tb, tm)
+        mp_cell = f"{tm * 1e6:>10.1f}us" if tm == tm else f"{'(skipped)':>12}"
+        mp_ratio = f"{tm / tf:>9.1f}" if tm == tm else f"{'-':>9}"
         print(
-            f"{L:>5} {d:>4} {tf * 1e6:>10.1f}us {tb * 1e6:>10.1f}us {tm * 1e6:>10.1f}us "
-            f"{tb / tf:>9.2f} {tm / tf:>9.1f}"
+            f"{L:>5} {d:>4} {tf * 1e6:>10.1f}us {tb * 1e6:>10.1f}us {mp_cell} {tb / tf:>9.2f} {mp_ratio}"
         )
     sys.stdout.flush()
 
