@@ -19,7 +19,7 @@ from typing import Any
 
 from hypothesis import note, target
 
-from zascheck import search
+from zascheck import engine, search
 from zascheck.escalate import Escalated
 from zascheck.result import Verdict
 
@@ -45,15 +45,15 @@ def _record(key: str, case: dict[str, Any], out: Escalated) -> None:
             "bits": out.precision_bits,
             "margin": out.margin,
             "case": case,
-            "command": search.command(key, case),
+            "command": search.command(engine.prop(key), case),
         }
 
 
 def decide(key: str, case: dict[str, Any], *, want: tuple[Verdict, ...] | None = None) -> Escalated:
     """Decide ``case`` of property ``key``; fail unless the verdict is in
     ``want`` (default: anything but ``violated``)."""
-    out = search.check_case(key, case)
-    msg = search.failure_message(key, case, out)
+    out = search.check_case(engine.prop(key), case)
+    msg = search.failure_message(engine.prop(key), case, out)
     note(msg)
     if math.isfinite(out.slack):
         target(-out.slack, label=f"{key}: negated slack")
@@ -84,7 +84,7 @@ def must_find(key: str, *, examples: int | None = None, seed: int = 0) -> search
     """The negative property ``key`` must find a counterexample, and its
     printed command must reproduce the violation."""
     n = examples or NEG_EXAMPLES.get(profile(), 40)
-    so = search.run_search(key, examples=n, seed=seed, shrink_seconds=3.0)
+    so = search.run_search(engine.prop(key), examples=n, seed=seed, shrink_seconds=3.0)
     assert so.counterexample is not None, (
         f"{key}: no counterexample in {so.examples} examples ({so.verdicts}): the property has no teeth"
     )

@@ -9,7 +9,7 @@ from hypothesis import given
 
 from zascheck import strategies as S
 from zascheck.result import Verdict
-from zascheck.search import saddle_bound
+from zascheck.measure.evaluation import saddle_bound
 
 
 @given(S.saddle_cases())

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from zascheck import search
 from zascheck import strategies as S
 from zascheck.escalate import Evaluation, escalate
-from zascheck.registry import RunContext, checks_for, run_check
+from zascheck import engine
+from zascheck.engine import RunContext, checks_for, run_check
 from zascheck.result import Verdict
 
 
@@ -81,7 +82,7 @@ def test_escalation_certifies_a_strict_inequality():
 
 def test_every_property_has_a_search_check_and_every_negative_is_a_control():
     checks = {c.claim: c for c in checks_for(methods=["search"])}
-    for p in search.PROPS.values():
+    for p in engine.props().values():
         assert p.claim in checks
         if p.control is not None:
             assert p.control in checks[p.claim].controls
@@ -102,7 +103,7 @@ def test_search_check_reports_its_tightest_case():
 
 
 def test_printed_command_reproduces_from_a_shell(tmp_path):
-    so = search.run_search("zas.thm4.3/eta-above-bound", examples=40, seed=0, shrink_seconds=2)
+    so = search.run_search(engine.prop("zas.thm4.3/eta-above-bound"), examples=40, seed=0, shrink_seconds=2)
     cmd = so.counterexample_record()["command"]
     out = tmp_path / "r.json"
     argv = [
@@ -123,7 +124,9 @@ def test_printed_command_reproduces_from_a_shell(tmp_path):
     assert res["counterexample"]["case"] == so.counterexample_case
 
 
-@given(st.sampled_from(sorted(search.PROPS)))
+@given(st.sampled_from(sorted(engine.props())))
 def test_every_property_key_builds_a_command(key):
     case = {"L": 1}
-    assert search.command(key, case).startswith(f"zascheck check {search.PROPS[key].claim}:search")
+    assert search.command(engine.prop(key), case).startswith(
+        f"zascheck check {engine.prop(key).claim}:search"
+    )

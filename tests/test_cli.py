@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from zascheck import cli
-from zascheck.registry import REGISTRY, Check
+from zascheck import engine
+from zascheck.card import Card
 from zascheck.result import CheckResult, Verdict
 
 FAST = "zas.drift:exact"
@@ -30,7 +31,7 @@ def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 
 def test_claims_lists_every_catalogue_id(capsys):
-    from zascheck.catalogue import CATALOGUE
+    CATALOGUE = [c.id for c in engine.all_cards()]
 
     assert cli.main(["claims"]) == 0
     out = capsys.readouterr().out
@@ -147,12 +148,13 @@ def test_crashing_check_exits_3_and_still_writes(tmp_path, monkeypatch):
     def boom(ctx):
         raise RuntimeError("deliberate")
 
-    fake = Check("zas.fig4", "boom", boom, {"quick": {}})
-    monkeypatch.setitem(REGISTRY, "zas.fig4", [fake])
+    fake = Card(id="user.boom", section="U", kind="identity", source="test", statement="boom")
+    fake.check("boom", budgets={"quick": {}})(boom)
+    monkeypatch.setitem(engine._CARDS, "user.boom", fake)
     out = tmp_path / "o.json"
-    assert cli.main(["check", "zas.fig4", FAST, "--json", str(out), "--no-progress"]) == 3
+    assert cli.main(["check", "user.boom", FAST, "--json", str(out), "--no-progress"]) == 3
     doc = json.loads(out.read_text())
-    assert doc["errors"][0]["check"] == "zas.fig4:boom"
+    assert doc["errors"][0]["check"] == "user.boom:boom"
     assert len(doc["results"]) == 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zascheck.registry import RunContext, checks_for, run_check
+from zascheck.engine import RunContext, checks_for, run_check
 from zascheck.result import Verdict
 
 

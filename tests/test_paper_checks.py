@@ -1,4 +1,4 @@
-"""Paper family (zascheck/checks/paper.py): quick verdicts, every control is
+"""Paper family (zascheck/claims/zas/ (paper family)): quick verdicts, every control is
 caught, and the pure helpers."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from zascheck import dynamics
 from zascheck.arith import Float64Backend
-from zascheck.checks.paper import (
+from zascheck.measure.paper import (
     _on_mirror_of_m,
     comparison_decay,
     exact_lower_layers,
@@ -21,7 +21,7 @@ from zascheck.checks.paper import (
     product_perturbation,
 )
 from zascheck.model import Target
-from zascheck.registry import RunContext, checks_for, run_check
+from zascheck.engine import RunContext, checks_for, run_check
 from zascheck.result import Verdict
 import itertools
 

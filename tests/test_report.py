@@ -93,7 +93,7 @@ def test_stale_tmp_files_are_removed(tmp_path: Path) -> None:
 
 
 def test_fig2_scalar_reduction_is_exact() -> None:
-    from zascheck.checks.figures import fig2_equivalence
+    from zascheck.measure.figures import fig2_equivalence
 
     eq = fig2_equivalence(d=7, depths=[2, 4], steps=10)
     assert eq["max_weight_deviation"] == 0.0
@@ -101,7 +101,7 @@ def test_fig2_scalar_reduction_is_exact() -> None:
 
 
 def test_fig2_result_reading() -> None:
-    from zascheck.checks.figures import fig2_result
+    from zascheck.measure.figures import fig2_result
 
     L = [10, 20, 50, 100, 200]
     good = fig2_result({"s": {"claimed": 0.5, "depths": L, "iterations": [round(3 * x**0.5) for x in L]}})
@@ -113,7 +113,7 @@ def test_fig2_result_reading() -> None:
 def test_tune_lr_finds_the_l1_optimum() -> None:
     """L = 1 whitened: R(t) = (1 - eta)^(2t) R(0), so eta = 1 converges in one step."""
     from zascheck.arith import Float64Backend
-    from zascheck.checks.figures import tune_lr
+    from zascheck.measure.figures import tune_lr
     from zascheck.model import Target
 
     b = Float64Backend()

@@ -1,4 +1,4 @@
-"""Review-claim checks (zascheck/checks/reviews.py) and the GD sweep
+"""Review-claim checks (zascheck/claims/review/) and the GD sweep
 utilities (zascheck/experiments.py)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from zascheck import experiments, inits, model
 from zascheck.arith import backend
 from zascheck.errors import InputError
 from zascheck.model import Target
-from zascheck.registry import RunContext, checks_for, run_check
+from zascheck.engine import RunContext, checks_for, run_check
 from zascheck.result import Verdict
 
 EXPECTED = {
@@ -92,7 +92,7 @@ def test_last_ci_rate_table(quick_results):
 
 
 def test_last_ci_rate_formula():
-    from zascheck.checks.reviews import last_ci_rate
+    from zascheck.measure.reviews import last_ci_rate
 
     assert float(last_ci_rate(0.0, 4)) == 1.0
     assert last_ci_rate(0.5, 1) == 1

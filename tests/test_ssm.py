@@ -1,5 +1,5 @@
 """Section C (reviews of "Step Size Matters"): the pure functions of
-:mod:`zascheck.ssm`, and every check of :mod:`zascheck.checks.ssm` at its quick
+:mod:`zascheck.ssm`, and every check of the cards in zascheck/claims/ssm/ at its quick
 budget (expected verdict) and under each of its controls (``violated``)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from zascheck import arith, model, ssm
 from zascheck.model import Target
-from zascheck.registry import RunContext, checks_for, run_check
+from zascheck.engine import RunContext, checks_for, run_check
 from zascheck.result import Verdict
 
 flint = pytest.importorskip("flint")

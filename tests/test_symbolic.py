@@ -8,16 +8,15 @@ import pytest
 from zascheck.arith import backend
 from zascheck.errors import InputError, UnknownClaimError
 from zascheck.model import Target, loss_and_grads
-from zascheck.registry import REGISTRY, RunContext, load_all, run_check
+from zascheck.engine import RunContext, checks_for, run_check
 from zascheck.result import Verdict
 from zascheck.symbolic import derive
 from zascheck.symbolic import identities as idn
-from zascheck.symbolic.document import write_derivations
+from zascheck.report.derivations import write_derivations
 from zascheck.symbolic.ncalg import Algebra
 
-load_all()
-SYMBOLIC_CHECKS = [c for lst in REGISTRY.values() for c in lst
-                   if c.fn.__module__ == "zascheck.checks.symbolic"]
+SYMBOLIC_CHECKS = [c for c in checks_for(None)
+                   if c.method.startswith("symbolic") or c.method == "finite-difference"]
 CTX = RunContext(budget="quick", seed=3)
 
 

@@ -19,7 +19,6 @@ import os
 import platform
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     c = sub.add_parser("claims", help="list every claim id with source, kind and its checks")
-    c.add_argument("--json", metavar="FILE", help="also write the list as JSON")
+    c.add_argument("ids", nargs="*", metavar="ID", help="show these cards in full")
+    c.add_argument("--json", metavar="FILE", help="also write the cards as JSON")
+    c.add_argument("-v", "--verbose", action="store_true",
+                   help="every card in full: statement, quantifiers, inputs, methods, file")
+    c.add_argument("--cards", metavar="FILE", action="append",
+                   help="also load the claim cards in FILE (repeatable)")
 
     k = sub.add_parser("check", help="run checks and print a verdict table")
     k.add_argument("ids", nargs="*", metavar="ID", help="claim ids (or id:method); default: all")
@@ -119,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit 1 if any verdict is violated or inconclusive"
     )
     k.add_argument("--no-progress", action="store_true", help="no progress bar")
+    k.add_argument("--cards", metavar="FILE", action="append",
+                   help="load the claim cards in FILE (repeatable); with no ID, run only them")
 
     d = sub.add_parser("derive", help="write the symbolic derivations document")
     d.add_argument("ids", nargs="*", metavar="ID")
@@ -135,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--cards", metavar="FILE", action="append",
+                   help="also check the claim cards in FILE (repeatable)")
     return p
 
 
@@ -197,68 +205,80 @@ def format_table(results: list[Any]) -> str:
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from zascheck.catalogue import CATALOGUE
+    from zascheck import engine
     from zascheck.io import atomic_write_json
-    from zascheck.registry import REGISTRY, load_all
 
-    load_all()
-    rows = [("id", "sec", "kind", "checks", "source")]
-    data = []
-    for cid, info in CATALOGUE.items():
-        methods = [c.method for c in REGISTRY.get(cid, [])]
-        rows.append(
-            (cid, info.section, info.kind, ",".join(methods) or "(none yet)", info.provenance)
-        )
-        data.append(
-            {
-                "id": cid,
-                "section": info.section,
-                "kind": info.kind,
-                "source": info.source,
-                "reconstructed": info.reconstructed,
-                "statement": info.statement,
-                "checks": [
-                    {"method": c.method, "controls": list(c.controls)}
-                    for c in REGISTRY.get(cid, [])
-                ],
-            }
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
+    if args.cards:
+        engine.load_user_cards(args.cards)
+    cards = engine.all_cards()
+    if args.ids:
+        cards = [engine.card(i.partition(":")[0]) for i in args.ids]
+    data = [card_record(c) for c in cards]
     if args.json:
         atomic_write_json(args.json, {"claims": data})
+    if args.verbose or args.ids:
+        print("\n\n".join(_card_text(r) for r in data))
+        return EXIT_OK
+    rows = [("id", "sec", "kind", "bound", "checks", "source")]
+    for r in data:
+        methods = ",".join(k["method"] for k in r["checks"]) or "(none yet)"
+        rows.append((r["id"], r["section"], r["kind"], r["bound"], methods, r["provenance"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)) + "  " + r[5])
     return EXIT_OK
 
 
-def _run_one(
-    payload: tuple[str, str, dict[str, Any], dict[str, Any] | None, str | None],
-) -> dict[str, Any]:
-    """Worker entry point (also used in-process): run one check, return a dict."""
-    from zascheck.registry import RunContext, checks_for, run_check
+def card_record(c: Any) -> dict[str, Any]:
+    """What ``zascheck claims --json`` says of one card (fields only added)."""
+    import os
 
-    key, _method, ctx_kw, case, control = payload
-    check = checks_for([key])[0]
-    ctx = RunContext(**ctx_kw)
-    try:
-        res = run_check(check, ctx, case=case, control=control)
-        return {"ok": True, "result": res.to_dict()}
-    except ZascheckError as exc:
-        return {"ok": False, "input_error": str(exc), "key": key}
-    except Exception as exc:  # a bug in a check: report it, keep going
-        return {
-            "ok": False,
-            "error": f"{type(exc).__name__}: {exc}",
-            "key": key,
-            "traceback": traceback.format_exc(),
-        }
+    rel = os.path.relpath(c.file, Path(__file__).resolve().parent.parent)
+    return {
+        "id": c.id,
+        "section": c.section,
+        "kind": c.kind,
+        "bound": c.bound,
+        "source": c.source,
+        "provenance": c.provenance,
+        "reconstructed": c.reconstructed,
+        "statement": c.statement,
+        "quantifiers": [{"name": q.name, "over": q.over} for q in c.quantifiers],
+        "inputs": c.inputs,
+        "depends_on": list(c.depends_on),
+        "parts": list(c.parts),
+        "figure": c.figure,
+        "file": rel if not rel.startswith("..") else c.file,
+        "checks": [
+            {"method": k.method, "inputs": k.inputs, "controls": list(k.controls),
+             "accepts_phi": k.accepts_phi, "summary": k.summary}
+            for k in c.checks
+        ],
+        "properties": [{"key": p.key, "summary": p.summary} for p in c.props],
+    }
+
+
+def _card_text(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['id']}  ({r['kind']}; bound: {r['bound']})",
+        f"  statement:   {r['statement']}",
+        f"  source:      {r['provenance']}",
+        "  quantifiers: " + "; ".join(f"{q['name']}: {q['over']}" for q in r["quantifiers"]),
+        f"  inputs:      {', '.join(r['inputs']) or '-'}",
+        f"  depends on:  {', '.join(r['depends_on']) or '-'}",
+        f"  file:        {r['file']}",
+    ]
+    for k in r["checks"]:
+        ctl = f"; controls: {', '.join(k['controls'])}" if k["controls"] else ""
+        lines.append(f"  method {k['method']}: inputs {', '.join(k['inputs']) or '-'}{ctl}")
+    return "\n".join(lines)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from zascheck.io import atomic_write_json, read_matrix
-    from zascheck.registry import RunContext, checks_for
+    from zascheck.engine import RunContext, checks_for, load_user_cards, run_payload
     from zascheck.result import CheckResult, Verdict
 
     started = time.time()
@@ -270,7 +290,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise InputError(f"--json {jp} is a directory")
         if not jp.parent.exists():
             raise InputError(f"--json: folder {jp.parent} does not exist")
-    checks = checks_for(args.ids or None)
+    user = load_user_cards(args.cards) if args.cards else []
+    ids = args.ids or ([c.id for c in user] if user else None)
+    checks = checks_for(ids)
     if args.control:  # run every selected check that has this control
         having = [c for c in checks if args.control in c.controls]
         if not having:
@@ -294,7 +316,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         and (len(checks) == 1 or args.budget != "quick"),
     }
     RunContext(**ctx_kw)  # validate once, before any work
-    payloads = [(c.key, c.method, ctx_kw, case, args.control) for c in checks]
+    card_files = [str(Path(p).resolve()) for p in (args.cards or [])]
+    payloads = [(c.key, ctx_kw, case, args.control, card_files) for c in checks]
     outs: list[dict[str, Any]] = []
     show = not args.no_progress and len(payloads) > 1
     bar = tqdm(
@@ -310,13 +333,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-                for out in pool.map(_run_one, payloads):
+                for out in pool.map(run_payload, payloads):
                     outs.append(out)
                     bar.update()
         else:
             for p in payloads:
                 bar.set_postfix_str(p[0])
-                outs.append(_run_one(p))
+                outs.append(run_payload(p))
                 bar.update()
     finally:
         bar.close()
@@ -348,10 +371,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_derive(args: argparse.Namespace) -> int:
     try:
-        from zascheck.symbolic.document import write_derivations
+        from zascheck.report.derivations import write_derivations
     except ImportError as exc:
         raise InputError(f"the symbolic leg is not available: {exc}") from None
-    from zascheck.registry import checks_for
+    from zascheck.engine import checks_for
 
     if args.ids:
         checks_for(args.ids)  # validates the ids
@@ -372,6 +395,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         seed=args.seed,
         progress=not args.no_progress,
+        cards=args.cards or [],
     )
     print(f"wrote {out}")
     return EXIT_OK

@@ -1,7 +1,7 @@
 """``zascheck report``: the bound-check report (Markdown, JSON, figures).
 
 :func:`build_report` runs every registered check through
-:mod:`zascheck.registry` and the sweeps behind the paper's Figures 1-3 and
+:mod:`zascheck.engine` and the sweeps behind the paper's Figures 1-3 and
 the theorem figures, in parallel worker processes with an on-disk cache
 (``<out>/.cache``), then writes, each file atomically:
 
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from zascheck import __version__
-from zascheck.catalogue import CATALOGUE
+from zascheck import engine
 from zascheck.errors import InputError
 from zascheck.io import atomic_write_json, atomic_write_text
 from zascheck.report.cache import Cache, remove_stale_tmp
@@ -85,14 +85,6 @@ REPORT_BUDGETS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: which figure illustrates which claim
-FIGURE_OF = {
-    "zas.thm4.1": "thm41", "zas.thm4.3": "thm43", "zas.drift": "drift", "review.invariance": "drift",
-    "zas.lemma4.4-4.6": "drift", "zas.fig1": "fig1", "zas.saddle": "fig1", "zas.fig2": "fig2",
-    "zas.fig3": "fig3", "review.multirun": "fig3", "shamir.lower": "shamir", "review.alpha": "alpha",
-    "review.last-cI": "last-ci", "review.any-layer": "any-layer", "ssm.thm1": "ssm", "ssm.sharpness": "ssm",
-    "ssm.example1": "ssm", "ssm.orbit-or-slow": "ssm",
-}
 
 #: the report's extra evidence sweeps: registered checks re-run with case
 #: overrides (one case per depth), drawn in the review figures next to the
@@ -104,14 +96,12 @@ FIG2_EQUIV_DEPTHS = [2, 3, 5, 8]
 
 def plan(budget: str, seeds: int, seed: int) -> dict[str, list[Case]]:
     """Every case of a report, grouped by what consumes it."""
-    from zascheck.registry import checks_for
-
     if budget not in REPORT_BUDGETS:
         raise InputError(f"unknown report budget {budget!r}; choose quick, standard or full")
     cfg = REPORT_BUDGETS[budget]
     cb = cfg["check_budget"]
     p: dict[str, list[Case]] = {}
-    p["checks"] = [Case("check", {"key": c.key, "budget": cb, "seed": seed}, cost=5.0) for c in checks_for(None)]
+    p["checks"] = [Case("check", {"key": c.key, "budget": cb, "seed": seed}, cost=5.0) for c in engine.checks_for(None)]
     t41 = cfg["thm41"]
     times = list(np.linspace(0.0, t41["T"], t41["times"]))
     p["thm41"] = [Case("thm41", {"L": L, "d": t41["d"], "phi_seed": seed, "times": times}, cost=0.5 + 0.2 * L)
@@ -177,8 +167,8 @@ def _versions() -> dict[str, str]:
 
 
 def _sweep_result(claim: str, res: CheckResult, params: dict[str, Any], seed: int) -> CheckResult:
-    """Fill what :func:`zascheck.registry.run_check` fills for a check."""
-    info = CATALOGUE[claim]
+    """Fill what :func:`zascheck.engine.run_check` fills for a check."""
+    info = engine.card(claim)
     return dataclasses.replace(res, claim=claim, method="report-sweep", params=params | res.params,
                                provenance=info.provenance, statement=info.statement, seed=seed)
 
@@ -192,6 +182,7 @@ def build_report(
     seed: int = 0,
     progress: bool = False,
     cache: bool = True,
+    cards: list[str] | None = None,
     _plan: dict[str, list[Case]] | None = None,
 ) -> Path:
     """Run everything and write the report into ``out``; returns the README path."""
@@ -231,7 +222,7 @@ def build_report(
                     errors.append({"check": f"{v.get('key')} (evidence sweep {name})", "error": v.get("error")})
         figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results)
         results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
-        order = {cid: k for k, cid in enumerate(CATALOGUE)}
+        order = {c.id: k for k, c in enumerate(engine.all_cards())}
         results.sort(key=lambda r: (order.get(r.claim, 10**6), r.method != "report-sweep", r.method))
         for r in results:
             atomic_write_json(out / "evidence" / f"{r.claim}--{r.method}.json", r.to_dict())
@@ -247,7 +238,7 @@ def build_report(
         }
         atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "errors": errors,
                                                 "meta": meta})
-        readme = markdown.render(results, errors, meta, FIGURE_OF, figs)
+        readme = markdown.render(results, errors, meta, figs)
         return atomic_write_text(out / "README.md", readme)
 
 

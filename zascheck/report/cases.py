@@ -38,7 +38,7 @@ class Case:
         """Source files whose edits must invalidate this case's cached value."""
         out = [_HERE, _PKG / "checks" / "figures.py", _PKG / "checks" / "conservation.py"]
         if self.kind == "check":
-            from zascheck.registry import checks_for
+            from zascheck.engine import checks_for
 
             chk = checks_for([self.params["key"]])[0]
             out.append(Path(inspect.getsourcefile(chk.fn) or ""))
@@ -56,7 +56,7 @@ class Case:
 def _check(key: str, budget: str, seed: int, case: dict[str, Any] | None = None) -> dict[str, Any]:
     """One registered check at ``budget``; ``case`` overrides parameters (the
     report's extra evidence sweeps, e.g. more alphas for ``review.alpha:gd``)."""
-    from zascheck.registry import RunContext, checks_for, run_check
+    from zascheck.engine import RunContext, checks_for, run_check
 
     check = checks_for([key])[0]
     try:
@@ -97,7 +97,7 @@ def _thm43_run(L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_st
     from zascheck import dynamics, inits
     from zascheck.arith import Float64Backend
     from zascheck.bounds import thm43_eta
-    from zascheck.checks.figures import thin_curve
+    from zascheck.measure.figures import thin_curve
     from zascheck.model import Target
 
     b = Float64Backend()
@@ -143,7 +143,7 @@ def _drift(L: int, d: int, fro: float, phi_seed: int, steps: int, bits: int) -> 
     from zascheck import inits, model
     from zascheck.arith import Float64Backend, MpBackend
     from zascheck.bounds import thm43_eta
-    from zascheck.checks.conservation import drift_residuals
+    from zascheck.measure.conservation import drift_residuals
     from zascheck.model import Target
 
     phi = _thm43_phi(d, fro, phi_seed)
@@ -172,19 +172,19 @@ def _drift(L: int, d: int, fro: float, phi_seed: int, steps: int, bits: int) -> 
 
 
 def _fig2(**kw: Any) -> dict[str, Any]:
-    from zascheck.checks.figures import fig2_point
+    from zascheck.measure.figures import fig2_point
 
     return fig2_point(**kw)
 
 
 def _fig2_equiv(**kw: Any) -> dict[str, Any]:
-    from zascheck.checks.figures import fig2_equivalence
+    from zascheck.measure.figures import fig2_equivalence
 
     return fig2_equivalence(**kw)
 
 
 def _fig3(**kw: Any) -> dict[str, Any]:
-    from zascheck.checks.figures import fig3_run
+    from zascheck.measure.figures import fig3_run
 
     return fig3_run(**kw)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from zascheck import experiments, model
 from zascheck.arith import Float64Backend
-from zascheck.checks import figures as F
+from zascheck.measure import figures as F
 from zascheck.io import atomic_write_json
 from zascheck.model import Target
 from zascheck.report import plots

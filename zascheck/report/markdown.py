@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zascheck.catalogue import CATALOGUE
-from zascheck.registry import REGISTRY
+from zascheck import engine
 from zascheck.result import CheckResult, format_number
 
 __all__ = ["render"]
@@ -66,7 +65,7 @@ def _evidence_sweeps(rb: dict[str, Any]) -> str:
 
 
 def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[str, Any],
-           figure_of: dict[str, str], figs: dict[str, dict[str, Any]]) -> str:
+           figs: dict[str, dict[str, Any]]) -> str:
     by_claim: dict[str, list[CheckResult]] = {}
     for r in results:
         by_claim.setdefault(r.claim, []).append(r)
@@ -98,12 +97,13 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
     L.append("| claim | method | verdict | measured | rel | bound | margin | arithmetic (bits) | provenance | "
              "figure | evidence |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    for cid, info in CATALOGUE.items():
-        fig = figure_of.get(cid)
+    for info in engine.all_cards():
+        cid = info.id
+        fig = info.figure
         flink = f"[{fig}](figures/{fig}.png)" if fig and fig in figs else "-"
         rs = by_claim.get(cid, [])
         if not rs:
-            has_check = cid in REGISTRY
+            has_check = bool(info.checks)
             why = "check crashed (see errors)" if has_check else "no check implemented"
             L.append(f"| `{cid}` | - | *{why}* | - | - | - | - | - | {_cell(info.provenance)} | {flink} | - |")
             continue

@@ -9,9 +9,10 @@
   residual form, ``dR/dt``, balanced products and the consequences of the
   invariants fixed at initialisation;
 * :mod:`zascheck.symbolic.claims`: which proofs back which claim id;
-* :mod:`zascheck.symbolic.document`: ``reports/derivations.md``.
+* the derivation document ``reports/derivations.md`` is written one floor up, by
+  :mod:`zascheck.report.derivations`.
 """
 
 from __future__ import annotations
 
-__all__ = ["claims", "derive", "document", "identities", "ncalg", "proof"]
+__all__ = ["claims", "derive", "identities", "ncalg", "proof"]

@@ -1,19 +1,21 @@
-"""Which proofs establish which claim: shared by the checks and the derivation document."""
+"""The proof sets: for each symbolic claim, the list of proofs that establish it.
+
+A claim card names its proof set (``Card(proofs=...)``); its symbolic method and
+the derivation document (:mod:`zascheck.report.derivations`) both call it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
 
-from zascheck.errors import InputError
 from zascheck.symbolic import derive
 from zascheck.symbolic import identities as idn
 from zascheck.symbolic.ncalg import Algebra, Terms
 from zascheck.symbolic.proof import Proof
 
-__all__ = ["PROOF_SETS", "proofs_for"]
+__all__ = ["alpha", "any_layer", "drift", "gradient", "invariance", "last_ci", "lemma42", "residual",
+           "thm41_steps"]
 
 
 def _invariant_proof(scales: list[Any], expected: list[Any], label: str) -> Proof:
@@ -153,20 +155,3 @@ def alpha(L_max: int = 5, wrong: str | None = None) -> list[Proof]:
 
 
 #: claim id -> function(**params) -> proofs
-PROOF_SETS: dict[str, Callable[..., list[Proof]]] = {
-    "zas.gradient": gradient,
-    "zas.residual": residual,
-    "zas.lemma4.2": lemma42,
-    "zas.drift": drift,
-    "zas.thm4.1.steps": thm41_steps,
-    "review.invariance": invariance,
-    "review.any-layer": any_layer,
-    "review.last-cI": last_ci,
-    "review.alpha": alpha,
-}
-
-
-def proofs_for(claim: str, **params: Any) -> list[Proof]:
-    if claim not in PROOF_SETS:
-        raise InputError(f"no symbolic proof for {claim!r}; have: {', '.join(PROOF_SETS)}")
-    return PROOF_SETS[claim](**params)

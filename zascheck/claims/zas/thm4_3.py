@@ -1,126 +1,43 @@
-"""Step-size family: Theorem 4.3 (GD from ZAS at the theorem's step size)."""
+"""GD from ZAS with eta <= min{1/(4L^3 phi^6), 1/(144 L^2 phi^4)}, phi = max{2||Phi||_F, 3/sqrt(L), 1}: R(t) <= (1 - eta/2)^t R(0).
+
+Source: Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Theorem 4.3 (Sec. 4.2).
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
-
-from zascheck import dynamics, inits
-from zascheck.arith import Backend
+from zascheck import inits
+from zascheck import strategies as S
 from zascheck.bounds import thm43_eta
-from zascheck.checks.common import combine
+from zascheck.card import Card, RunContext
+from zascheck.card import Quantifier as Q
+from zascheck.measure.common import combine
+from zascheck.measure.evaluation import STEPS, eval_thm43
+from zascheck.measure.stepsize import MAX_BITS, dyadic_below, envelope_run
 from zascheck.model import Target
-from zascheck.registry import RunContext, register
-from zascheck.result import CheckResult, Verdict, decide
+from zascheck.result import CheckResult, Verdict
 from zascheck.targets import make_phi
 
-MAX_BITS = 1024
+CARD = Card(
+    id="zas.thm4.3",
+    section="A",
+    kind="inequality",
+    source="Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Theorem 4.3 (Sec. 4.2)",
+    statement="GD from ZAS with eta <= min{1/(4L^3 phi^6), 1/(144 L^2 phi^4)}, phi = max{2||Phi||_F, 3/sqrt(L), 1}: R(t) <= (1 - eta/2)^t R(0).",
+    bound="upper",
+    quantifiers=(
+        Q("t", "every GD step t >= 0"),
+        Q("Phi", "every target Phi in R^{d x d}"),
+        Q("L", "every depth L >= 1"),
+        Q("eta", "every eta <= min{1/(4 L^3 phi^6), 1/(144 L^2 phi^4)}"),
+    ),
+    depends_on=("zas.lemma4.4-4.6",),
+    figure="thm43",
+)
 
 
-def dyadic_below(b: Backend, x: Any) -> float:
-    """The largest double we can prove (in ``b``) is ``<= x``: GD then runs
-    with an exactly representable step that satisfies the theorem's bound."""
-    v = b.to_float(x)
-    while True:
-        ok = b.le(b.scalar(v), x)
-        if ok:
-            return v
-        v = float(np.nextafter(v, 0.0)) if ok is False else v * (1 - 2.0**-40)
-
-
-def envelope_run(
-    b: Backend,
-    ws0: list[np.ndarray],
-    target: Target,
-    eta: float,
-    max_steps: int,
-    rel_tol: float,
-) -> dict[str, Any]:
-    """GD from ``ws0`` checking ``R(t) <= (1 - eta/2)^t R(0)`` at every step in
-    ``b`` (decided by enclosure in ball arithmetic).  Also records the per-step
-    factor ``R(t+1)/R(t)`` against ``1 - eta/2`` (Lemma 4.6)."""
-    q = 1 - b.scalar(eta) / 2
-    state: dict[str, Any] = {
-        "env": None,
-        "worst": -math.inf,
-        "worst_t": 0,
-        "verdicts": set(),
-        "first_bad": None,
-        "undecided": None,
-        "prev": None,
-        "step_max": -math.inf,
-    }
-    trace_t, trace_ratio = [], []
-    stride = max(1, max_steps // 200)
-
-    def observe(t: int, ws: Any, r: Any, g: Any) -> bool:
-        if state["env"] is None:
-            state["env"] = r
-            state["prev"] = r
-            return False
-        state["env"] = state["env"] * q
-        env = state["env"]
-        err = 0.0 if b.rigorous else b.gamma(4 * len(ws) * b.shape(ws[0])[0]) * b.to_float(r)
-        v = decide(b, r, env, err=err)
-        ratio = b.to_float(r) / b.to_float(env) if b.to_float(env) > 0 else math.inf
-        if ratio > state["worst"]:
-            state["worst"], state["worst_t"] = ratio, t
-        pf = b.to_float(r) / b.to_float(state["prev"]) if b.to_float(state["prev"]) > 0 else 0.0
-        state["step_max"] = max(state["step_max"], pf)
-        state["prev"] = r
-        if t % stride == 0:
-            trace_t.append(t)
-            trace_ratio.append(ratio)
-        state["verdicts"].add(v)
-        if v is Verdict.VIOLATED:
-            state["first_bad"] = t
-            return True
-        if v is Verdict.INCONCLUSIVE:
-            state["undecided"] = t
-            return True
-        return False
-
-    run = dynamics.gd(
-        b,
-        ws0,
-        Target(Y=target.Y, X=target.X),
-        eta,
-        max_steps=max_steps,
-        rel_tol=rel_tol,
-        observers=[observe],
-    )
-    if state["verdicts"]:
-        verdict = combine(state["verdicts"])
-    elif run.stop == "converged" and run.steps == 0:
-        # R(0) = 0: a global minimum, where every gradient vanishes, so GD
-        # stays there and 0 <= (1 - eta/2)^t * 0 for every t.
-        verdict = Verdict.CERTIFIED if b.rigorous else Verdict.HOLDS
-    else:
-        verdict = Verdict.INCONCLUSIVE
-    if run.stop == "diverged":
-        verdict = Verdict.VIOLATED
-        state["first_bad"] = run.steps
-    if run.stop == "precision":
-        verdict = Verdict.INCONCLUSIVE
-    return {
-        "verdict": verdict,
-        "steps": run.steps,
-        "stop": run.stop,
-        "worst_ratio": state["worst"],
-        "worst_t": state["worst_t"],
-        "max_step_factor": state["step_max"],
-        "step_bound": 1 - eta / 2,
-        "first_violation": state["first_bad"],
-        "undecided_at": state["undecided"],
-        "final_rel_loss": b.to_float(run.losses[-1]) / max(b.to_float(run.losses[0]), 1e-300),
-        "trace": {"t": trace_t, "ratio": trace_ratio},
-    }
-
-
-@register(
-    "zas.thm4.3",
+@CARD.check(
     method="gd",
     budgets={
         "quick": {
@@ -267,3 +184,32 @@ def thm43(
             "ratio": worst[0],
         }
     return res
+
+
+CARD.prop(
+    None,
+    lambda: S.thm43_cases(steps=STEPS),
+    eval_thm43,
+    certify=True,
+    summary="GD from ZAS at eta <= eta*: R(t) <= (1 - eta/2)^t R(0), every step decided",
+)
+
+CARD.prop(
+    "eta-above-bound",
+    lambda: S.thm43_cases(eta_log2=(1, 24), steps=STEPS),
+    eval_thm43,
+    certify=True,
+    summary="eta up to 2^24 eta*: must fail",
+)
+
+CARD.prop(
+    "non-zas-init",
+    lambda: S.thm43_cases(
+        inits_=("identity", "alpha-zas", "near-identity", "xavier"), steps=STEPS
+    ),
+    eval_thm43,
+    certify=True,
+    summary="non-ZAS init at eta*: must fail",
+)
+
+CARD.search(examples=(5, 100, 1000))

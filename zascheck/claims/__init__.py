@@ -1,0 +1,1 @@
+"""The claim cards: one module per claim id (``zascheck.engine`` loads them)."""

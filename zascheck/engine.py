@@ -1,0 +1,299 @@
+"""The engine: finds the claim cards, runs their methods, fills what every result shares.
+
+The cards are the modules under :mod:`zascheck.claims` (one per claim id,
+``CARD = Card(...)`` at module level) plus any user card files loaded with
+:func:`load_user_cards` (``zascheck check --cards FILE``).  This is the only
+module that imports cards; the CLI, the report, the properties and the
+symbolic document enumerate cards through it.
+
+Order: the catalogue order of ``../shared/CLAIMS.md`` (sections A, B, C, D),
+then user cards in the order loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import importlib.util
+import pkgutil
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zascheck.arith import MIN_PRECISION
+from zascheck.card import BUDGETS, Card, Check, Prop, RunContext
+from zascheck.errors import InputError, UnknownClaimError
+from zascheck.result import CheckResult
+
+__all__ = [
+    "BUDGETS",
+    "ORDER",
+    "RunContext",
+    "all_cards",
+    "card",
+    "checks_for",
+    "load_user_cards",
+    "prop",
+    "props",
+    "run_check",
+]
+
+#: catalogue order (``../shared/CLAIMS.md``); cards not listed follow, by id
+ORDER = (
+    "zas.gradient", "zas.residual", "zas.lemma4.2", "zas.drift", "zas.thm4.1",
+    "zas.thm4.1.steps", "zas.remark.rectangular", "zas.remark.data", "zas.thm4.3",
+    "zas.lemma4.4-4.6", "zas.near-zas", "zas.saddle", "zas.fig1", "zas.fig2", "zas.fig3",
+    "zas.fig4", "shamir.lower",
+    "review.any-layer", "review.last-cI", "review.alpha", "review.invariance", "review.multirun",
+    "ssm.psd-lemma", "ssm.thm1", "ssm.sharpness", "ssm.stable-manifold", "ssm.thm2", "ssm.thm3",
+    "ssm.thm4", "ssm.example1", "ssm.orbit-or-slow", "ssm.diagonal-init", "ssm.worst-case",
+    "zas.spectral", "zas.thm4.3.tight", "review.alpha.gd",
+)  # fmt: skip
+
+_CARDS: dict[str, Card] = {}
+_LOADED = False
+
+
+def _add(c: Card, module: Any) -> None:
+    if c.id in _CARDS and _CARDS[c.id].module != module.__name__:
+        raise InputError(
+            f"claim id {c.id!r} is defined twice: in {_CARDS[c.id].file} and {module.__file__}"
+        )
+    c.module = module.__name__
+    c.file = str(module.__file__)
+    if c.search_examples is not None and not any(k.method == "search" for k in c.checks):
+        from zascheck.search import search_check
+
+        c.checks.append(search_check(c))
+    _CARDS[c.id] = c
+
+
+def _load_builtin() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    import zascheck.claims as pkg
+
+    found = []
+    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+        if info.ispkg:
+            continue
+        mod = importlib.import_module(info.name)
+        c = getattr(mod, "CARD", None)
+        if isinstance(c, Card):
+            found.append((c, mod))
+    rank = {cid: i for i, cid in enumerate(ORDER)}
+    for c, mod in sorted(found, key=lambda cm: (rank.get(cm[0].id, len(rank)), cm[0].id)):
+        _add(c, mod)
+    _LOADED = True
+
+
+def load_user_cards(paths: Iterable[str | Path]) -> list[Card]:
+    """Import card files of the user's (``CARD = Card(...)`` at module level)
+    and add their cards to the engine.  Raises :class:`InputError` for a file
+    that does not exist, cannot be imported, or defines no card."""
+    _load_builtin()
+    out = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.is_file():
+            raise InputError(f"--cards {p}: no such file")
+        name = f"zascheck_user_cards.{p.stem.replace('-', '_')}"
+        spec = importlib.util.spec_from_file_location(name, p)
+        if spec is None or spec.loader is None:
+            raise InputError(f"--cards {p}: not a Python file")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as exc:  # the user's file: report, do not crash
+            sys.modules.pop(name, None)
+            raise InputError(
+                f"--cards {p}: importing it failed: {type(exc).__name__}: {exc}"
+            ) from None
+        c = getattr(mod, "CARD", None)
+        if not isinstance(c, Card):
+            raise InputError(f"--cards {p}: defines no CARD = Card(...)")
+        if c.id in _CARDS and _CARDS[c.id].module != name:
+            raise InputError(
+                f"--cards {p}: claim id {c.id!r} is already defined in {_CARDS[c.id].file}"
+            )
+        _add(c, mod)
+        out.append(c)
+    return out
+
+
+def all_cards() -> list[Card]:
+    """Every card, in catalogue order."""
+    _load_builtin()
+    return list(_CARDS.values())
+
+
+def card(cid: str) -> Card:
+    """The card of claim ``cid``; :class:`UnknownClaimError` with suggestions if none."""
+    _load_builtin()
+    if cid not in _CARDS:
+        close = difflib.get_close_matches(cid, list(_CARDS), n=3, cutoff=0.6)
+        hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+        raise UnknownClaimError(f"unknown claim id {cid!r}{hint}; 'zascheck claims' lists them")
+    return _CARDS[cid]
+
+
+def props() -> dict[str, Prop]:
+    """Every hypothesis property by key (``claim`` or ``claim/control``)."""
+    return {p.key: p for c in all_cards() for p in c.props}
+
+
+def prop(key: str) -> Prop:
+    """The property ``key``; :class:`InputError` naming the known keys if none."""
+    ps = props()
+    if key not in ps:
+        raise InputError(f"no property {key!r}; known: {', '.join(ps)}")
+    return ps[key]
+
+
+def checks_for(
+    ids: Iterable[str] | None = None, methods: Iterable[str] | None = None
+) -> list[Check]:
+    """Checks for the given claim ids (all when ``None``), in catalogue order.
+
+    An id may also be ``claim:method``.
+    """
+    wanted_methods = set(methods) if methods else None
+    if not ids:
+        out = [k for c in all_cards() for k in c.checks]
+    else:
+        out = []
+        for raw in ids:
+            cid, _, meth = raw.partition(":")
+            c = card(cid)
+            lst = c.checks
+            if not lst:
+                raise UnknownClaimError(f"claim {cid!r} has no check implemented yet")
+            if meth:
+                lst = [k for k in lst if k.method == meth]
+                if not lst:
+                    have = ", ".join(k.method for k in c.checks)
+                    raise UnknownClaimError(
+                        f"claim {cid!r} has no method {meth!r} (it has: {have})"
+                    )
+            out.extend(lst)
+    if wanted_methods is not None:
+        out = [k for k in out if k.method in wanted_methods]
+    return out
+
+
+def validate_params(params: dict[str, Any]) -> None:
+    """Reject impossible values of the parameters every family shares, with a
+    message naming the parameter (``L < 1``, ``eta <= 0``, precision too low...)."""
+
+    def _int_at_least(name: str, v: Any, lo: int) -> None:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise InputError(f"parameter {name} must be an integer >= {lo}, got {v!r}")
+
+    for name in ("L", "d", "steps", "max_steps"):
+        if name in params and params[name] is not None:
+            _int_at_least(name, params[name], 0 if name in ("steps", "max_steps") else 1)
+    if "depths" in params:
+        for v in params["depths"]:
+            _int_at_least("L (in depths)", v, 1)
+    for name in ("bits",):
+        if name in params and params[name] is not None:
+            _int_at_least(name, params[name], MIN_PRECISION)
+    if params.get("eta") is not None:
+        from zascheck.dynamics import check_eta
+
+        check_eta(params["eta"])
+    for case in params.get("cases", []) or []:
+        if isinstance(case, dict):
+            validate_params({k: v for k, v in case.items() if k in ("L", "d")})
+
+
+def resolve_params(
+    check: Check,
+    ctx: RunContext,
+    *,
+    case: dict[str, Any] | None = None,
+    control: str | None = None,
+) -> dict[str, Any]:
+    """The parameters a run uses: the budget's, then ``case`` overrides, then
+    the named negative ``control``; validated."""
+    params = check.params_for(ctx.budget)
+    if case:
+        unknown = set(case) - set(params) - {"phi"}
+        for ctl in check.controls.values():
+            unknown -= set(ctl)
+        if unknown:
+            raise InputError(
+                f"--case sets {', '.join(sorted(unknown))}, which {check.key} does not take "
+                f"(it takes: {', '.join(sorted(params))})"
+            )
+        params.update(case)
+    if control is not None:
+        if control not in check.controls:
+            have = ", ".join(check.controls) or "none"
+            raise InputError(f"{check.key} has no control {control!r} (it has: {have})")
+        params.update(check.controls[control])
+    validate_params(params)
+    if ctx.phi is not None and check.accepts_phi and "phi" not in (case or {}):
+        params["phi"] = ctx.phi
+    return params
+
+
+def run_check(
+    check: Check,
+    ctx: RunContext,
+    *,
+    case: dict[str, Any] | None = None,
+    control: str | None = None,
+) -> CheckResult:
+    """Run one check with its budget's parameters, then ``case`` overrides, then
+    the named negative ``control``; fill what every result shares."""
+    params = resolve_params(check, ctx, case=case, control=control)
+    t0 = time.perf_counter()
+    res = check.fn(ctx, **params)
+    c = card(check.claim)
+    return dataclasses.replace(
+        res,
+        claim=check.claim,
+        method=res.method or check.method,
+        params=dict(params) | res.params,
+        seconds=round(time.perf_counter() - t0, 4),
+        provenance=res.provenance or c.provenance,
+        statement=res.statement or c.statement,
+        control=control,
+        seed=ctx.seed,
+    )
+
+
+def run_payload(
+    payload: tuple[str, dict[str, Any], dict[str, Any] | None, str | None, list[str]],
+) -> dict[str, Any]:
+    """Worker entry point of the CLI and the report (also used in-process): run
+    one check ``key`` and return a JSON-able dict (``ok`` and ``result``, or the
+    error).  ``payload = (key, run-context kwargs, case, control, user card files)``."""
+    import traceback
+
+    from zascheck.errors import ZascheckError
+
+    key, ctx_kw, case, control, card_files = payload
+    try:
+        if card_files:
+            load_user_cards(card_files)
+        check = checks_for([key])[0]
+        res = run_check(check, RunContext(**ctx_kw), case=case, control=control)
+        return {"ok": True, "result": res.to_dict()}
+    except ZascheckError as exc:
+        return {"ok": False, "input_error": str(exc), "key": key}
+    except Exception as exc:  # a bug in a check: report it, keep going
+        return {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}",
+            "key": key,
+            "traceback": traceback.format_exc(),
+        }

@@ -1,0 +1,284 @@
+"""Helpers of the hypothesis-property evaluators (constructing inputs and error
+budgets; every formula comes from the library).  Moved from ``search.py``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from zascheck import inits, model
+from zascheck import strategies as S
+from zascheck.arith import Backend, Float64Backend
+from zascheck.errors import InputError
+from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
+from zascheck.model import Target
+
+F64 = Float64Backend()
+
+
+def case_target(b: Backend, case: dict[str, Any]) -> Target:
+    if "X" in case:
+        return Target.data(b, case["X"], case["Y"])
+    return Target.whitened(b, case["phi"])
+
+
+def fro(b: Backend, m: Any) -> float:
+    return math.sqrt(max(b.to_float(b.fro2(m)), 0.0))
+
+
+def case_init(case: dict[str, Any], L: int, d: int) -> list[np.ndarray]:
+    spec = case.get("init")
+    if spec is None or spec == "zas" or spec == {"init": "zas"}:
+        return inits.zas(L, d)
+    return S.build_init(spec, L, d)
+
+
+def ratio_slack(measured: float, bound: float) -> float:
+    if not (math.isfinite(measured) and math.isfinite(bound)):
+        return -math.inf if not math.isfinite(measured) else math.inf
+    return 1.0 - measured / bound if bound > 0 else (1.0 if measured <= 0 else -math.inf)
+
+
+def fd_grads(b: Backend, ws: list[Any], loss: Callable[[list[Any]], Any], h: Any) -> list[Any]:
+    """Central differences ``(R(w + h e_ij) - R(w - h e_ij)) / 2h`` of every
+    entry.  ``R`` is a quadratic polynomial in each single entry (the product
+    is linear in each layer), so the central difference is exact for any
+    ``h``: in exact arithmetic it *is* the derivative."""
+    out = []
+    two_h = 2 * h
+    for w in ws:
+        r, c = b.shape(w)
+        g = b.zeros(r, c)
+        for i in range(r):
+            for j in range(c):
+                x = w[i, j]
+                w[i, j] = x + h
+                rp = loss(ws)
+                w[i, j] = x - h
+                rm = loss(ws)
+                w[i, j] = x
+                g[i, j] = (rp - rm) / two_h
+        out.append(g)
+    return out
+
+
+def abs_sizes(ws: list[Any], case: dict[str, Any]) -> tuple[float, float, int]:
+    """Rounding scale of a loss / gradient evaluation: the loss and largest
+    gradient entry of the network with every entry replaced by its absolute
+    value (and the target by ``-|Y|``), i.e. with no cancellation; and the
+    length ``n`` of the longest chain of roundings."""
+    aw = [np.abs(np.asarray(w, dtype=float)) for w in ws]
+    if "X" in case:
+        tgt = Target(
+            Y=-np.abs(np.asarray(case["Y"], float)), X=np.abs(np.asarray(case["X"], float))
+        )
+        n_cols = len(case["Y"][0])
+    else:
+        tgt = Target(Y=-np.abs(np.asarray(case["phi"], float)))
+        n_cols = len(case["phi"][0])
+    r_abs, g_abs = model.loss_and_grads(F64, aw, tgt)
+    dmax = max(max(w.shape) for w in aw)
+    y_rows = case.get("Y", case.get("phi"))
+    assert y_rows is not None, "read above: the case has Y (with X) or phi"
+    n = (len(aw) + 3) * max(dmax, n_cols) + len(y_rows) * n_cols
+    return float(r_abs), max(float(np.max(g)) if g.size else 0.0 for g in g_abs), n
+
+
+def decay_eval(
+    b: Backend,
+    ws0: list[Any],
+    tgt: Target,
+    times: list[float],
+    rate: Any,
+    tight: bool,
+    skip_slack: bool = False,
+) -> Evaluation:
+    from zascheck.measure.common import flow_decay
+
+    m = flow_decay(b, ws0, tgt, times, rate, tight=tight)
+    # R(0) = 0 makes the ratio meaningless (0 <= 0 is decided by the verdict): no slack to steer by
+    slack = (
+        math.inf if (tight or skip_slack or not math.isfinite(m.max_ratio)) else 1.0 - m.max_ratio
+    )
+    return Evaluation(
+        m.max_ratio,
+        1.0,
+        m.err[m.worst],
+        verdict=m.verdict,
+        evidence={
+            "slack": slack,
+            "t": m.times[m.worst],
+            "ratios": m.ratios,
+            "equality_gap": max(abs(1 - r) for r in m.ratios) if tight else None,
+        },
+    )
+
+
+def cayley(e: Backend, entries: list[int], d: int) -> Any:
+    """A rational orthogonal matrix ``(I - K)(I + K)^{-1}`` from the upper
+    triangle of a skew-symmetric integer ``K``."""
+    k = [[Fraction(0)] * d for _ in range(d)]
+    it = iter(entries)
+    for i in range(d):
+        for j in range(i + 1, d):
+            v = Fraction(next(it, 0))
+            k[i][j], k[j][i] = v, -v
+    km = e.matrix(k)
+    eye = e.eye(d)
+    return e.mm(e.sub(eye, km), e.add(eye, km).inv())
+
+
+def steps_weights(e: Backend, case: dict[str, Any]) -> list[Any]:
+    """The exact rational point of :func:`zascheck.strategies.steps_cases`."""
+    L, d = int(case["L"]), int(case["d"])
+    qs = [cayley(e, case["K"][l], d) for l in range(L + 1)]
+    if case.get("balanced_last"):
+        sv = [Fraction(x) for x in case["s"]]
+        tv = sv
+    else:
+        sv = [Fraction(m * m + 1, 2 * m) for m in case["m"]]
+        tv = [Fraction(m * m - 1, 2 * m) for m in case["m"]]
+    s = e.matrix([[sv[i] if i == j else 0 for j in range(d)] for i in range(d)])
+    t = e.matrix([[tv[i] if i == j else 0 for j in range(d)] for i in range(d)])
+    ws = [e.mm(e.mm(qs[l], s), e.T(qs[l - 1])) for l in range(1, L)]
+    ws.append(e.mm(e.mm(qs[L], t), e.T(qs[L - 1])))
+    return ws
+
+
+def lagrange_derivative_at_zero(nodes: list[Fraction]) -> list[Fraction]:
+    """Weights ``c_k`` with ``p'(0) = sum_k c_k p(h_k)`` for every polynomial
+    of degree ``< len(nodes)`` (exact)."""
+    out = []
+    for k, hk in enumerate(nodes):
+        tot = Fraction(0)
+        for m, hm in enumerate(nodes):
+            if m == k:
+                continue
+            term = Fraction(1) / (hk - hm)
+            for j, hj in enumerate(nodes):
+                if j not in (k, m):
+                    term *= (0 - hj) / (hk - hj)
+            tot += term
+        out.append(tot)
+    return out
+
+
+def data_rate(case: dict[str, Any]) -> tuple[float, float, float]:
+    """``(rate, lower, upper)`` of the reading's ``lambda`` (float64
+    eigenvalues, widened by a backward-error budget ``16 m u ||X||_F^2``)."""
+    x = np.asarray(case["X"], dtype=float)
+    d_x, n = x.shape
+    reading = case["reading"]
+    xxt = np.linalg.eigvalsh(x @ x.T)
+    xtx = np.linalg.eigvalsh(x.T @ x)
+    rank = min(d_x, n)  # full rank by construction
+    delta = 16 * max(d_x, n) * 2.0**-53 * float(np.sum(x * x))
+    if reading in ("printed", "printed-wide"):
+        lam = 0.0 if n > d_x else float(xtx[0])
+    elif reading in ("xxt-loss", "xxt-realizable", "xxt-excess"):
+        lam = 0.0 if d_x > n else float(xxt[0])
+    elif reading == "sigma-rate":
+        lam = math.sqrt(max(float(sorted(xxt)[-rank]), 0.0))
+        delta = math.sqrt(delta)
+    elif reading == "lambda-max":
+        lam = float(xxt[-1])
+    else:
+        raise InputError(f"unknown reading {reading!r}; choose one of {', '.join(S.DATA_READINGS)}")
+    if lam == 0.0:
+        return 0.0, 0.0, 0.0
+    return lam, max(lam - delta, 0.0), lam + delta
+
+
+def data_min_loss(case: dict[str, Any]) -> Fraction:
+    """``R~* = min_P 1/2 ||P X - Y||_F^2`` exactly (``X`` has full rank):
+    ``1/2 ||Y (I - X^T (X X^T)^{-1} X)||^2`` when ``n >= d_x``, else 0."""
+    from zascheck.arith import ExactBackend
+
+    e = ExactBackend()
+    x, y = e.matrix(case["X"]), e.matrix(case["Y"])
+    d_x, n = e.shape(x)
+    if n < d_x:
+        return Fraction(0)
+    proj = e.mm(e.mm(e.T(x), e.mm(x, e.T(x)).inv()), x)
+    res = e.sub(y, e.mm(y, proj))
+    v = e.fro2(res) / 2
+    return Fraction(int(v.p), int(v.q))
+
+
+def thm43_case_eta(b: Backend, case: dict[str, Any]) -> float:
+    from zascheck.bounds import thm43_eta
+    from zascheck.measure.stepsize import dyadic_below
+
+    fro = b.sqrt(b.fro2(b.matrix(case["phi"])))
+    return dyadic_below(
+        b, thm43_eta(b, fro, int(case["L"])) * b.scalar(case.get("eta_factor", 1.0))
+    )
+
+
+def eval_thm43(case: dict[str, Any], certify: bool) -> Escalated:
+    """zas.thm4.3: :func:`zascheck.checks.stepsize.envelope_run` at
+    ``eta_factor`` times the theorem's step (dyadic, provably below), for
+    ``steps`` steps, decided at every step."""
+    from zascheck.measure.stepsize import envelope_run
+
+    L, d = int(case["L"]), int(case["d"])
+    ws0 = case_init(case, L, d)
+
+    if not np.any(np.asarray(case["phi"])) and all(not np.any(w) for w in ws0[-1:]):
+        # Phi = 0 and W_L = 0: R(t) = 0 for every t, so 0 <= 0 (envelope_run has no step to decide)
+        return escalate(
+            lambda b: Evaluation(
+                b.scalar(0), b.scalar(0), 0.0, evidence={"slack": math.inf, "note": "R(0) = 0"}
+            ),
+            ladder=BALL_LADDER[:1],
+            certify=certify,
+        )
+
+    def evaluate(b: Backend) -> Evaluation:
+        eta = thm43_case_eta(b, case)
+        out = envelope_run(b, ws0, Target.whitened(b, case["phi"]), eta, int(case["steps"]), 1e-12)
+        w = out["worst_ratio"]
+        slack = (
+            (1 - w) / eta
+            if math.isfinite(w) and w > -math.inf
+            else (1.0 if w == -math.inf else -math.inf)
+        )
+        return Evaluation(
+            w if math.isfinite(w) else (0.0 if w < 0 else w),
+            1.0,
+            0.0,
+            verdict=out["verdict"],
+            evidence={
+                "slack": slack,
+                "eta": eta,
+                "worst_t": out["worst_t"],
+                "stop": out["stop"],
+                "steps_run": out["steps"],
+                "first_violation": out["first_violation"],
+            },
+        )
+
+    return escalate(evaluate, ladder=BALL_LADDER, certify=certify)
+
+
+def saddle_bound(c: float, L: int, t: float) -> float:
+    """Upper bound for ``w(t)`` on the diagonal ``w_1 = ... = w_L = w >= 0``:
+    ``dw/dt = -w^{L-1}(w^L + 1) <= -w^{L-1}`` gives ``c e^{-t}`` (``L = 2``)
+    and ``(c^{2-L} + (L-2) t)^{-1/(L-2)}`` (``L >= 3``)."""
+    if c <= 0:
+        return 0.0
+    if L == 2:
+        return c * math.exp(-t)
+    return (c ** (2 - L) + (L - 2) * t) ** (-1.0 / (L - 2))
+
+
+def data_strategy(reading: str) -> Callable[[], Any]:
+    """The strategy of one data reading, built lazily (binds ``reading`` now)."""
+    return lambda: S.data_cases(reading)
+
+
+STEPS = (1, 300)
