@@ -43,7 +43,7 @@ def test_check_writes_json_with_results_and_meta(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert cli.main(["check", FAST, "zas.thm4.1", "--json", str(out), "--no-progress"]) == 0
     doc = json.loads(out.read_text())
-    assert set(doc) == {"results", "errors", "meta"}
+    assert set(doc) == {"results", "claims", "errors", "meta"}
     keys = {
         "claim",
         "verdict",

@@ -11,15 +11,13 @@ import pytest
 
 from zascheck import dynamics
 from zascheck.arith import Float64Backend
-from zascheck.measure.paper import (
-    _on_mirror_of_m,
-    comparison_decay,
+from zascheck.measure.gd_lemmas import (
     exact_lower_layers,
     flow_limit_wl_norm,
     linear_convergence,
     loglog_slope,
-    product_perturbation,
 )
+from zascheck.measure.paper import _on_mirror_of_m, comparison_decay, product_perturbation
 from zascheck.model import Target
 from zascheck.engine import RunContext, checks_for, run_check
 from zascheck.result import Verdict

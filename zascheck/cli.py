@@ -177,24 +177,41 @@ def format_table(results: list[Any]) -> str:
     """A fixed-width table of results (the CLI's only rendering of them)."""
     from zascheck.result import format_number
 
+    from zascheck.result import scope_text
+
     rows = [
-        ("claim", "method", "verdict", "measured", "rel", "bound", "margin", "arith", "bits", "s")
+        ("claim", "method", "verdict", "measured", "rel", "bound", "margin", "arith", "bits", "s",
+         "scope")
     ]
     for r in results:
-        rows.append(
-            (
-                r.claim + (f" [control: {r.control}]" if r.control else ""),
-                r.method,
-                r.verdict.value,
-                format_number(r.measured),
-                r.relation,
-                format_number(r.bound),
-                format_number(r.margin),
-                r.arithmetic,
-                str(r.precision_bits),
-                f"{r.seconds:.2f}",
+        for x, name in [(r, r.method)] + [(p, f"  part {p.part}") for p in r.parts]:
+            rows.append(
+                (
+                    r.claim + (f" [control: {r.control}]" if r.control else ""),
+                    name,
+                    x.verdict.value,
+                    format_number(x.measured),
+                    x.relation,
+                    format_number(x.bound),
+                    format_number(x.margin),
+                    x.arithmetic,
+                    str(x.precision_bits),
+                    f"{r.seconds:.2f}" if x is r else "",
+                    scope_text(x.scope),
+                )
             )
-        )
+    return _fixed_width(rows)
+
+
+def format_claims_table(claims: list[dict[str, Any]]) -> str:
+    """The claim-level table: one verdict per claim by the README's rule, with its scope."""
+    rows = [("claim", "verdict", "scope", "from")]
+    for c in claims:
+        rows.append((c["claim"], c["verdict"], c["scope_text"] or "-", ", ".join(c["methods"])))
+    return _fixed_width(rows)
+
+
+def _fixed_width(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -278,8 +295,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from zascheck.io import atomic_write_json, read_matrix
-    from zascheck.engine import RunContext, checks_for, load_user_cards, run_payload
-    from zascheck.result import CheckResult, Verdict
+    from zascheck.engine import (
+        RunContext,
+        checks_for,
+        claim_verdicts,
+        load_user_cards,
+        run_payload,
+    )
+    from zascheck.result import CheckResult
 
     started = time.time()
     phi = read_matrix(args.phi) if args.phi else None
@@ -348,23 +371,34 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise InputError(input_errors[0]["input_error"])
     results = [CheckResult.from_dict(o["result"]) for o in outs if o["ok"]]
     crashes = [o for o in outs if not o["ok"]]
+    claims = claim_verdicts(results)
     print(format_table(results))
+    print("\nClaim-level verdicts (rule: README, 'Verdicts'):\n")
+    print(format_claims_table(claims))
     for o in crashes:
         print(f"zascheck: check {o['key']} crashed: {o['error']}", file=sys.stderr)
     counts: dict[str, int] = {}
     for r in results:
         counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
-    print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" ({len(results)} results)")
+    ccounts: dict[str, int] = {}
+    for c in claims:
+        ccounts[c["verdict"]] = ccounts.get(c["verdict"], 0) + 1
+    print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" ({len(results)} results); "
+          "claims: " + ", ".join(f"{n} {v}" for v, n in ccounts.items()) + f" ({len(claims)} claims)")
     if args.json:
         doc = {
             "results": [o["result"] for o in outs if o["ok"]],
+            "claims": claims,
             "errors": [{"check": o["key"], "error": o["error"]} for o in crashes],
             "meta": _meta(args, started),
         }
         atomic_write_json(args.json, doc)
     if crashes:
         return EXIT_CRASH
-    if args.strict and any(r.verdict in (Verdict.VIOLATED, Verdict.INCONCLUSIVE) for r in results):
+    bad = ("violated", "inconclusive")
+    # a control run has no claim-level verdict: strict judges its results
+    judged = [r.verdict.value for r in results] if args.control else [c["verdict"] for c in claims]
+    if args.strict and any(v in bad for v in judged):
         return EXIT_STRICT
     return EXIT_OK
 

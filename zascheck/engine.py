@@ -28,7 +28,15 @@ import numpy as np
 from zascheck.arith import MIN_PRECISION
 from zascheck.card import BUDGETS, Card, Check, Prop, RunContext
 from zascheck.errors import InputError, UnknownClaimError
-from zascheck.result import CheckResult
+from zascheck.result import (
+    NOT_COVERED,
+    CheckResult,
+    Verdict,
+    combine_verdicts,
+    covers,
+    is_universal,
+    scope_text,
+)
 
 __all__ = [
     "BUDGETS",
@@ -37,6 +45,8 @@ __all__ = [
     "all_cards",
     "card",
     "checks_for",
+    "claim_verdicts",
+    "combine_verdicts",
     "load_user_cards",
     "prop",
     "props",
@@ -258,17 +268,106 @@ def run_check(
     t0 = time.perf_counter()
     res = check.fn(ctx, **params)
     c = card(check.claim)
+    shared = {"claim": check.claim, "control": control, "seed": ctx.seed,
+              "provenance": res.provenance or c.provenance}
+
+    def fill(r: CheckResult, method: str) -> CheckResult:
+        return dataclasses.replace(
+            r, **shared, method=method, statement=r.statement or c.statement,
+            scope=_full_scope(c, r.scope),
+        )
+
+    method = res.method or check.method
+    parts = [fill(p, p.method or method) for p in res.parts]
+    if parts and not (control and res.verdict is Verdict.VIOLATED):
+        _check_parts(res, parts)
     return dataclasses.replace(
-        res,
-        claim=check.claim,
-        method=res.method or check.method,
+        fill(res, method),
         params=dict(params) | res.params,
         seconds=round(time.perf_counter() - t0, 4),
-        provenance=res.provenance or c.provenance,
-        statement=res.statement or c.statement,
-        control=control,
-        seed=ctx.seed,
+        parts=parts,
     )
+
+
+def _full_scope(c: Card, scope: dict[str, Any]) -> dict[str, Any]:
+    """The card's quantifiers in order, each with what ``scope`` says of it
+    (``not covered`` where a check is silent), then any extra entries."""
+    out = {q.name: scope.get(q.name, covers(NOT_COVERED)) for q in c.quantifiers}
+    return out | {k: v for k, v in scope.items() if k not in out}
+
+
+def _check_parts(res: CheckResult, parts: list[CheckResult]) -> None:
+    """A result with parts may not say more than its worst part."""
+    worst = combine_verdicts([p.verdict for p in parts])
+    if res.verdict.rank > worst.rank:
+        raise AssertionError(
+            f"{res.claim}:{res.method} says {res.verdict.value} while a part is {worst.value}"
+        )
+
+
+def claim_verdicts(results: list[CheckResult]) -> list[dict[str, Any]]:
+    """The claim-level verdict of every claim in ``results`` (README, "Verdicts").
+
+    Only the claim's own results count (negative controls are excluded).  A
+    result with parts counts as its parts.  The rule:
+
+    * ``violated`` when some result establishes a counterexample (a
+      ``violated`` verdict: certified, or numerical beyond its error budget);
+    * ``certified`` when, for every part (or the whole statement), some
+      ``certified`` result covers every quantifier of the card universally;
+    * ``holds`` when every result is ``certified`` or ``holds`` on its scope;
+    * ``inconclusive`` otherwise (including: no result).
+
+    Returns one dict per claim, in catalogue order: ``claim``, ``verdict``,
+    ``scope`` (per quantifier: what the strongest evidence covers), ``methods``
+    (``method: verdict`` of each result counted), ``parts``, ``rule``.
+    """
+    by_claim: dict[str, list[CheckResult]] = {}
+    for r in results:
+        if r.control is None and r.method != "report-sweep":
+            by_claim.setdefault(r.claim, []).append(r)
+    order = {c.id: i for i, c in enumerate(all_cards())}
+    out = []
+    for cid in sorted(by_claim, key=lambda x: order.get(x, len(order))):
+        out.append(_claim_verdict(card(cid), by_claim[cid]))
+    return out
+
+
+def _claim_verdict(c: Card, rs: list[CheckResult]) -> dict[str, Any]:
+    names = [q.name for q in c.quantifiers]
+    units = [p for r in rs for p in (r.parts or [r])]
+    parts = sorted({u.part or "" for u in units})
+    certified_parts = {
+        u.part or ""
+        for u in units
+        if u.verdict is Verdict.CERTIFIED and is_universal(u.scope, names)
+    }
+    if any(u.verdict is Verdict.VIOLATED for u in units):
+        verdict, why = Verdict.VIOLATED, "a counterexample is established"
+    elif parts and (certified_parts >= set(parts) or "" in certified_parts):
+        verdict, why = Verdict.CERTIFIED, "certified on every quantifier of the claim"
+    elif all(u.verdict.ok for u in units):
+        verdict, why = Verdict.HOLDS, "everything run agrees with the claim on its scope"
+    else:
+        verdict, why = Verdict.INCONCLUSIVE, "some evidence could not decide"
+    scope = {}
+    for n in names:
+        entries = [u.scope.get(n) for u in units if u.verdict.ok and isinstance(u.scope.get(n), dict)]
+        uni = [e for e in entries if e.get("universal")]
+        if uni:
+            scope[n] = uni[0]
+        else:
+            seen = [e["covered"] for e in entries if e.get("covered") not in (None, NOT_COVERED)]
+            scope[n] = covers("; ".join(dict.fromkeys(seen)) if seen else NOT_COVERED)
+    return {
+        "claim": c.id,
+        "verdict": verdict.value,
+        "scope": scope,
+        "scope_text": scope_text(scope),
+        "methods": [f"{u.method}{'/' + u.part if u.part else ''}: {u.verdict.value}" for u in units],
+        "parts": [p for p in parts if p],
+        "rule": why,
+    }
 
 
 def run_payload(

@@ -29,13 +29,25 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from zascheck.arith import Backend
 
-__all__ = ["CheckResult", "Verdict", "decide", "format_number", "jsonable", "margin_of"]
+__all__ = [
+    "CheckResult",
+    "Verdict",
+    "combine_verdicts",
+    "covers",
+    "decide",
+    "format_number",
+    "is_universal",
+    "jsonable",
+    "margin_of",
+    "scope_text",
+]
 
 
 class Verdict(str, Enum):
@@ -48,9 +60,31 @@ class Verdict(str, Enum):
         return self.value
 
     @property
+    def rank(self) -> int:
+        """Strength, for combining: a combination is never stronger than its weakest part."""
+        return _RANK[self]
+
+    @property
     def ok(self) -> bool:
         """The claim stood up (proven or held numerically)."""
         return self in (Verdict.CERTIFIED, Verdict.HOLDS)
+
+
+_RANK = {Verdict.VIOLATED: 0, Verdict.INCONCLUSIVE: 1, Verdict.HOLDS: 2, Verdict.CERTIFIED: 3}
+
+
+def combine_verdicts(verdicts: Iterable[Verdict]) -> Verdict:
+    """One verdict for evidence made of several cases of one statement: any
+    violation wins, then any inconclusive case, then ``holds``, else
+    ``certified``; no case at all is ``inconclusive``.
+
+    >>> combine_verdicts([Verdict.CERTIFIED, Verdict.HOLDS]).value
+    'holds'
+    """
+    vs = list(verdicts)
+    if not vs:
+        return Verdict.INCONCLUSIVE
+    return min(vs, key=lambda v: v.rank)
 
 
 @dataclass
@@ -78,6 +112,14 @@ class CheckResult:
     notes: str = ""
     control: str | None = None
     seed: int | None = None
+    #: what the evidence covers, per quantifier of the card: ``{name: {"covered":
+    #: str, "universal": bool}}`` (see :func:`covers`); the engine adds every
+    #: quantifier a check left out as ``not covered``
+    scope: dict[str, Any] = field(default_factory=dict)
+    #: the part of a statement with several this result decides (``None``: the whole)
+    part: str | None = None
+    #: one result per part, for statements with several (Lemmas 4.4-4.6, ...)
+    parts: list[CheckResult] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # the margin follows from measured, bound and relation unless a check
@@ -93,16 +135,54 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["verdict"] = self.verdict.value
+        d["parts"] = [p.to_dict() for p in self.parts]
+        d["scope_text"] = scope_text(self.scope)
         return jsonable(d)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CheckResult:
         kw = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         kw["verdict"] = Verdict(kw.get("verdict", "inconclusive"))
+        kw["parts"] = [cls.from_dict(p) for p in kw.get("parts") or []]
         for k in ("measured", "bound", "margin"):
             if isinstance(kw.get(k), str):
                 kw[k] = float(kw[k])
         return cls(**kw)
+
+
+def covers(covered: str, *, universal: bool = False) -> dict[str, Any]:
+    """One entry of a result's ``scope``: what the evidence covers of one
+    quantifier (``"t <= 10^4 GD steps"``, ``"3 Gaussian targets, d = 2"``,
+    ``"L in {1, 2, 3, 5}"``), and whether it covers all of it (a proof, an
+    enclosure over the whole class) rather than samples.
+
+    >>> covers("every L (free algebra)", universal=True)
+    {'covered': 'every L (free algebra)', 'universal': True}
+    """
+    return {"covered": covered, "universal": bool(universal)}
+
+
+NOT_COVERED = "not covered"
+
+
+def scope_text(scope: dict[str, Any]) -> str:
+    """The scope in one line, as tables print it next to the verdict.
+
+    >>> scope_text({"t": covers("t <= 10^4"), "L": covers("every L", universal=True)})
+    't <= 10^4; L: every L'
+    """
+    out = []
+    for name, e in scope.items():
+        cov = e.get("covered", NOT_COVERED) if isinstance(e, dict) else str(e)
+        if cov == NOT_COVERED:
+            continue
+        out.append(cov if cov.lstrip().startswith(name) else f"{name}: {cov}")
+    return "; ".join(out)
+
+
+def is_universal(scope: dict[str, Any], names: list[str]) -> bool:
+    """Whether ``scope`` covers every quantifier in ``names`` universally."""
+    return all(isinstance(scope.get(n), dict) and scope[n].get("universal") for n in names)
 
 
 def margin_of(measured: float, bound: float, relation: str) -> float:

@@ -248,7 +248,7 @@ def _one_case(p: Prop, case: dict[str, Any], doc: str) -> CheckResult:
 
 
 def _search_result(so: SearchOutcome, doc: str) -> CheckResult:
-    from zascheck.measure.common import combine
+    from zascheck.result import combine_verdicts
 
     evidence = {
         "property": so.prop.key,
@@ -282,7 +282,7 @@ def _search_result(so: SearchOutcome, doc: str) -> CheckResult:
             notes=f"{doc}; no example was decided",
         )
     assert tight is not None, "run_search sets tightest and its case together"
-    fields = so.tightest.result_fields() | {"verdict": combine(Verdict(v) for v in so.verdicts)}
+    fields = so.tightest.result_fields() | {"verdict": combine_verdicts(Verdict(v) for v in so.verdicts)}
     return CheckResult(
         **fields,
         method="search",

@@ -4,29 +4,16 @@ measurement behind every ``R(t) <= exp(-2 c t) R(0)`` claim, error budgets."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from zascheck import dynamics, model
 from zascheck.arith import Backend
 from zascheck.model import Target
-from zascheck.result import Verdict, decide
+from zascheck.result import Verdict, combine_verdicts, decide
 
-__all__ = ["DecayMeasurement", "combine", "flow_decay", "loss_error_bound"]
-
-
-def combine(verdicts: Iterable[Verdict]) -> Verdict:
-    """One verdict for a claim checked on several cases: any violation wins,
-    then any inconclusive case, then ``holds`` if any case only held
-    numerically, else ``certified``."""
-    vs = list(verdicts)
-    if not vs:
-        return Verdict.INCONCLUSIVE
-    for v in (Verdict.VIOLATED, Verdict.INCONCLUSIVE, Verdict.HOLDS):
-        if v in vs:
-            return v
-    return Verdict.CERTIFIED
+__all__ = ["DecayMeasurement", "flow_decay", "loss_error_bound"]
 
 
 def loss_error_bound(b: Backend, ws: Sequence[Any], target: Target, dw: float) -> float:
@@ -118,7 +105,7 @@ def flow_decay(
         times=times,
         ratios=ratios,
         err=errs,
-        verdict=combine(verdicts),
+        verdict=combine_verdicts(verdicts),
         worst=worst,
         integration_error=run.error_estimate,
         steps=run.steps,

@@ -31,7 +31,7 @@ import numpy as np
 from zascheck import dynamics, experiments, inits, model
 from zascheck.arith import Float64Backend
 from zascheck.errors import InputError
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, decide
 from zascheck.targets import make_phi
@@ -352,7 +352,7 @@ def fig2_result(series: dict[str, dict[str, Any]]) -> CheckResult:
         else:
             v = Verdict.INCONCLUSIVE
         if censored:
-            v = combine([v, Verdict.INCONCLUSIVE])
+            v = combine_verdicts([v, Verdict.INCONCLUSIVE])
         verdicts.append(v)
         per[name] = {
             "claimed": c,
@@ -368,7 +368,7 @@ def fig2_result(series: dict[str, dict[str, Any]]) -> CheckResult:
         }
         if worst is None or dev > worst[0]:
             worst = (dev, name, g, lo, hi)
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     measured = worst[0] if worst else None
     res = CheckResult(
         verdict=verdict,
@@ -463,7 +463,7 @@ def fig3_result(
     lo, hi = experiments.wilson_interval(esc, n) if n else (0.0, 1.0)
     v_zas = Verdict.HOLDS if zas_run["escaped"] else Verdict.VIOLATED
     v_trap = decide(_F, float(trapped), 1.0, relation=">=")
-    verdict = combine([v_zas, v_trap])
+    verdict = combine_verdicts([v_zas, v_trap])
     p_paper = paper_escaped / paper_runs
     its = sorted(r["iterations"] for r in runs if r["iterations"] is not None)
     res = CheckResult(

@@ -12,7 +12,7 @@ import numpy as np
 
 from zascheck import dynamics
 from zascheck.arith import Backend
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.model import Target
 from zascheck.result import Verdict, decide
 
@@ -92,7 +92,7 @@ def envelope_run(
         observers=[observe],
     )
     if state["verdicts"]:
-        verdict = combine(state["verdicts"])
+        verdict = combine_verdicts(state["verdicts"])
     elif run.stop == "converged" and run.steps == 0:
         # R(0) = 0: a global minimum, where every gradient vanishes, so GD
         # stays there and 0 <= (1 - eta/2)^t * 0 for every t.

@@ -12,7 +12,8 @@ import numpy as np
 from zascheck import experiments, inits, model
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.measure.common import combine, flow_decay
+from zascheck.result import combine_verdicts
+from zascheck.measure.common import flow_decay
 from zascheck.measure.reviews import (
     _FLOW_NOTE,
     _FRACTIONS_QUICK,
@@ -138,7 +139,7 @@ def alpha_flow(
                         },
                     )
     verdicts.append(Verdict.CERTIFIED if r0_same else Verdict.VIOLATED)
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     assert worst is not None
     res = CheckResult(
         verdict=verdict,
@@ -275,7 +276,7 @@ def alpha_gd(
         cand = (speedup / predicted, L, speedup, predicted, n_lo, n_hi, err)
         if worst is None or cand[0] < worst[0]:
             worst = cand
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     res = CheckResult(
         verdict=verdict,
         measured=None if worst is None else worst[2],

@@ -10,7 +10,8 @@ from typing import Any
 from zascheck import dynamics, inits, model
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.measure.common import combine, flow_decay
+from zascheck.result import combine_verdicts
+from zascheck.measure.common import flow_decay
 from zascheck.measure.reviews import _FLOW_NOTE, _p_tolerance, _two_sided_bound, _zero_layers
 from zascheck.measure.symbolic import _certify
 from zascheck.model import Target
@@ -161,7 +162,7 @@ def any_layer(
                     "within_tolerance": max_excess <= 0,
                     "max_rel_R_diff": max_rel_r,
                 }
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     assert worst is not None
     measured = worst[0]
     if traj:

@@ -10,7 +10,7 @@ import math
 from zascheck import model
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.measure.conservation import _F, dynamics_flow, invariant_change
 from zascheck.measure.symbolic import _certify
 from zascheck.model import Target
@@ -100,7 +100,7 @@ def invariance(
         v_gd = Verdict.CERTIFIED if not nonzero else Verdict.VIOLATED
     else:
         v_gd = Verdict.CERTIFIED if (nonzero and bounded) else Verdict.VIOLATED
-    verdict = combine([v_flow, v_gd])
+    verdict = combine_verdicts([v_flow, v_gd])
     ratio = max(
         math.sqrt(e.to_float(c)) / e.to_float(a) for c, a in zip(changes2, acc, strict=True)
     )

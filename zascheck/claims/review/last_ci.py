@@ -10,7 +10,8 @@ from typing import Any
 from zascheck import inits, model
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.measure.common import combine, flow_decay
+from zascheck.result import combine_verdicts
+from zascheck.measure.common import flow_decay
 from zascheck.measure.reviews import (
     _FLOW_NOTE,
     _eff_rate,
@@ -180,7 +181,7 @@ def last_ci(
                             },
                         )
         ident = _last_ci_identity(ctx, cs[0], max(depths), d, phis[0])
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     measured = worst[0] if worst else None
     res = CheckResult(
         verdict=verdict,

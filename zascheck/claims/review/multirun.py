@@ -12,7 +12,7 @@ import numpy as np
 from zascheck import dynamics, experiments, inits
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.measure.reviews import _sample
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, decide
@@ -173,7 +173,7 @@ def multirun(
             )
         )
     verdicts.append(decide(b, trapped_total, 1, relation=">="))
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     res = CheckResult(
         verdict=verdict,
         measured=trapped_total,

@@ -14,7 +14,7 @@ from zascheck import experiments, inits
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.errors import InputError
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.measure.reviews import _log_rss_ratio
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict
@@ -194,7 +194,7 @@ def shamir_lower(
         shared_rate = experiments.linear_fit(
             [L for L, _ in shared], [math.log(max(n, 1)) for _, n in shared]
         )
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     worst_name = min(scores, key=lambda k: scores[k])
     res = CheckResult(
         verdict=verdict,

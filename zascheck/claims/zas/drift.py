@@ -15,7 +15,7 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import EXACT_LADDER, Escalated, Evaluation, escalate
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.measure.conservation import _F, _fro, drift_residuals, drift_rounding_budget
 from zascheck.measure.evaluation import fro, ratio_slack
 from zascheck.measure.symbolic import _certify
@@ -173,7 +173,7 @@ def drift_mp(
         drift_sizes.append(max(_fro(b, b.sub(x, y)) for x, y in zip(dn, do, strict=True)))
         ws = new
     assert worst is not None, "steps >= 1 and L >= 2 give at least one residual"
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     out = CheckResult(
         verdict=verdict,
         measured=worst[0],

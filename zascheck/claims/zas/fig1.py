@@ -10,7 +10,7 @@ from typing import Any
 
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.measure.figures import _F, FIG1_INITS, _first_below, _thin_traj, fig1_runs
 from zascheck.result import CheckResult, Verdict, decide
 
@@ -92,7 +92,7 @@ def fig1(
         if bb["saddle_iterations"] > 0 and (n_b is None or n_b > within)
         else Verdict.VIOLATED
     )
-    verdict = combine([v1, v2, v3])
+    verdict = combine_verdicts([v1, v2, v3])
     ev = {
         role: info[k] | {"start": list(runs[k]["start"])}
         for k, role in (("a", role_zas), ("b", role_near))

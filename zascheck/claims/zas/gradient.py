@@ -60,8 +60,7 @@ def gradient_symbolic(
     which must agree or the check is violated (sympy 1.14 returns 0 for
     ms_form="sum-of-traces": issues 27406, 23492, 30527).
     """
-    proofs = CARD.proofs(L_max=L_max, ms_L_max=ms_L_max, ms_form=ms_form, wrong=wrong
-    )
+    proofs = CARD.proofs(L_max=L_max, ms_L_max=ms_L_max, ms_form=ms_form, wrong=wrong)
     return _certify(
         proofs,
         route="first variation + trace normal form, sympy diff cross-check",

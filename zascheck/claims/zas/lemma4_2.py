@@ -13,7 +13,7 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.measure.conservation import _F, _case_init, dynamics_flow, invariant_change
 from zascheck.measure.evaluation import F64, case_init, ratio_slack
 from zascheck.measure.symbolic import _certify
@@ -130,7 +130,7 @@ def lemma42(
             if worst is None or case_worst - case_budget > worst[0] - worst[1]:
                 worst = (case_worst, case_budget, key)
     assert worst is not None, "every budget has at least one case with L >= 2"
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     res = CheckResult(
         verdict=verdict,
         measured=worst[0],

@@ -18,10 +18,10 @@ from zascheck.bounds import thm43_eta
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.measure.evaluation import STEPS, case_init, thm43_case_eta
-from zascheck.measure.paper import (
-    _F,
+from zascheck.measure.paper import _F
+from zascheck.measure.gd_lemmas import (
     LEMMA_CONSTANTS,
     _gd_constants,
     _slope_verdict,
@@ -280,7 +280,7 @@ def lemma44_46(
         if sl is not None and sl <= 0
         else "grows over the depths tried",
     )
-    verdict = combine(v_q + v_g)
+    verdict = combine_verdicts(v_q + v_g)
     first = per[str(ls[0])]
     cover = "; ".join(
         f"L={L}: {m['steps']} steps, eta={m['eta']:.3g}, flow time "
@@ -309,8 +309,8 @@ def lemma44_46(
             "phi": phi_m,
         },
         notes=(
-            f"verdict from (4.8) ||G_L||^2 >= R [{combine(v_g).value}] and (4.10) per-step "
-            f"decrease [{combine(v_q).value}]. Covered: {cover}. O()-constants (log-log slope "
+            f"verdict from (4.8) ||G_L||^2 >= R [{combine_verdicts(v_g).value}] and (4.10) per-step "
+            f"decrease [{combine_verdicts(v_q).value}]. Covered: {cover}. O()-constants (log-log slope "
             f"in L): {oc}. D_l (l <= L-2) and its drift are exactly 0 along GD from ZAS. "
             "The theorem's eta is L-independent while 3/sqrt(L) >= 2||Phi||_F (eta = 1/11664 "
             "for L <= 9) and O(L^-3) only for L > 36, so the L^2-normalised I + D_{L-1} grows "
@@ -408,7 +408,7 @@ def eval_lemmas(case: dict[str, Any], certify: bool) -> Escalated:
                 return True
             return Verdict.INCONCLUSIVE in vs
 
-        from zascheck.measure.common import combine
+        from zascheck.result import combine_verdicts
 
         run = dynamics.gd(
             b,
@@ -419,7 +419,7 @@ def eval_lemmas(case: dict[str, Any], certify: bool) -> Escalated:
             rel_tol=1e-12,
             observers=[obs],
         )
-        verdict = combine(st_["verdicts"])
+        verdict = combine_verdicts(st_["verdicts"])
         if run.stop in ("diverged",):
             verdict = Verdict.VIOLATED
         if run.stop == "precision":

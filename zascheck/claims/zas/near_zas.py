@@ -16,7 +16,7 @@ from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import Escalated
 from zascheck.measure.evaluation import STEPS, eval_thm43
-from zascheck.measure.paper import _gd_losses, linear_convergence
+from zascheck.measure.gd_lemmas import _gd_losses, linear_convergence
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict
 from zascheck.targets import make_phi

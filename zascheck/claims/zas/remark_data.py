@@ -18,9 +18,10 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
-from zascheck.measure.common import combine, loss_error_bound
+from zascheck.result import combine_verdicts
+from zascheck.measure.common import loss_error_bound
 from zascheck.measure.evaluation import data_min_loss, data_rate, data_strategy, decay_eval
-from zascheck.measure.paper import (
+from zascheck.measure.data_remark import (
     READINGS,
     _data_decay,
     _dyadic_matrix,
@@ -169,7 +170,7 @@ def remark_data(
                     key = f"{label}/L={L}"
                     m["lambda"] = b.to_float(lam)
                     rec["per_case"][key] = m
-                    v = combine(Verdict(s) for s in m["verdict"])
+                    v = combine_verdicts(Verdict(s) for s in m["verdict"])
                     verdicts.append(v)
                     i = max(range(len(m["ratio"])), key=lambda k: m["ratio"][k])
                     if worst is None or m["ratio"][i] > worst[0]:
@@ -187,7 +188,7 @@ def remark_data(
                             "Y": y,
                             "R_star": 0.0 if name == "printed" else float(r_star),
                         }
-            rec["verdict"] = combine(verdicts).value
+            rec["verdict"] = combine_verdicts(verdicts).value
             rec["max_ratio"] = worst[0] if worst else None
             rec["worst"] = worst
             rec["counterexample"] = bad
@@ -197,7 +198,7 @@ def remark_data(
         for k, r in out.items()
         if k in verdict_readings and r["verdict"] in {v.value for v in Verdict}
     ]
-    verdict = combine(Verdict(r["verdict"]) for r in judged)
+    verdict = combine_verdicts(Verdict(r["verdict"]) for r in judged)
     worst_all = max(
         (r["worst"] for r in judged if r.get("worst")), key=lambda w: w[0], default=None
     )
@@ -294,13 +295,13 @@ def eval_data(case: dict[str, Any], certify: bool) -> Escalated:
             if worst is None or ratio > worst[0]:
                 worst = (ratio, err / envf if envf > 0 else math.inf, t)
         assert worst is not None, "times is non-empty"
-        from zascheck.measure.common import combine
+        from zascheck.result import combine_verdicts
 
         return Evaluation(
             worst[0],
             1.0,
             worst[1],
-            verdict=combine(verdicts),
+            verdict=combine_verdicts(verdicts),
             evidence={
                 "slack": 1 - worst[0] if math.isfinite(worst[0]) else math.inf,
                 "t": worst[2],

@@ -13,7 +13,8 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
-from zascheck.measure.common import combine, flow_decay
+from zascheck.result import combine_verdicts
+from zascheck.measure.common import flow_decay
 from zascheck.measure.evaluation import decay_eval
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict
@@ -86,7 +87,7 @@ def remark_rectangular(
             if worst is None or m.max_ratio > worst[0]:
                 worst = (m.max_ratio, dims, m.times[m.worst])
     assert worst is not None, "widths lists at least one profile"
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     res = CheckResult(
         verdict=verdict,
         measured=worst[0],

@@ -16,7 +16,8 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
-from zascheck.measure.common import combine, loss_error_bound
+from zascheck.result import combine_verdicts
+from zascheck.measure.common import loss_error_bound
 from zascheck.measure.evaluation import F64, saddle_bound
 from zascheck.measure.paper import (
     _F,
@@ -177,7 +178,7 @@ def saddle(
                 rec["signs_kept"].append(signs)
                 rec["below_comparison"].append(below.value)
                 v_pt.append(below if (sym and signs) else Verdict.VIOLATED)
-            v = combine(v_pt)
+            v = combine_verdicts(v_pt)
             ratio = (
                 max(abs(x) for x in rec["w"][-1]) / rec["u"][-1]
                 if rec["u"][-1] > 0
@@ -235,7 +236,7 @@ def saddle(
                     "R_at_T": b.to_float(r_t),
                     "escape_loss": escape_loss,
                 }
-    verdict = combine(vs)
+    verdict = combine_verdicts(vs)
     res = CheckResult(
         verdict=verdict,
         measured=worst[0] if worst else None,
@@ -274,7 +275,7 @@ def eval_saddle(case: dict[str, Any], certify: bool) -> Escalated:
     u = saddle_bound(c, L, T)
 
     def evaluate(b: Backend) -> Evaluation:
-        from zascheck.measure.common import combine
+        from zascheck.result import combine_verdicts
 
         run = dynamics.flow(b, [[[x]] for x in w], Target.whitened(b, [[-1.0]]), [0.0, T])
         wt = [b.to_float(m[0, 0]) for m in run.ws[-1]]
@@ -286,7 +287,7 @@ def eval_saddle(case: dict[str, Any], certify: bool) -> Escalated:
         spread = max(wt) - min(wt)
         v_diag = Verdict.HOLDS if spread <= 2 * err else Verdict.VIOLATED
         v_sign = Verdict.HOLDS if min(wt) >= -err else Verdict.VIOLATED
-        verdict = combine([v_bound, v_diag, v_sign])
+        verdict = combine_verdicts([v_bound, v_diag, v_sign])
         slack = (u - max(wt)) / u if u > 0 else 1.0
         return Evaluation(
             max(wt), u, err, verdict=verdict, evidence={"slack": slack, "w_T": wt, "spread": spread}

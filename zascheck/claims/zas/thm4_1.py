@@ -12,7 +12,8 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
-from zascheck.measure.common import combine, flow_decay
+from zascheck.result import combine_verdicts
+from zascheck.measure.common import flow_decay
 from zascheck.measure.evaluation import case_init, decay_eval
 from zascheck.measure.flow import THM41_TIMES, _init
 from zascheck.model import Target
@@ -113,7 +114,7 @@ def thm41(
                 cand = (m.max_ratio, L, m.times[m.worst], m.err[m.worst])
                 if worst is None or cand[0] > worst[0]:
                     worst = cand
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     measured = worst[0] if worst else None
     slack_l1 = None
     if "1" in per_depth:

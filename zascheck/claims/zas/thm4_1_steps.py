@@ -15,7 +15,8 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import Escalated, Evaluation, escalate
-from zascheck.measure.common import combine, loss_error_bound
+from zascheck.result import combine_verdicts
+from zascheck.measure.common import loss_error_bound
 from zascheck.measure.evaluation import lagrange_derivative_at_zero, steps_weights
 from zascheck.measure.paper import _F, _mid_rad, _pow, _step_budgets, flow_restarted
 from zascheck.measure.symbolic import _certify
@@ -163,7 +164,7 @@ def thm41_steps(
                     else:
                         dv.append(decide(_F, mid, bud["D"][l] + rad))
                     dres, dbud = max(dres, mid), max(dbud, bud["D"][l] + rad)
-                v_d = combine(dv)
+                v_d = combine_verdicts(dv)
                 rec["D_residual"].append(dres)
                 rec["D_budget"].append(dbud)
                 rec["D_verdict"].append(v_d.value)
@@ -237,10 +238,12 @@ def thm41_steps(
             rec["error_estimate"] = [errs[t] for t in grid]
             rec["taylor_steps"] = nsteps
             per[str(L)] = rec
-    verdict = combine(all_v)
+    verdict = combine_verdicts(all_v)
     measured = worst_ratio[0] if worst_ratio else None
     step_v = {
-        k: combine(Verdict(v) for rec in per.values() for v in rec[k] if v is not None).value
+        k: combine_verdicts(
+            Verdict(v) for rec in per.values() for v in rec[k] if v is not None
+        ).value
         for k in ("D_verdict", "identity_verdict", "gl2_verdict", "dRdt_verdict")
     }
     res = CheckResult(

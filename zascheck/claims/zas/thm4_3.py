@@ -12,7 +12,7 @@ from zascheck import strategies as S
 from zascheck.bounds import thm43_eta
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.measure.common import combine
+from zascheck.result import combine_verdicts
 from zascheck.measure.evaluation import STEPS, eval_thm43
 from zascheck.measure.stepsize import MAX_BITS, dyadic_below, envelope_run
 from zascheck.model import Target
@@ -156,7 +156,7 @@ def thm43(
         if worst is None or out["worst_ratio"] > worst[0]:
             worst = (out["worst_ratio"], key, out)
     assert worst is not None and last_b is not None, "cases lists at least one case"
-    verdict = combine(verdicts)
+    verdict = combine_verdicts(verdicts)
     res = CheckResult(
         verdict=verdict,
         measured=worst[0],
@@ -204,9 +204,7 @@ CARD.prop(
 
 CARD.prop(
     "non-zas-init",
-    lambda: S.thm43_cases(
-        inits_=("identity", "alpha-zas", "near-identity", "xavier"), steps=STEPS
-    ),
+    lambda: S.thm43_cases(inits_=("identity", "alpha-zas", "near-identity", "xavier"), steps=STEPS),
     eval_thm43,
     certify=True,
     summary="non-ZAS init at eta*: must fail",
