@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from zascheck import dynamics, experiments, inits, model
+from zascheck import dynamics, inits, model
 from zascheck.card import RunContext
 from zascheck.model import Target
 from zascheck.targets import make_phi
@@ -168,21 +168,3 @@ def _one_step_exact(phi_m: np.ndarray, L: int, alpha: float) -> bool:
         ex, inits.alpha_zas(L, phi_m.shape[0], alpha), Target.whitened(ex, phi_m), eta, max_steps=1
     )
     return bool(run.losses[-1] == ex.scalar(0))
-
-
-def _sample(losses: list[Any], n: int = 40) -> dict[str, list[float]]:
-    """A loss curve thinned to about ``n`` log-spaced iterations (for figures)."""
-    T = len(losses) - 1
-    idx = sorted({0, T} | {round(x) for x in np.geomspace(1, max(T, 1), n)})
-    return {"t": idx, "R": [float(losses[i]) for i in idx]}
-
-
-def _log_rss_ratio(fits: dict[str, experiments.LinearFit], better: str) -> float:
-    """``log(RSS_other / RSS_better)``: positive when ``better`` fits better."""
-    other = "polynomial" if better == "exponential" else "exponential"
-    a, c = fits[better].rss, fits[other].rss
-    if a == 0:
-        return math.inf if c > 0 else 0.0
-    if c == 0:
-        return -math.inf
-    return math.log(c / a)

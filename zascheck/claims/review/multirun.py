@@ -13,7 +13,7 @@ from zascheck import dynamics, experiments, inits
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.result import combine_verdicts
-from zascheck.measure.reviews import _sample
+from zascheck.measure.escape import _sample
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, decide
 from zascheck.targets import make_phi

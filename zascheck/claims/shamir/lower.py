@@ -15,7 +15,7 @@ from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.errors import InputError
 from zascheck.result import combine_verdicts
-from zascheck.measure.reviews import _log_rss_ratio
+from zascheck.measure.escape import _log_rss_ratio
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict
 
