@@ -94,14 +94,19 @@ EVIDENCE_SWEEPS = ("alpha-gd", "last-ci", "any-layer")
 FIG2_EQUIV_DEPTHS = [2, 3, 5, 8]
 
 
-def plan(budget: str, seeds: int, seed: int) -> dict[str, list[Case]]:
-    """Every case of a report, grouped by what consumes it."""
+def plan(budget: str, seeds: int, seed: int, cards: list[str] | None = None) -> dict[str, list[Case]]:
+    """Every case of a report, grouped by what consumes it; ``cards`` are user
+    card files whose checks join the built-in ones."""
     if budget not in REPORT_BUDGETS:
         raise InputError(f"unknown report budget {budget!r}; choose quick, standard or full")
     cfg = REPORT_BUDGETS[budget]
     cb = cfg["check_budget"]
     p: dict[str, list[Case]] = {}
-    p["checks"] = [Case("check", {"key": c.key, "budget": cb, "seed": seed}, cost=5.0) for c in engine.checks_for(None)]
+    files = [str(Path(f).resolve()) for f in cards or []]
+    user = {c.id for c in engine.load_user_cards(files)} if files else set()
+    p["checks"] = [Case("check", {"key": c.key, "budget": cb, "seed": seed}
+                        | ({"cards": files} if c.claim in user else {}), cost=5.0)
+                   for c in engine.checks_for(None)]
     t41 = cfg["thm41"]
     times = list(np.linspace(0.0, t41["T"], t41["times"]))
     p["thm41"] = [Case("thm41", {"L": L, "d": t41["d"], "phi_seed": seed, "times": times}, cost=0.5 + 0.2 * L)
@@ -197,7 +202,7 @@ def build_report(
     remove_stale_tmp(out)
     c = Cache(out / ".cache" if cache else None)
     with sigterm_as_interrupt():
-        groups = _plan if _plan is not None else plan(budget, seeds, seed)
+        groups = _plan if _plan is not None else plan(budget, seeds, seed, cards)
         flat = [case for g in groups.values() for case in g]
         values = run_cases(flat, c, jobs=jobs, progress=progress, desc=f"report ({budget})")
         vals: dict[str, list[dict[str, Any]]] = {}

@@ -3,17 +3,19 @@
 Every case (one check, one sweep point, one seed) is stored as
 ``<root>/<sha256>.json``, written atomically (:mod:`zascheck.io`), under a key
 that hashes the case's kind and parameters together with a fingerprint of
-the source code that computes it.  A report that is interrupted therefore
+every package module the case can execute (computed from the import
+graph: :func:`module_closure`).  A report that is interrupted therefore
 resumes where it stopped, and an edit to the code that produced a number
 invalidates exactly the cached numbers it could have changed.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import json
-import os
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,30 +24,88 @@ from zascheck import __version__
 from zascheck.io import atomic_write_json
 from zascheck.result import jsonable
 
-__all__ = ["Cache", "code_fingerprint", "remove_stale_tmp"]
+__all__ = ["Cache", "code_fingerprint", "module_closure", "remove_stale_tmp"]
 
 _PKG = Path(__file__).resolve().parent.parent
 
-#: the modules every computation depends on
-CORE = ("arith.py", "model.py", "dynamics.py", "inits.py", "targets.py", "bounds.py", "result.py",
-        "registry.py", "experiments.py", "catalogue.py", "checks/common.py")
+
+def _file_hash(path: str) -> str:
+    """SHA-256 of a file's bytes (memoized per path, size and mtime)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return "missing"
+    return _hash_bytes(path, st.st_size, st.st_mtime_ns)
 
 
 @cache
-def _file_hash(path: str) -> str:
+def _hash_bytes(path: str, size: int, mtime_ns: int) -> str:
     try:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
         return "missing"
 
 
-def code_fingerprint(*extra: str | os.PathLike[str]) -> str:
-    """Hash of the package version, the core modules and ``extra`` source files."""
+def module_file(name: str, root: Path = _PKG) -> Path | None:
+    """The source file of package module ``name`` (``zascheck.x.y``) under
+    ``root`` (the ``zascheck`` folder), or ``None`` if it is not a module there."""
+    parts = name.split(".")
+    if parts[0] != "zascheck":
+        return None
+    base = root.joinpath(*parts[1:])
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _imports_of(node: ast.AST, here: str) -> set[str]:
+    """Package modules named by the import statements anywhere under ``node``
+    (module level and inside functions: a lazy import runs too)."""
+    out: set[str] = set()
+    pkg = here.rpartition(".")[0]
+    for n in ast.walk(node):
+        if isinstance(n, ast.Import):
+            out |= {a.name for a in n.names}
+        elif isinstance(n, ast.ImportFrom):
+            mod = n.module or ""
+            if n.level:
+                base = pkg.split(".")[: len(pkg.split(".")) - (n.level - 1)]
+                mod = ".".join([*base, mod] if mod else base)
+            out.add(mod)
+            out |= {f"{mod}.{a.name}" for a in n.names}
+    return {m for m in out if m == "zascheck" or m.startswith("zascheck.")}
+
+
+def module_closure(entries: Iterable[str], root: Path = _PKG) -> list[Path]:
+    """Every package source file the modules ``entries`` import, transitively
+    (module-level and in-function imports, and the packages on each path),
+    sorted.  This is what a computation started in ``entries`` can execute."""
+    seen: dict[str, Path] = {}
+    todo = list(entries)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        f = module_file(name, root)
+        if f is None:
+            continue
+        seen[name] = f
+        parts = name.split(".")
+        todo += [".".join(parts[:k]) for k in range(1, len(parts))]
+        todo += sorted(_imports_of(ast.parse(f.read_text(encoding="utf-8")), name
+                                   if f.name != "__init__.py" else name + ".x"))
+    return sorted(set(seen.values()))
+
+
+def code_fingerprint(entries: Iterable[str], root: Path = _PKG,
+                     files: Iterable[Path] = ()) -> str:
+    """Hash of the package version, of every source file the modules
+    ``entries`` import (:func:`module_closure`) and of ``files``: an edit
+    anywhere in the code a case can run changes it, an edit elsewhere does not."""
     h = hashlib.sha256(__version__.encode())
-    for rel in CORE:
-        h.update(rel.encode() + _file_hash(str(_PKG / rel)).encode())
-    for p in extra:
-        h.update(str(Path(p).name).encode() + _file_hash(str(Path(p).resolve())).encode())
+    for f in sorted(set(module_closure(entries, root)) | {Path(x) for x in files}):
+        h.update(f.relative_to(root).as_posix().encode() + _file_hash(str(f)).encode())
     return h.hexdigest()
 
 

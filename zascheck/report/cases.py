@@ -6,16 +6,13 @@ a pure function of its parameters, returns a JSON-able dict, and is cached by
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zascheck.errors import ZascheckError
 
 __all__ = ["Case", "run_case"]
 
@@ -34,18 +31,53 @@ class Case:
         self.params = params
         self.cost = cost
 
-    def sources(self) -> list[Path]:
-        """Source files whose edits must invalidate this case's cached value."""
-        out = [_HERE, _PKG / "checks" / "figures.py", _PKG / "checks" / "conservation.py"]
+    def modules(self) -> list[str]:
+        """The package modules this case starts from: those its worker
+        function imports and, for a check, the engine and the card (the cache
+        key hashes everything they import, transitively, and this file:
+        :func:`zascheck.report.cache.code_fingerprint`)."""
+        out = sorted(_worker_imports(self.kind))
         if self.kind == "check":
-            from zascheck.engine import checks_for
+            from zascheck.engine import card, checks_for
 
             chk = checks_for([self.params["key"]])[0]
-            out.append(Path(inspect.getsourcefile(chk.fn) or ""))
+            out += [card(chk.claim).module, chk.fn.__module__]
         return out
+
+    def fingerprint(self) -> str:
+        """The code part of this case's cache key (a user's card file included)."""
+        from zascheck.report.cache import code_fingerprint
+
+        files = [_HERE, *(Path(f) for f in self.params.get("cards") or [])]
+        return code_fingerprint(self.modules(), files=files)
 
     def __repr__(self) -> str:
         return f"Case({self.kind}, {self.params})"
+
+
+def _worker_imports(kind: str) -> set[str]:
+    """Package modules imported by the worker of case ``kind`` (and this
+    module's own top-level imports)."""
+    import ast
+
+    from zascheck.report.cache import _imports_of
+
+    tree = ast.parse(_HERE.read_text(encoding="utf-8"))
+    funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    out = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= _imports_of(node, __name__)
+    todo, seen = [KINDS[kind].__name__], set()
+    while todo:  # the worker and the module functions it calls
+        name = todo.pop()
+        if name in seen or name not in funcs:
+            continue
+        seen.add(name)
+        out |= _imports_of(funcs[name], __name__)
+        todo += [c.func.id for c in ast.walk(funcs[name])
+                 if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)]
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -53,20 +85,17 @@ class Case:
 # ---------------------------------------------------------------------------
 
 
-def _check(key: str, budget: str, seed: int, case: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One registered check at ``budget``; ``case`` overrides parameters (the
-    report's extra evidence sweeps, e.g. more alphas for ``review.alpha:gd``)."""
-    from zascheck.engine import RunContext, checks_for, run_check
+def _check(key: str, budget: str, seed: int, case: dict[str, Any] | None = None,
+           cards: list[str] | None = None) -> dict[str, Any]:
+    """One check at ``budget``; ``case`` overrides parameters (the report's
+    extra evidence sweeps, e.g. more alphas for ``review.alpha:gd``).  The same
+    worker as ``zascheck check`` (:func:`zascheck.engine.run_payload`)."""
+    from zascheck.engine import run_payload
 
-    check = checks_for([key])[0]
-    try:
-        res = run_check(check, RunContext(budget=budget, seed=seed), case=case)
-        return {"ok": True, "result": res.to_dict()}
-    except ZascheckError as exc:
-        return {"ok": False, "key": key, "error": f"input error: {exc}"}
-    except Exception as exc:  # a bug in a check: report it, keep going
-        return {"ok": False, "key": key, "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc()}
+    out = run_payload((key, {"budget": budget, "seed": seed}, case, None, cards or []))
+    if "input_error" in out:
+        out["error"] = f"input error: {out.pop('input_error')}"
+    return out
 
 
 def _thm41(L: int, d: int, phi_seed: int, times: list[float]) -> dict[str, Any]:
@@ -195,16 +224,17 @@ def _sleep(seconds: float, value: int) -> dict[str, Any]:
     return {"value": value}
 
 
-KINDS = {
-    "check": lambda p: _check(**p),
-    "thm41": lambda p: _thm41(**p),
-    "thm43": lambda p: _thm43_run(**p),
-    "etamax": lambda p: _etamax(**p),
-    "drift": lambda p: _drift(**p),
-    "fig2": lambda p: _fig2(**p),
-    "fig2-equiv": lambda p: _fig2_equiv(**p),
-    "fig3": lambda p: _fig3(**p),
-    "sleep": lambda p: _sleep(**p),
+#: the worker of each case kind (called with the case's params as keywords)
+KINDS: dict[str, Any] = {
+    "check": _check,
+    "thm41": _thm41,
+    "thm43": _thm43_run,
+    "etamax": _etamax,
+    "drift": _drift,
+    "fig2": _fig2,
+    "fig2-equiv": _fig2_equiv,
+    "fig3": _fig3,
+    "sleep": _sleep,
 }
 
 
@@ -213,7 +243,7 @@ def run_case(payload: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     seconds it took."""
     kind, params = payload
     t0 = time.perf_counter()
-    value = KINDS[kind](params)
+    value = KINDS[kind](**params)
     value = dict(value)
     value["_seconds"] = round(time.perf_counter() - t0, 3)
     return value

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from zascheck.report.cache import Cache, code_fingerprint
+from zascheck.report.cache import Cache
 from zascheck.report.cases import Case, run_case
 
 __all__ = ["run_cases", "sigterm_as_interrupt"]
@@ -69,10 +69,10 @@ def _keys(cases: Sequence[Case]) -> list[str]:
     fps: dict[tuple[str, ...], str] = {}
     out = []
     for c in cases:
-        srcs = tuple(str(p) for p in c.sources())
-        if srcs not in fps:
-            fps[srcs] = code_fingerprint(*srcs)
-        out.append(Cache.key(c.kind, c.params, fps[srcs]))
+        mods = (c.kind, *c.modules())
+        if mods not in fps:
+            fps[mods] = c.fingerprint()
+        out.append(Cache.key(c.kind, c.params, fps[mods]))
     return out
 
 
