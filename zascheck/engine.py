@@ -66,6 +66,7 @@ ORDER = (
 )  # fmt: skip
 
 _CARDS: dict[str, Card] = {}
+_USER = "zascheck_user_cards."
 _LOADED = False
 
 
@@ -113,7 +114,7 @@ def load_user_cards(paths: Iterable[str | Path]) -> list[Card]:
         p = Path(raw)
         if not p.is_file():
             raise InputError(f"--cards {p}: no such file")
-        name = f"zascheck_user_cards.{p.stem.replace('-', '_')}"
+        name = f"{_USER}{p.stem.replace('-', '_')}"
         spec = importlib.util.spec_from_file_location(name, p)
         if spec is None or spec.loader is None:
             raise InputError(f"--cards {p}: not a Python file")
@@ -136,6 +137,13 @@ def load_user_cards(paths: Iterable[str | Path]) -> list[Card]:
         _add(c, mod)
         out.append(c)
     return out
+
+
+def unload_user_cards() -> None:
+    """Forget every card loaded from a user's file (tests; a long-lived process)."""
+    for cid in [cid for cid, c in _CARDS.items() if c.module.startswith(_USER)]:
+        sys.modules.pop(_CARDS[cid].module, None)
+        del _CARDS[cid]
 
 
 def all_cards() -> list[Card]:
