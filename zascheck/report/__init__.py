@@ -241,9 +241,14 @@ def build_report(
             "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
             "figures": figs, "report_budget": REPORT_BUDGETS[budget],
         }
-        atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "errors": errors,
-                                                "meta": meta})
-        readme = markdown.render(results, errors, meta, figs)
+        claims = engine.claim_verdicts(results)
+        from zascheck.report import graph
+
+        figs["claim-graph"] = {"files": graph.draw(out / "figures", graph.verdict_map(claims)),
+                               "data": "claims.json", "caption": "The claim graph (see above)."}
+        atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "claims": claims,
+                                                "errors": errors, "meta": meta})
+        readme = markdown.render(results, errors, meta, figs, claims)
         return atomic_write_text(out / "README.md", readme)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from zascheck import engine
-from zascheck.result import CheckResult, format_number
+from zascheck.result import CheckResult, format_number, scope_text
 
 __all__ = ["render"]
 
@@ -15,6 +15,8 @@ SCHEMA = """\
 ```
 {
   "results": [ CheckResult, ... ],        # catalogue order; one per check (and per report sweep)
+  "claims":  [ {"claim", "verdict", "scope", "scope_text", "methods", "parts", "rule"}, ... ],
+             # one per claim id: the claim-level verdict (README, "Verdicts")
   "errors":  [ {"check": "id:method", "error": "Type: message"}, ... ],   # checks that crashed
   "meta":    { "zascheck", "python", "numpy", "mpmath", "sympy", "python-flint", "matplotlib",
                "command", "budget", "check_budget", "seed", "seeds", "jobs", "started", "seconds",
@@ -44,6 +46,9 @@ A `CheckResult` (`zascheck.result.CheckResult.to_dict()`; read back with `CheckR
 | `notes` | str | reading of the claim and caveats |
 | `control` | str or null | name of the negative control (never set in a report) |
 | `seed` | int | random seed |
+| `scope` | object | per quantifier of the claim's card: `{"covered": str, "universal": bool}`, what the evidence covers and whether a proof or enclosure covers all of it (`not covered` where the method is silent) |
+| `scope_text` | str | the scope in one line, as the tables print it |
+| `part`, `parts` | str or null, list | a statement with several parts has one sub-result per part in `parts`, each naming its `part` |
 
 `evidence/<claim>--<method>.json` holds one `CheckResult` each; `figures/<name>.json` holds
 `{"caption": str, "data": ...}`, the numbers each figure draws.
@@ -64,8 +69,29 @@ def _evidence_sweeps(rb: dict[str, Any]) -> str:
             f"{ev['any_layer']['depths']} on {ev['any_layer']['times']} times up to t = {ev['any_layer']['T']:g}. ")
 
 
+def _claims_section(claims: list[dict[str, Any]]) -> list[str]:
+    """The claim-level table (README, "Verdicts") and the claim graph."""
+    from zascheck.report import graph
+
+    L = ["## Claim-level verdicts\n",
+         "One verdict per claim by the README's rule: `certified` only when certified evidence covers every "
+         "quantifier of the claim; `holds` when everything run agrees on its scope; `violated` when a "
+         "counterexample is established; `inconclusive` otherwise. The scope says what the evidence covers.\n",
+         "| claim | verdict | scope | from |", "|---|---|---|---|"]
+    for c in claims:
+        L.append(f"| `{c['claim']}` | **{c['verdict']}** | {_cell(c['scope_text'] or '-')} | "
+                 f"{_cell(', '.join(c['methods']))} |")
+    L.append("\n### Claim graph\n")
+    L.append("![claim graph](figures/claim-graph.png)\n")
+    L.append("An arrow A -> B means the proof of B uses A (the cards' `depends_on`); colour = claim-level "
+             "verdict. Vector: [figures/claim-graph.svg](figures/claim-graph.svg).\n")
+    L += graph.markdown(graph.verdict_map(claims))
+    L.append("")
+    return L
+
+
 def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[str, Any],
-           figs: dict[str, dict[str, Any]]) -> str:
+           figs: dict[str, dict[str, Any]], claims: list[dict[str, Any]] | None = None) -> str:
     by_claim: dict[str, list[CheckResult]] = {}
     for r in results:
         by_claim.setdefault(r.claim, []).append(r)
@@ -93,10 +119,11 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
     L.append("Verdicts: **certified** = proven in ball/exact arithmetic (or symbolically); **holds** = held "
              "numerically with a stated error budget; **violated** = counterexample found (in `evidence`); "
              "**inconclusive** = the numbers cannot decide. *margin* > 0 means the claim held with that room.\n")
-    L.append("## Claims\n")
-    L.append("| claim | method | verdict | measured | rel | bound | margin | arithmetic (bits) | provenance | "
+    L += _claims_section(claims or [])
+    L.append("## Results of every method\n")
+    L.append("| claim | method | verdict | scope | measured | rel | bound | margin | arithmetic (bits) | provenance | "
              "figure | evidence |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for info in engine.all_cards():
         cid = info.id
         fig = info.figure
@@ -105,11 +132,12 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
         if not rs:
             has_check = bool(info.checks)
             why = "check crashed (see errors)" if has_check else "no check implemented"
-            L.append(f"| `{cid}` | - | *{why}* | - | - | - | - | - | {_cell(info.provenance)} | {flink} | - |")
+            L.append(f"| `{cid}` | - | *{why}* | - | - | - | - | - | - | {_cell(info.provenance)} | {flink} | - |")
             continue
         for r in rs:
             ev = f"[json](evidence/{r.claim}--{r.method}.json)"
-            L.append(f"| `{cid}` | {r.method} | **{r.verdict.value}** | {format_number(r.measured)} | {r.relation} | "
+            L.append(f"| `{cid}` | {r.method} | **{r.verdict.value}** | {_cell(scope_text(r.scope) or '-')} | "
+                     f"{format_number(r.measured)} | {r.relation} | "
                      f"{format_number(r.bound)} | {format_number(r.margin)} | {r.arithmetic} ({r.precision_bits}) | "
                      f"{_cell(r.provenance)} | {flink} | {ev} |")
     if errors:
