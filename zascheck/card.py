@@ -45,6 +45,10 @@ __all__ = [
 
 BUDGETS = ("quick", "standard", "thorough")
 
+#: default time limit of one check per budget (seconds; 0 = none): a check that
+#: runs over ends ``inconclusive`` instead of hanging (``--time-limit`` overrides)
+TIME_LIMITS = {"quick": 300.0, "standard": 3600.0, "thorough": 0.0}
+
 #: what a card may say of its bound: claimed tight (attained), an upper /
 #: lower bound only, an exact identity, or no bound (an empirical finding)
 BOUND_KINDS = ("tight", "upper", "lower", "exact", "none")
@@ -64,6 +68,8 @@ class RunContext:
     seed: int = 0
     phi: np.ndarray | None = None
     progress: bool = False
+    #: seconds a check may run before it ends ``inconclusive`` (None: the budget's default; 0: none)
+    time_limit: float | None = None
 
     def __post_init__(self) -> None:
         if self.budget not in BUDGETS:
@@ -72,6 +78,11 @@ class RunContext:
             raise InputError(
                 f"precision {self.precision} bits is too low: at least {MIN_PRECISION} is required"
             )
+
+    def seconds_allowed(self) -> float | None:
+        """The time limit of one check: ``time_limit``, else :data:`TIME_LIMITS` of the budget."""
+        limit = TIME_LIMITS[self.budget] if self.time_limit is None else self.time_limit
+        return limit or None
 
     def bits(self, default: int) -> int:
         """Working precision for a high-precision check."""

@@ -14,7 +14,6 @@ Exit codes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -54,8 +53,35 @@ def _precision(s: str) -> int:
         raise argparse.ArgumentTypeError(
             f"precision must be an integer number of bits, got {s!r}"
         ) from None
+    from zascheck.spec import MAX_PRECISION
+
     if v < 53:
         raise argparse.ArgumentTypeError(f"precision {v} bits is too low: at least 53 is required")
+    if v > MAX_PRECISION:
+        raise argparse.ArgumentTypeError(
+            f"precision {v} bits is more than the mp and ball code paths are tested at "
+            f"(at most {MAX_PRECISION})"
+        )
+    return v
+
+
+def _seconds(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {s!r}") from None
+    if not (v >= 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {s}")
+    return v
+
+
+def _seed(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {s!r}") from None
+    if not 0 <= v < 2**63:
+        raise argparse.ArgumentTypeError(f"the seed must be an integer in [0, 2^63), got {v}")
     return v
 
 
@@ -67,12 +93,9 @@ def _parse_case(text: str) -> dict[str, Any]:
             src = p.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot read --case file {p}: {exc.strerror}") from None
-    try:
-        obj = json.loads(src)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"--case is not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})"
-        ) from None
+    from zascheck.spec import parse_json
+
+    obj = parse_json(src, "--case")
     if not isinstance(obj, dict):
         raise InputError("--case must be a JSON object of parameter overrides")
     return obj
@@ -109,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BITS",
         help="working precision of the mp/ball checks (default: each check's, >= 113)",
     )
-    k.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    k.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     k.add_argument(
         "--phi", metavar="FILE", help="target matrix (.npy, .csv or .json) for checks that take one"
     )
@@ -123,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit 1 if any verdict is violated or inconclusive"
     )
     k.add_argument("--no-progress", action="store_true", help="no progress bar")
+    k.add_argument("--time-limit", metavar="SECONDS", type=_seconds, default=None,
+                   help="end a check that runs longer with an inconclusive result "
+                        "(default: 300 s quick, 3600 s standard, none thorough; 0 = none)")
     k.add_argument("--cards", metavar="FILE", action="append",
                    help="load the claim cards in FILE (repeatable); with no ID, run only them")
 
@@ -139,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)"
     )
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=_seed, default=0)
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--cards", metavar="FILE", action="append",
                    help="also check the claim cards in FILE (repeatable)")
@@ -225,6 +251,10 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from zascheck import engine
     from zascheck.io import atomic_write_json
 
+    if args.json:
+        from zascheck.spec import check_output_path
+
+        check_output_path(args.json, "--json")
     if args.cards:
         engine.load_user_cards(args.cards)
     cards = engine.all_cards()
@@ -291,31 +321,12 @@ def _card_text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def _select_checks(args: argparse.Namespace) -> list[Any]:
+    """The checks a ``check`` run asks for (ids, user cards, a control)."""
+    from zascheck.engine import checks_for, load_user_cards
 
-    from zascheck.io import atomic_write_json, read_matrix
-    from zascheck.engine import (
-        RunContext,
-        checks_for,
-        claim_verdicts,
-        load_user_cards,
-        run_payload,
-    )
-    from zascheck.result import CheckResult
-
-    started = time.time()
-    phi = read_matrix(args.phi) if args.phi else None
-    case = _parse_case(args.case) if args.case else None
-    if args.json:
-        jp = Path(args.json)
-        if jp.exists() and jp.is_dir():
-            raise InputError(f"--json {jp} is a directory")
-        if not jp.parent.exists():
-            raise InputError(f"--json: folder {jp.parent} does not exist")
     user = load_user_cards(args.cards) if args.cards else []
-    ids = args.ids or ([c.id for c in user] if user else None)
-    checks = checks_for(ids)
+    checks = checks_for(args.ids or ([c.id for c in user] if user else None))
     if args.control:  # run every selected check that has this control
         having = [c for c in checks if args.control in c.controls]
         if not having:
@@ -325,47 +336,91 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"(controls: {', '.join(have) or 'none'})"
             )
         checks = having
-    if case and len(checks) != 1:
-        keys = ", ".join(c.key for c in checks[:6])
-        raise InputError(f"--case applies to exactly one check; name one of: {keys}")
-    ctx_kw = {
-        "budget": args.budget,
-        "precision": args.precision,
-        "seed": args.seed,
-        "phi": phi,
-        # inner progress bars (long searches, sweeps) when they are worth showing
-        "progress": not args.no_progress
-        and args.jobs == 1
-        and (len(checks) == 1 or args.budget != "quick"),
-    }
-    RunContext(**ctx_kw)  # validate once, before any work
-    card_files = [str(Path(p).resolve()) for p in (args.cards or [])]
-    payloads = [(c.key, ctx_kw, case, args.control, card_files) for c in checks]
-    outs: list[dict[str, Any]] = []
-    show = not args.no_progress and len(payloads) > 1
-    bar = tqdm(
-        total=len(payloads),
-        desc="checks",
-        unit="check",
-        disable=not show or None,
-        file=sys.stderr,
-        leave=False,
-    )
-    try:
-        if args.jobs > 1 and len(payloads) > 1:
-            from concurrent.futures import ProcessPoolExecutor
+    return checks
 
-            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-                for out in pool.map(run_payload, payloads):
-                    outs.append(out)
-                    bar.update()
-        else:
-            for p in payloads:
-                bar.set_postfix_str(p[0])
-                outs.append(run_payload(p))
+
+def _phi_not_applied(args: argparse.Namespace, checks: list[Any]) -> list[str]:
+    """Where ``--phi`` is not taken: refused (exit 2) when no selected check
+    takes it or a check named by ``id:method`` does not; otherwise the keys of
+    the checks it is not applied to (listed in the output)."""
+    from zascheck.engine import card
+
+    if not args.phi:
+        return []
+    refusing = [c for c in checks if not c.accepts_phi]
+    named = {i for i in (args.ids or []) if ":" in i}
+    explicit = [c for c in refusing if c.key in named]
+    if explicit or len(refusing) == len(checks):
+        c = (explicit or refusing)[0]
+        takers = [k.key for k in card(c.claim).checks if k.accepts_phi]
+        where = f"; of {c.claim}, {', '.join(takers)} {'takes' if len(takers) == 1 else 'take'} it" \
+            if takers else f"; no check of {c.claim} takes a target"
+        raise InputError(f"{c.key} does not take a target (--phi){where}")
+    return [c.key for c in refusing]
+
+
+def _run_payloads(payloads: list[Any], jobs: int, progress: bool) -> list[dict[str, Any]]:
+    """Run every payload through :func:`zascheck.engine.run_payload`, in
+    worker processes when ``jobs > 1``, with a progress bar."""
+    from tqdm import tqdm
+
+    from zascheck.engine import run_payload
+    from zascheck.parallel import imap_processes, sigterm_as_interrupt
+
+    outs: list[dict[str, Any]] = [{} for _ in payloads]
+    bar = tqdm(total=len(payloads), desc="checks", unit="check", file=sys.stderr, leave=False,
+               disable=not (progress and len(payloads) > 1) or None)
+    try:
+        with sigterm_as_interrupt():
+            for i, out in imap_processes(run_payload, payloads, jobs):
+                outs[i] = out
+                bar.set_postfix_str(payloads[i][0])
                 bar.update()
     finally:
         bar.close()
+    return outs
+
+
+def _summary(results: list[Any], claims: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
+    ccounts: dict[str, int] = {}
+    for c in claims:
+        ccounts[c["verdict"]] = ccounts.get(c["verdict"], 0) + 1
+    return (", ".join(f"{n} {v}" for v, n in counts.items()) + f" ({len(results)} results); "
+            "claims: " + ", ".join(f"{n} {v}" for v, n in ccounts.items()) + f" ({len(claims)} claims)")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from zascheck.engine import RunContext, claim_verdicts, resolve_params
+    from zascheck.io import atomic_write_json, read_matrix
+    from zascheck.result import CheckResult
+    from zascheck.spec import check_output_path
+
+    started = time.time()
+    if args.json:
+        check_output_path(args.json, "--json")
+    phi = read_matrix(args.phi) if args.phi else None
+    case = _parse_case(args.case) if args.case else None
+    checks = _select_checks(args)
+    if case and len(checks) != 1:
+        keys = ", ".join(c.key for c in checks[:6])
+        raise InputError(f"--case applies to exactly one check; name one of: {keys}")
+    not_applied = _phi_not_applied(args, checks)
+    ctx_kw = {
+        "budget": args.budget, "precision": args.precision, "seed": args.seed, "phi": phi,
+        "time_limit": args.time_limit,
+        # inner progress bars (long searches, sweeps) when they are worth showing
+        "progress": not args.no_progress and args.jobs == 1
+        and (len(checks) == 1 or args.budget != "quick"),
+    }
+    ctx = RunContext(**ctx_kw)  # validate everything once, before any work
+    for c in checks:
+        resolve_params(c, ctx, case=case, control=args.control)
+    card_files = [str(Path(p).resolve()) for p in (args.cards or [])]
+    payloads = [(c.key, ctx_kw, case, args.control, card_files) for c in checks]
+    outs = _run_payloads(payloads, args.jobs, not args.no_progress)
     input_errors = [o for o in outs if "input_error" in o]
     if input_errors:
         raise InputError(input_errors[0]["input_error"])
@@ -375,32 +430,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(format_table(results))
     print("\nClaim-level verdicts (rule: README, 'Verdicts'):\n")
     print(format_claims_table(claims))
+    if not_applied:
+        print(f"\n--phi was not applied to (they take no target): {', '.join(not_applied)}")
     for o in crashes:
         print(f"zascheck: check {o['key']} crashed: {o['error']}", file=sys.stderr)
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
-    ccounts: dict[str, int] = {}
-    for c in claims:
-        ccounts[c["verdict"]] = ccounts.get(c["verdict"], 0) + 1
-    print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" ({len(results)} results); "
-          "claims: " + ", ".join(f"{n} {v}" for v, n in ccounts.items()) + f" ({len(claims)} claims)")
+    print("\n" + _summary(results, claims))
     if args.json:
-        doc = {
-            "results": [o["result"] for o in outs if o["ok"]],
-            "claims": claims,
-            "errors": [{"check": o["key"], "error": o["error"]} for o in crashes],
-            "meta": _meta(args, started),
-        }
-        atomic_write_json(args.json, doc)
+        meta = _meta(args, started) | {"inputs_not_applied": [
+            {"check": k, "input": "--phi"} for k in not_applied]}
+        atomic_write_json(args.json, {
+            "results": [o["result"] for o in outs if o["ok"]], "claims": claims,
+            "errors": [{"check": o["key"], "error": o["error"]} for o in crashes], "meta": meta})
     if crashes:
         return EXIT_CRASH
     bad = ("violated", "inconclusive")
     # a control run has no claim-level verdict: strict judges its results
     judged = [r.verdict.value for r in results] if args.control else [c["verdict"] for c in claims]
-    if args.strict and any(v in bad for v in judged):
-        return EXIT_STRICT
-    return EXIT_OK
+    return EXIT_STRICT if args.strict and any(v in bad for v in judged) else EXIT_OK
 
 
 def cmd_derive(args: argparse.Namespace) -> int:
@@ -410,6 +456,9 @@ def cmd_derive(args: argparse.Namespace) -> int:
         raise InputError(f"the symbolic leg is not available: {exc}") from None
     from zascheck.engine import checks_for
 
+    from zascheck.spec import check_output_path
+
+    check_output_path(args.out, "--out")
     if args.ids:
         checks_for(args.ids)  # validates the ids
     out = write_derivations(args.ids or None, Path(args.out))
@@ -422,6 +471,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         from zascheck.report import build_report
     except ImportError as exc:
         raise InputError(f"the report layer is not available: {exc}") from None
+    from zascheck.spec import check_output_path
+
+    check_output_path(args.out, "--out", folder=True)
     out = build_report(
         budget=args.budget,
         out=Path(args.out),

@@ -12,14 +12,17 @@ then user cards in the order loaded.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import signal
+import threading
 import importlib
 import importlib.util
 import pkgutil
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -208,18 +211,25 @@ def checks_for(
 
 def validate_params(params: dict[str, Any]) -> None:
     """Reject impossible values of the parameters every family shares, with a
-    message naming the parameter (``L < 1``, ``eta <= 0``, precision too low...)."""
+    message naming the parameter (``L < 1``, ``eta <= 0``, sizes no run can
+    finish, precision too low...)."""
+    from zascheck.spec import MAX_DEPTH, MAX_WIDTH
 
-    def _int_at_least(name: str, v: Any, lo: int) -> None:
+    def _int_at_least(name: str, v: Any, lo: int, hi: int | None = None) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise InputError(f"parameter {name} must be an integer >= {lo}, got {v!r}")
+        if hi is not None and v > hi:
+            raise InputError(f"parameter {name} = {v} is beyond what a run can finish "
+                             f"(at most {hi}; a GD step at depth L costs 3(L-1) matrix products)")
 
+    limits = {"L": MAX_DEPTH, "d": MAX_WIDTH}
     for name in ("L", "d", "steps", "max_steps"):
         if name in params and params[name] is not None:
-            _int_at_least(name, params[name], 0 if name in ("steps", "max_steps") else 1)
+            _int_at_least(name, params[name], 0 if name in ("steps", "max_steps") else 1,
+                          limits.get(name))
     if "depths" in params:
         for v in params["depths"]:
-            _int_at_least("L (in depths)", v, 1)
+            _int_at_least("L (in depths)", v, 1, MAX_DEPTH)
     for name in ("bits",):
         if name in params and params[name] is not None:
             _int_at_least(name, params[name], MIN_PRECISION)
@@ -240,23 +250,35 @@ def resolve_params(
     control: str | None = None,
 ) -> dict[str, Any]:
     """The parameters a run uses: the budget's, then ``case`` overrides, then
-    the named negative ``control``; validated."""
+    the named negative ``control``; validated (:func:`zascheck.spec.validate_case`).
+
+    Raises :class:`InputError` for a key the check does not take, a value of
+    the wrong kind, or a ``case`` / ``--phi`` that would change what a control
+    breaks."""
+    from zascheck.spec import validate_case
+
     params = check.params_for(ctx.budget)
+    if control is not None and control not in check.controls:
+        have = ", ".join(check.controls) or "none"
+        raise InputError(f"{check.key} has no control {control!r} (it has: {have})")
     if case:
-        unknown = set(case) - set(params) - {"phi"}
-        for ctl in check.controls.values():
-            unknown -= set(ctl)
-        if unknown:
-            raise InputError(
-                f"--case sets {', '.join(sorted(unknown))}, which {check.key} does not take "
-                f"(it takes: {', '.join(sorted(params))})"
-            )
+        schemas = [*check.budgets.values(), *check.controls.values()]
+        validate_case(check.key, case, schemas, extra=["phi"] if check.accepts_phi else [])
         params.update(case)
     if control is not None:
-        if control not in check.controls:
-            have = ", ".join(check.controls) or "none"
-            raise InputError(f"{check.key} has no control {control!r} (it has: {have})")
-        params.update(check.controls[control])
+        ctl = check.controls[control]
+        clash = sorted(set(case or {}) & set(ctl))
+        if clash:
+            raise InputError(
+                f"--control {control} sets {', '.join(clash)} (that is what it breaks); "
+                f"--case may not set {'it' if len(clash) == 1 else 'them'} too"
+            )
+        if ctx.phi is not None and ("phi" in ctl or "init" in ctl):
+            raise InputError(
+                f"--control {control} of {check.key} chooses its own target and init "
+                f"(that is what it breaks); drop --phi to run it"
+            )
+        params.update(ctl)
     validate_params(params)
     if ctx.phi is not None and check.accepts_phi and "phi" not in (case or {}):
         params["phi"] = ctx.phi
@@ -274,7 +296,15 @@ def run_check(
     the named negative ``control``; fill what every result shares."""
     params = resolve_params(check, ctx, case=case, control=control)
     t0 = time.perf_counter()
-    res = check.fn(ctx, **params)
+    try:
+        with _time_limit(ctx.seconds_allowed()):
+            res = check.fn(ctx, **params)
+    except TimeLimitReached:
+        res = CheckResult(
+            verdict=Verdict.INCONCLUSIVE,
+            notes=f"time limit of {ctx.seconds_allowed():g} s reached (--time-limit); the check "
+            "was stopped and nothing it computed is claimed",
+        )
     c = card(check.claim)
     shared = {"claim": check.claim, "control": control, "seed": ctx.seed,
               "provenance": res.provenance or c.provenance}
@@ -295,6 +325,32 @@ def run_check(
         seconds=round(time.perf_counter() - t0, 4),
         parts=parts,
     )
+
+
+class TimeLimitReached(BaseException):
+    """Raised inside a check when its time limit is reached (a BaseException,
+    so that a check's own ``except Exception`` does not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`TimeLimitReached` in this (main) thread after ``seconds``
+    of wall time; a no-op where timers are unavailable (not the main thread)."""
+    if not seconds or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise TimeLimitReached
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def _full_scope(c: Card, scope: dict[str, Any]) -> dict[str, Any]:

@@ -68,11 +68,19 @@ def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndar
         elif suffix == ".csv":
             arr = np.loadtxt(p, delimiter=",", ndmin=2, dtype=float)
         elif suffix == ".json":
-            obj = json.loads(p.read_text(encoding="utf-8"))
+            from zascheck.spec import check_matrix, parse_json
+
+            obj = parse_json(p.read_text(encoding="utf-8"), f"cannot read {p}")
             if isinstance(obj, dict):
                 if "phi" not in obj:
                     raise InputError(f"{p}: JSON object has no 'phi' key")
                 obj = obj["phi"]
+            depth, x = 0, obj
+            while isinstance(x, list):
+                depth, x = depth + 1, (x[0] if x else None)
+            if depth > 2:
+                raise InputError(f"{p}: the target must be a 2-D matrix, got {depth} levels of lists")
+            check_matrix(str(p), obj if depth == 2 else [obj] if depth == 1 else [[obj]])
             arr = np.array(obj, dtype=float)
         else:
             raise InputError(
@@ -80,7 +88,7 @@ def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndar
             )
     except InputError:
         raise
-    except (OSError, ValueError, TypeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, TypeError, EOFError, json.JSONDecodeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read {p}: {msg}") from None
     arr = np.asarray(arr)

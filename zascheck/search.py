@@ -53,6 +53,21 @@ __all__ = [
 ]
 
 
+def _hypothesis_home() -> None:
+    """Keep hypothesis's files (its unicode tables, ...) out of the user's
+    working directory: outside pytest they go to ``$XDG_CACHE_HOME/zascheck``
+    (``~/.cache/zascheck``); under pytest hypothesis keeps its own default."""
+    import os
+    from pathlib import Path
+
+    if "PYTEST_CURRENT_TEST" in os.environ:
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    set_hypothesis_home_dir(base / "zascheck" / "hypothesis")
+
+
 def check_case(p: Prop, case: dict[str, Any], *, certify: bool | None = None) -> Escalated:
     """Decide one case of property ``p`` (with escalation); sets ``slack``."""
     out = p.evaluate(case, p.certify if certify is None else certify)
@@ -137,6 +152,7 @@ def run_search(
     escalation ladder.  Cases are decided with ``certify`` where the property
     can be certified cheaply (exact identities, GD in ball arithmetic)."""
     key = p.key
+    _hypothesis_home()
     t0 = time.perf_counter()
     state: dict[str, Any] = {
         "n": 0,

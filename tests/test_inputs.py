@@ -1,0 +1,203 @@
+"""Every input honoured or refused (issue 11): bad input is exit 2 with one line, before any
+work, with no traceback and no output file; inputs a check does not take are refused or listed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zascheck import cli
+from zascheck.parallel import effective_jobs
+
+FAST = "zas.drift:exact"
+
+
+def _refused(argv, capsys, out=None):
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, (argv, code, err)
+    lines = [x for x in err.splitlines() if x.startswith("zascheck: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    if out is not None:
+        assert not os.path.exists(out), "a refused run wrote its output"
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ('{"eta": "abc"}', "eta"),
+        ('{"eta": "1/0"}', "eta"),
+        ('{"eta": -1}', "eta"),
+        ('{"eta": 0}', "eta"),
+        ('{"eta": NaN}', "NaN"),
+        ('{"eta": 1e999}', "overflows"),
+        ('{"L": true}', "L"),
+        ('{"L": 2.0}', "L"),
+        ('{"L": 1000000000}', "beyond"),
+        ('{"L": 99999999999999999999999}', "2^53"),
+        ('{"nope": 1}', "nope"),
+        ('{"L": 2, "L": 3}', "twice"),
+        ("[1, 2]", "JSON object"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_bad_case_values_are_refused(case, words, capsys, tmp_path):
+    out = tmp_path / "o.json"
+    line = _refused(["check", FAST, "--case", case, "--json", str(out), "--no-progress"], capsys, out)
+    assert words in line
+
+
+def test_empty_case_list_and_ragged_phi_are_refused(capsys):
+    assert "non-empty" in _refused(["check", "zas.thm4.3:gd", "--case", '{"cases": []}'], capsys)
+    line = _refused(["check", "zas.thm4.1:flow", "--case", '{"phi": [[1, 2], [3]]}'], capsys)
+    assert "ragged" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ('[["1", "2"], ["3", "4"]]', "a string"),
+        ("[[1, 2], [3]]", "ragged"),
+        ("[[true, 1], [0, 1]]", "a boolean"),
+        ('{"phi": [[1, NaN], [0, 1]]}', "NaN"),
+        ("[[1e999, 0], [0, 1]]", "overflows"),
+        ("", "not valid JSON"),
+        ("[[]]", "column"),
+    ],
+)
+def test_bad_target_files_are_refused(content, words, capsys, tmp_path):
+    f = tmp_path / "phi.json"
+    f.write_text(content)
+    assert words in _refused(["check", "zas.thm4.1:flow", "--phi", str(f)], capsys)
+
+
+def test_empty_and_truncated_npy_are_refused(capsys, tmp_path):
+    empty = tmp_path / "e.npy"
+    empty.write_bytes(b"")
+    _refused(["check", "zas.thm4.1:flow", "--phi", str(empty)], capsys)
+    good = tmp_path / "g.npy"
+    np.save(good, np.eye(3))
+    cut = tmp_path / "c.npy"
+    cut.write_bytes(good.read_bytes()[:-20])
+    _refused(["check", "zas.thm4.1:flow", "--phi", str(cut)], capsys)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", FAST, "--seed", "-1"],
+        ["check", FAST, "--precision", "52"],
+        ["check", FAST, "--precision", "100000"],
+        ["check", FAST, "--time-limit", "-3"],
+        ["check", FAST, "--jobs", "0"],
+    ],
+)
+def test_bad_flags_are_refused(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+    assert capsys.readouterr().err.count("zascheck: error:") == 1
+
+
+def test_unwritable_outputs_are_refused_before_any_work(capsys, tmp_path):
+    missing = tmp_path / "nope" / "x.json"
+    _refused(["check", FAST, "--json", str(missing)], capsys)
+    _refused(["check", FAST, "--json", str(tmp_path)], capsys)
+    _refused(["claims", "--json", str(missing)], capsys)
+    _refused(["derive", "--out", str(missing)], capsys)
+    f = tmp_path / "file"
+    f.write_text("x")
+    _refused(["report", "--out", str(f)], capsys)
+    if os.geteuid() != 0:  # root may write anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        _refused(["check", FAST, "--json", str(ro / "x.json")], capsys)
+
+
+def test_phi_refused_by_a_check_that_takes_no_target_names_the_ones_that_do(capsys, tmp_path):
+    f = tmp_path / "p.npy"
+    np.save(f, np.eye(2))
+    line = _refused(["check", FAST, "--phi", str(f)], capsys)
+    assert "zas.drift:exact" in line and "--phi" in line
+
+
+def test_phi_over_several_checks_lists_where_it_was_not_applied(tmp_path):
+    f = tmp_path / "p.npy"
+    np.save(f, np.eye(2))
+    out = tmp_path / "o.json"
+    assert cli.main(["check", "zas.drift", "--phi", str(f), "--json", str(out), "--no-progress"]) == 0
+    meta = json.loads(out.read_text())["meta"]
+    assert {"check": "zas.drift:exact", "input": "--phi"} in meta["inputs_not_applied"]
+
+
+def test_a_control_refuses_inputs_that_change_what_it_breaks(capsys, tmp_path):
+    f = tmp_path / "p.npy"
+    np.save(f, np.eye(2))
+    line = _refused(["check", "zas.thm4.1", "--control", "near-identity-init", "--phi", str(f)],
+                    capsys)
+    assert "near-identity-init" in line
+    line = _refused(["check", "zas.thm4.3:gd", "--control", "eta-above-bound",
+                     "--case", '{"eta": 0.001}'], capsys)
+    assert "eta" in line
+
+
+def test_time_limit_ends_a_check_inconclusive(tmp_path):
+    out = tmp_path / "o.json"
+    argv = ["check", "shamir.lower", "--time-limit", "0.2", "--json", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    (r,) = json.loads(out.read_text())["results"]
+    assert r["verdict"] == "inconclusive" and "time limit" in r["notes"]
+
+
+def test_jobs_never_exceed_tasks_or_cores():
+    assert effective_jobs(1000, 2) <= 2
+    assert effective_jobs(1000, 10**6) <= (os.cpu_count() or 1)
+    assert effective_jobs(None, 5) >= 1
+
+
+def test_a_search_writes_no_hypothesis_folder_into_the_working_directory(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    run = subprocess.run([sys.executable, "-m", "zascheck", "check", "zas.drift:search",
+                          "--no-progress"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert not (tmp_path / ".hypothesis").exists()
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=4), kids, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(key=st.sampled_from(["eta", "L", "steps", "cases", "depths", "zzz"]), value=_json_values)
+def test_generated_bad_cases_are_refused_cleanly_or_run(key, value, tmp_path_factory):
+    """Any JSON value for any key: exit 0 (a valid case) or exit 2 with one clean line and
+    no output file, never a crash (exit 3) or a traceback."""
+    tmp = tmp_path_factory.mktemp("gen")
+    out = tmp / "o.json"
+    case = json.dumps({key: value})
+    argv = ["check", "zas.thm4.3:gd", "--case", case, "--json", str(out), "--no-progress",
+            "--time-limit", "30"]
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = cli.main(argv)
+    assert code in (0, 2), (case, code, err.getvalue())
+    if code == 2:
+        assert "Traceback" not in err.getvalue() and not out.exists()

@@ -1,0 +1,108 @@
+"""Worker processes for ``zascheck check --jobs`` and ``zascheck report``: one pool, one policy.
+
+* never more workers than tasks or cores (``jobs`` is a ceiling, not a demand);
+* workers are started with ``spawn`` and one BLAS thread each (``OPENBLAS_NUM_THREADS=1``
+  etc. for the children), so ``jobs`` processes use ``jobs`` cores;
+* SIGTERM to the main process (``timeout``, ``kill``) becomes ``KeyboardInterrupt``
+  (:func:`sigterm_as_interrupt`), and an interrupted pool terminates its workers;
+* results are yielded as they finish, with their index, so callers can cache or
+  count them; the values do not depend on ``jobs`` or on completion order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+__all__ = ["effective_jobs", "imap_processes", "sigterm_as_interrupt"]
+
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def effective_jobs(jobs: int | None, tasks: int) -> int:
+    """Workers to start: at most ``jobs`` (default: the cores), the tasks and the cores.
+
+    >>> effective_jobs(1000, 2) <= 2
+    True
+    """
+    cores = os.cpu_count() or 1
+    return max(1, min(jobs or cores, tasks, cores))
+
+
+@contextlib.contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in _THREAD_VARS}
+    for k in _THREAD_VARS:
+        os.environ[k] = "1"
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM (``timeout``, ``kill``) into KeyboardInterrupt so that
+    pending atomic writes clean up their temporary files and workers are
+    stopped."""
+    if sys.platform == "win32" or multiprocessing.current_process().name != "MainProcess":
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def imap_processes(fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int,
+                   ) -> Iterator[tuple[int, Any]]:
+    """``(i, fn(payloads[i]))`` as they finish, in ``effective_jobs(jobs)``
+    spawned processes (in this process when that is 1).  ``fn`` must be a
+    module-level function.  On any exception or interrupt the workers are
+    terminated before it propagates."""
+    n = effective_jobs(jobs, len(payloads))
+    if n == 1:
+        for i, p in enumerate(payloads):
+            yield i, fn(p)
+        return
+    with _single_threaded_children():
+        # workers are spawned lazily (at submit): the variables stay set for the pool's life
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            pending: dict[Future[Any], int] = {}
+            queue = list(range(len(payloads)))
+            # keep the pool busy without queueing everything (a kill leaves little in flight)
+            while queue or pending:
+                while queue and len(pending) < 2 * n:
+                    i = queue.pop(0)
+                    pending[pool.submit(fn, payloads[i])] = i
+                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    i = pending.pop(fut)
+                    yield i, fut.result()
+        except BaseException:
+            for p in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    p.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
