@@ -201,3 +201,41 @@ def test_generated_bad_cases_are_refused_cleanly_or_run(key, value, tmp_path_fac
     assert code in (0, 2), (case, code, err.getvalue())
     if code == 2:
         assert "Traceback" not in err.getvalue() and not out.exists()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_sigterm_ends_the_workers_of_check_jobs(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "zascheck", "check", "zas.fig2", "shamir.lower",
+                             "review.multirun", "--jobs", "2", "--no-progress"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    kids: list[int] = []
+    while time.time() < deadline and len(kids) < 2:
+        time.sleep(0.2)
+        kids = [k for k in _children(proc.pid) if "spawn" in _cmdline(k)]
+    assert kids, "no worker processes were started"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    time.sleep(1.0)
+    alive = [k for k in kids if os.path.exists(f"/proc/{k}") and "spawn" in _cmdline(k)]
+    assert not alive, f"workers still running after SIGTERM: {alive}"
+    assert proc.returncode == 130
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
