@@ -146,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit 1 if any verdict is violated or inconclusive"
     )
     k.add_argument("--no-progress", action="store_true", help="no progress bar")
+    k.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the checks on a Dask cluster: local:N (N workers here) or HOST:PORT")
     k.add_argument("--time-limit", metavar="SECONDS", type=_seconds, default=None,
                    help="end a check that runs longer with an inconclusive result "
                         "(default: 300 s quick, 3600 s standard, none thorough; 0 = none)")
@@ -167,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--seed", type=_seed, default=0)
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the cases on a Dask cluster: local:N (N workers here) or HOST:PORT")
     r.add_argument("--cards", metavar="FILE", action="append",
                    help="also check the claim cards in FILE (repeatable)")
     return p
@@ -359,7 +363,8 @@ def _phi_not_applied(args: argparse.Namespace, checks: list[Any]) -> list[str]:
     return [c.key for c in refusing]
 
 
-def _run_payloads(payloads: list[Any], jobs: int, progress: bool) -> list[dict[str, Any]]:
+def _run_payloads(payloads: list[Any], jobs: int, progress: bool,
+                  scheduler: str | None = None) -> list[dict[str, Any]]:
     """Run every payload through :func:`zascheck.engine.run_payload`, in
     worker processes when ``jobs > 1``, with a progress bar."""
     from tqdm import tqdm
@@ -372,7 +377,7 @@ def _run_payloads(payloads: list[Any], jobs: int, progress: bool) -> list[dict[s
                disable=not (progress and len(payloads) > 1) or None)
     try:
         with sigterm_as_interrupt():
-            for i, out in imap_processes(run_payload, payloads, jobs):
+            for i, out in imap_processes(run_payload, payloads, jobs, scheduler):
                 outs[i] = out
                 bar.set_postfix_str(payloads[i][0])
                 bar.update()
@@ -401,6 +406,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     started = time.time()
     if args.json:
         check_output_path(args.json, "--json")
+    if args.scheduler:
+        from zascheck.parallel import parse_scheduler
+
+        parse_scheduler(args.scheduler)
     phi = read_matrix(args.phi) if args.phi else None
     case = _parse_case(args.case) if args.case else None
     checks = _select_checks(args)
@@ -420,7 +429,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         resolve_params(c, ctx, case=case, control=args.control)
     card_files = [str(Path(p).resolve()) for p in (args.cards or [])]
     payloads = [(c.key, ctx_kw, case, args.control, card_files) for c in checks]
-    outs = _run_payloads(payloads, args.jobs, not args.no_progress)
+    outs = _run_payloads(payloads, args.jobs, not args.no_progress, args.scheduler)
     input_errors = [o for o in outs if "input_error" in o]
     if input_errors:
         raise InputError(input_errors[0]["input_error"])
@@ -474,6 +483,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from zascheck.spec import check_output_path
 
     check_output_path(args.out, "--out", folder=True)
+    if args.scheduler:
+        from zascheck.parallel import parse_scheduler
+
+        parse_scheduler(args.scheduler)
     out = build_report(
         budget=args.budget,
         out=Path(args.out),
@@ -482,6 +495,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         cards=args.cards or [],
+        scheduler=args.scheduler,
     )
     print(f"wrote {out}")
     return EXIT_OK

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-__all__ = ["effective_jobs", "imap_processes", "sigterm_as_interrupt"]
+__all__ = ["effective_jobs", "imap_dask", "imap_processes", "parse_scheduler",
+           "sigterm_as_interrupt"]
 
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -74,11 +75,15 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def imap_processes(fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int,
-                   ) -> Iterator[tuple[int, Any]]:
+                   scheduler: str | None = None) -> Iterator[tuple[int, Any]]:
     """``(i, fn(payloads[i]))`` as they finish, in ``effective_jobs(jobs)``
-    spawned processes (in this process when that is 1).  ``fn`` must be a
+    spawned processes (in this process when that is 1), or on a Dask cluster
+    when ``scheduler`` is given (:func:`imap_dask`).  ``fn`` must be a
     module-level function.  On any exception or interrupt the workers are
-    terminated before it propagates."""
+    terminated (or the futures cancelled) before it propagates."""
+    if scheduler is not None:
+        yield from imap_dask(fn, payloads, scheduler)
+        return
     n = effective_jobs(jobs, len(payloads))
     if n == 1:
         for i, p in enumerate(payloads):
@@ -106,3 +111,84 @@ def imap_processes(fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int,
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+
+
+def parse_scheduler(address: str) -> tuple[str, int | str]:
+    """``("local", n)`` for ``local:N`` (a LocalCluster of N worker processes on
+    this machine) or ``("remote", address)`` for a running scheduler
+    (``tcp://host:8786`` or ``host:8786``).  Raises ``InputError`` otherwise.
+
+    >>> parse_scheduler("local:2")
+    ('local', 2)
+    >>> parse_scheduler("tcp://10.0.0.5:8786")
+    ('remote', 'tcp://10.0.0.5:8786')
+    """
+    from zascheck.errors import InputError
+
+    if address.startswith("local:"):
+        n = address[len("local:"):]
+        if not n.isdigit() or int(n) < 1:
+            raise InputError(f"--scheduler {address}: expected local:N with N >= 1 workers")
+        return "local", int(n)
+    host = address.split("://", 1)[-1]
+    name, _, port = host.rpartition(":")
+    if not name or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"--scheduler {address}: expected local:N or a scheduler address "
+                         "HOST:PORT (e.g. tcp://10.0.0.5:8786)")
+    return "remote", address
+
+
+@contextlib.contextmanager
+def dask_client(address: str) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``address`` (:func:`parse_scheduler`); a
+    ``local:N`` cluster is started (one thread and one BLAS thread per worker
+    process) and closed with the client.  Dask is imported only here."""
+    from zascheck.errors import InputError
+
+    kind, arg = parse_scheduler(address)
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - a dependency
+        raise InputError(f"--scheduler needs dask.distributed: {exc}") from None
+    if kind == "local":
+        with _single_threaded_children():
+            cluster = LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=40)
+        try:
+            with Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    try:
+        client = Client(str(arg), timeout="10s")
+    except OSError as exc:
+        raise InputError(f"--scheduler {address}: cannot reach the scheduler ({exc})") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def imap_dask(fn: Callable[[Any], Any], payloads: Sequence[Any], address: str,
+              ) -> Iterator[tuple[int, Any]]:
+    """``(i, fn(payloads[i]))`` as they finish on the Dask cluster at ``address``.
+
+    Every payload is one task (``pure=False``: run even if identical).  A worker
+    lost mid-task (killed, crashed machine) has its tasks rescheduled by the
+    scheduler on the remaining workers; a task that kills its workers repeatedly
+    fails with ``distributed.KilledWorker``.  On an interrupt the futures are
+    cancelled and a ``local:N`` cluster is shut down."""
+    if not payloads:
+        return
+    from distributed import as_completed
+
+    with dask_client(address) as client:
+        futures = [client.submit(fn, p, pure=False) for p in payloads]
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut in as_completed(futures):
+                yield index[fut.key], fut.result()
+        except BaseException:
+            client.cancel(futures, force=True)
+            raise

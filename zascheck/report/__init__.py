@@ -188,9 +188,14 @@ def build_report(
     progress: bool = False,
     cache: bool = True,
     cards: list[str] | None = None,
+    scheduler: str | None = None,
     _plan: dict[str, list[Case]] | None = None,
 ) -> Path:
-    """Run everything and write the report into ``out``; returns the README path."""
+    """Run everything and write the report into ``out``; returns the README path.
+
+    ``jobs`` local worker processes (default: the cores), or the Dask cluster
+    ``scheduler`` (``local:N`` or ``HOST:PORT``); either way finished cases are
+    cached by this process, so a rerun resumes."""
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1, got {seeds}")
     out = Path(out)
@@ -204,7 +209,8 @@ def build_report(
     with sigterm_as_interrupt():
         groups = _plan if _plan is not None else plan(budget, seeds, seed, cards)
         flat = [case for g in groups.values() for case in g]
-        values = run_cases(flat, c, jobs=jobs, progress=progress, desc=f"report ({budget})")
+        values = run_cases(flat, c, jobs=jobs, progress=progress, desc=f"report ({budget})",
+                           scheduler=scheduler)
         vals: dict[str, list[dict[str, Any]]] = {}
         i = 0
         for name, g in groups.items():
@@ -235,7 +241,7 @@ def build_report(
         cmd = f"zascheck report --budget {budget} --seeds {seeds} --seed {seed} --out {out.as_posix()}"
         meta = _versions() | {
             "command": cmd, "budget": budget, "check_budget": REPORT_BUDGETS[budget]["check_budget"],
-            "seed": seed, "seeds": seeds, "jobs": jobs,
+            "seed": seed, "seeds": seeds, "jobs": jobs, "scheduler": scheduler or "local pool",
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "seconds": round(seconds, 1), "cases": len(flat), "cache_hits": c.hits,
             "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",

@@ -38,9 +38,11 @@ def run_cases(
     jobs: int = 1,
     progress: bool = False,
     desc: str = "report",
+    scheduler: str | None = None,
 ) -> list[dict[str, Any]]:
     """Values of ``cases`` (in order): from the cache when present, else
-    computed (in ``jobs`` worker processes when ``jobs > 1``) and cached."""
+    computed (in ``jobs`` worker processes when ``jobs > 1``, or on the Dask
+    cluster ``scheduler``) and cached by this process as each finishes."""
     from tqdm import tqdm
 
     keys = _keys(cases)
@@ -64,7 +66,7 @@ def run_cases(
 
     try:
         payloads = [(cases[i].kind, cases[i].params) for i in todo]
-        for k, v in imap_processes(run_case, payloads, jobs):
+        for k, v in imap_processes(run_case, payloads, jobs, scheduler):
             done(todo[k], v)
     finally:
         bar.close()
