@@ -16,7 +16,7 @@ from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import Escalated
 from zascheck.measure.evaluation import STEPS, eval_thm43
-from zascheck.measure.gd_lemmas import _gd_losses, linear_convergence
+from zascheck.measure.gd_lemmas import gd_losses, linear_convergence
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict
 from zascheck.targets import make_phi
@@ -120,7 +120,7 @@ def near_zas(
     target = Target.whitened(b, phi_m)
     tuning = {}
     for e in eta_grid:
-        ls, stop = _gd_losses(b, inits.zas(L, d), target, e, tune_steps, eps)
+        ls, stop = gd_losses(b, inits.zas(L, d), target, e, tune_steps, eps)
         tuning[str(e)] = len(ls) - 1 if stop == "converged" else None
     ok_etas = [(t, float(e)) for e, t in tuning.items() if t is not None]
     if not ok_etas:
@@ -145,7 +145,7 @@ def near_zas(
     def passes(sigma: float) -> bool:
         per = []
         for k in range(seeds):
-            ls, stop = _gd_losses(b, draw(k, sigma), target, eta, n_max, eps)
+            ls, stop = gd_losses(b, draw(k, sigma), target, eta, n_max, eps)
             lc = linear_convergence(ls, eps, n_max, window)
             lc["seed"] = k
             lc["stop"] = stop
