@@ -310,7 +310,8 @@ class _LemmaObserver:
         if self.prev is not None:
             pf = b.to_float(self.prev)
             v410 = decide(b, r, self.q * self.prev, err=self.rel * pf)
-            fac = rf / (b.to_float(self.q) * pf) if pf > 0 else 0.0
+            den = b.to_float(self.q) * pf  # <= 0 once eta >= 2: then any R(t+1) > 0 violates
+            fac = rf / den if den > 0 else (math.inf if rf > 0 else 0.0)
             if fac > self.dec[0]:
                 self.dec = (fac, t - 1)
             self.v410.append(v410)
