@@ -161,7 +161,7 @@ def _loss_is_zero(b: Backend, ws0: list[np.ndarray], target: Target) -> bool:
         return b.le(model.loss(b, ws0, target), 0) is True
     e = ExactBackend()
     x = None if target.X is None else e.matrix(b.to_numpy(target.X))
-    r0 = model.loss(e, ws0, Target(Y=e.matrix(b.to_numpy(target.Y)), X=x))
+    r0 = model.loss(e, [e.matrix(w) for w in ws0], Target(Y=e.matrix(b.to_numpy(target.Y)), X=x))
     return bool(r0 == 0)
 
 

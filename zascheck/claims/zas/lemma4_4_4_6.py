@@ -465,7 +465,7 @@ def _combine(
     """The main result: the parts' combined verdict, carried by the worst part."""
     verdict = combine_verdicts(p.verdict for p in parts)
     worst = next(p for p in parts if p.verdict is verdict)
-    bad = {p.part: p.counterexample for p in parts if p.verdict is Verdict.VIOLATED}
+    bad = {str(p.part): p.counterexample for p in parts if p.verdict is Verdict.VIOLATED}
     return CheckResult(
         verdict=verdict,
         measured=worst.measured,
