@@ -165,6 +165,48 @@ def _loss_is_zero(b: Backend, ws0: list[np.ndarray], target: Target) -> bool:
     return bool(r0 == 0)
 
 
+class _EnvelopeObserver:
+    """The observer of :func:`envelope_run`: decides step ``t`` of eq. (4.5)."""
+
+    def __init__(self, b: Backend, eta: float | Fraction, n_round: int, stride: int) -> None:
+        self.b, self.n_round, self.stride = b, n_round, stride
+        self.q, self.eta_b = thm43_factor(b, eta), b.scalar(eta)
+        self.env: Any = None  # (1 - eta/2)^t R(0) (bounds.thm43_envelope), one product a step
+        self.prev: Any = None
+        self.worst, self.worst_t, self.gap = -math.inf, 0, math.inf
+        self.step_max = -math.inf
+        self.verdicts: set[Verdict] = set()
+        self.first_bad: int | None = None
+        self.undecided: int | None = None
+        self.trace: dict[str, list[Any]] = {"t": [], "ratio": []}
+
+    def __call__(self, t: int, ws: Any, r: Any, g: Any) -> bool:
+        b = self.b
+        if self.env is None:
+            self.env, self.prev = r, r
+            return False
+        self.env = self.env * self.q
+        env, rf = self.env, b.to_float(r)
+        v = decide(b, r, env, err=0.0 if b.rigorous else b.gamma(self.n_round) * rf)
+        envf, pf = b.to_float(env), b.to_float(self.prev)
+        ratio = rf / envf if envf > 0 else math.inf
+        if ratio > self.worst:
+            self.worst, self.worst_t = ratio, t
+            # 1 - ratio in units of eta, in the backend: readable below a double's ulp of 1
+            self.gap = b.to_float((env - r) / (self.eta_b * env)) if envf > 0 else -math.inf
+        self.step_max = max(self.step_max, rf / pf if pf > 0 else 0.0)
+        self.prev = r
+        if t % self.stride == 0:
+            self.trace["t"].append(t)
+            self.trace["ratio"].append(ratio)
+        self.verdicts.add(v)
+        if v is Verdict.VIOLATED:
+            self.first_bad = t
+        elif v is Verdict.INCONCLUSIVE:
+            self.undecided = t
+        return v in (Verdict.VIOLATED, Verdict.INCONCLUSIVE)
+
+
 def envelope_run(
     b: Backend,
     ws0: list[np.ndarray],
@@ -179,84 +221,41 @@ def envelope_run(
     otherwise.  Stops at the first violated or undecided step, at
     ``R <= rel_tol R(0)`` or after ``max_steps``.
 
-    Returns ``verdict``, ``steps`` (the steps run: every ``t <= steps`` was
-    decided unless ``undecided_at`` says otherwise), ``stop``,
-    ``worst_ratio`` = ``max_t R(t) / ((1 - eta/2)^t R(0))``, ``worst_t`` and
-    ``gap_over_eta`` = ``(1 - worst_ratio) / eta`` computed in ``b`` (readable
-    when ``eta`` is below a double's resolution of 1),
+    Returns ``verdict``, ``steps`` (every ``t <= steps`` was decided),
+    ``stop``, ``worst_ratio`` = ``max_t R(t) / ((1 - eta/2)^t R(0))``,
+    ``worst_t`` and ``gap_over_eta`` = ``(1 - worst_ratio) / eta`` computed in
+    ``b`` (readable when ``eta`` is below a double's resolution of 1),
     ``max_step_factor`` = ``max_t R(t+1) / R(t)`` beside ``step_bound`` =
-    ``1 - eta/2`` (Lemma 4.6), ``first_violation``, ``final_rel_loss`` and
-    a thinned ``trace``.
+    ``1 - eta/2`` (Lemma 4.6), ``first_violation``, ``undecided_at``,
+    ``final_rel_loss`` and a thinned ``trace``.
     """
-    q, eta_b = thm43_factor(b, eta), b.scalar(eta)
-    st: dict[str, Any] = {
-        "gap": math.inf,
-        "r0": None,
-        "env": None,
-        "worst": -math.inf,
-        "worst_t": 0,
-        "verdicts": set(),
-        "first_bad": None,
-        "undecided": None,
-        "prev": None,
-        "step_max": -math.inf,
-    }
-    trace_t, trace_ratio = [], []
-    stride = max(1, max_steps // 200)
-    n_round = 4 * len(ws0) * max(ws0[0].shape)
-
-    def observe(t: int, ws: Any, r: Any, g: Any) -> bool:
-        if st["r0"] is None:
-            st["r0"], st["env"], st["prev"] = r, r, r
-            return False
-        st["env"] = st["env"] * q  # (1 - eta/2)^t R(0) (bounds.thm43_envelope), one product a step
-        env, rf = st["env"], b.to_float(r)
-        v = decide(b, r, env, err=0.0 if b.rigorous else b.gamma(n_round) * rf)
-        envf, pf = b.to_float(env), b.to_float(st["prev"])
-        ratio = rf / envf if envf > 0 else math.inf
-        if ratio > st["worst"]:
-            st["worst"], st["worst_t"] = ratio, t
-            # 1 - ratio in units of eta, in the backend: readable where 1 - ratio is below a double's ulp
-            st["gap"] = b.to_float((env - r) / (eta_b * env)) if envf > 0 else -math.inf
-        st["step_max"] = max(st["step_max"], rf / pf if pf > 0 else 0.0)
-        st["prev"] = r
-        if t % stride == 0:
-            trace_t.append(t)
-            trace_ratio.append(ratio)
-        st["verdicts"].add(v)
-        if v is Verdict.VIOLATED:
-            st["first_bad"] = t
-        elif v is Verdict.INCONCLUSIVE:
-            st["undecided"] = t
-        return v in (Verdict.VIOLATED, Verdict.INCONCLUSIVE)
-
-    run = dynamics.gd(
-        b, ws0, target, eta, max_steps=max_steps, rel_tol=rel_tol, observers=[observe]
-    )
-    verdict = _envelope_verdict(b, ws0, target, run, st)
+    obs = _EnvelopeObserver(b, eta, 4 * len(ws0) * max(ws0[0].shape), max(1, max_steps // 200))
+    run = dynamics.gd(b, ws0, target, eta, max_steps=max_steps, rel_tol=rel_tol, observers=[obs])
+    verdict = _envelope_verdict(b, ws0, target, run, obs.verdicts)
     if run.stop == "diverged":
-        st["first_bad"] = run.steps
+        obs.first_bad = run.steps
+    stop = run.stop
+    if run.stop == "observer":
+        stop = "violated" if obs.first_bad is not None else "undecided"
     r0f = b.to_float(run.losses[0])
     return {
         "verdict": verdict,
-        "steps": run.steps if st["undecided"] is None else st["undecided"] - 1,
-        "stop": "violated"
-        if st["first_bad"] is not None and run.stop == "observer"
-        else ("undecided" if st["undecided"] is not None else run.stop),
-        "worst_ratio": st["worst"],
-        "worst_t": st["worst_t"],
-        "gap_over_eta": st["gap"],
-        "max_step_factor": st["step_max"],
-        "step_bound": b.to_float(q),
-        "first_violation": st["first_bad"],
-        "undecided_at": st["undecided"],
+        "steps": run.steps if obs.undecided is None else obs.undecided - 1,
+        "stop": stop,
+        "worst_ratio": obs.worst,
+        "worst_t": obs.worst_t,
+        "gap_over_eta": obs.gap,
+        "max_step_factor": obs.step_max,
+        "step_bound": b.to_float(obs.q),
+        "first_violation": obs.first_bad,
+        "undecided_at": obs.undecided,
         "final_rel_loss": b.to_float(run.losses[-1]) / r0f if r0f > 0 else 0.0,
-        "trace": {"t": trace_t, "ratio": trace_ratio},
+        "trace": obs.trace,
     }
 
 
 def _envelope_verdict(
-    b: Backend, ws0: list[np.ndarray], target: Target, run: dynamics.GDRun, st: dict[str, Any]
+    b: Backend, ws0: list[np.ndarray], target: Target, run: dynamics.GDRun, verdicts: set[Verdict]
 ) -> Verdict:
     """The verdict of one :func:`envelope_run`: its steps' verdicts combined;
     divergence violates, balls too wide are inconclusive; with no step run,
@@ -266,8 +265,8 @@ def _envelope_verdict(
         return Verdict.VIOLATED
     if run.stop == "precision":
         return Verdict.INCONCLUSIVE
-    if st["verdicts"]:
-        return combine_verdicts(st["verdicts"])
+    if verdicts:
+        return combine_verdicts(verdicts)
     if run.stop == "converged" and run.steps == 0 and _loss_is_zero(b, ws0, target):
         return Verdict.CERTIFIED if b.rigorous else Verdict.HOLDS
     return Verdict.INCONCLUSIVE
