@@ -195,6 +195,7 @@ def lemma44_46(
     scope = _gd_scope(runs, phi, phi_m, given_eta=eta is not None)
     consts = {L: lemma_constants(r) for L, r in runs.items()}
     phi_q = [[Fraction(float(v)) for v in row] for row in phi_m]
+    exact_steps = exact_steps if d <= 4 else min(exact_steps, 2)  # rationals grow ~(2L-1)^t
     exact_ok = exact_lower_layers(4, phi_q, Fraction(1, 8), exact_steps)
     common = {"arithmetic": b.name, "precision_bits": b.prec}
     parts = [
