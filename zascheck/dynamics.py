@@ -73,8 +73,20 @@ def check_eta(eta: Any) -> None:
     except (TypeError, ValueError):
         mid = getattr(eta, "mid", None)
         v = float(mid()) if mid is not None else float(int(eta.p) / int(eta.q))
+    if v == 0.0 and _positive_below_double(eta):
+        return  # e.g. Theorem 4.3's step for a huge target, held exactly (ball, mp, exact)
     if not (v > 0 and math.isfinite(v)):
         raise InputError(f"step size eta must be a finite number > 0, got {eta}")
+
+
+def _positive_below_double(eta: Any) -> bool:
+    """``eta > 0`` decided exactly for a step that ``float`` rounds to 0 (a
+    ``Fraction``, a ball, an mpf, an fmpq below the smallest double)."""
+    try:
+        q = Fraction(eta) if isinstance(eta, str) else eta
+        return bool(q > 0)
+    except (TypeError, ValueError):
+        return False
 
 
 def gd_step(

@@ -161,6 +161,7 @@ def run_search(
         "fail": None,
         "fail_t": None,
         "fail_json": None,
+        "failed": set(),
     }
     from tqdm import tqdm
 
@@ -189,7 +190,7 @@ def run_search(
     def _run(case: dict[str, Any]) -> None:
         js = json.dumps(case, sort_keys=True)
         if state["fail_t"] is not None and time.perf_counter() - state["fail_t"] > shrink_seconds:
-            if js == state["fail_json"]:
+            if js in state["failed"]:  # any case that failed before fails again (no Flaky)
                 raise _Found
             return
         out = check_case(p, case)
@@ -203,6 +204,7 @@ def run_search(
         if out.verdict is Verdict.VIOLATED:
             state["fail"] = (case, out)
             state["fail_json"] = js
+            state["failed"].add(js)
             if state["fail_t"] is None:
                 state["fail_t"] = time.perf_counter()
             raise _Found

@@ -209,24 +209,33 @@ def data_min_loss(case: dict[str, Any]) -> Fraction:
     return Fraction(int(v.p), int(v.q))
 
 
-def thm43_case_eta(b: Backend, case: dict[str, Any]) -> float:
-    from zascheck.bounds import thm43_eta
-    from zascheck.measure.stepsize import dyadic_below
+def thm43_case_eta(case: dict[str, Any]) -> float:
+    """The step of a ``zas.thm4.3`` / ``zas.lemma4.4-4.6`` search case: the
+    largest double ``<= eta_factor * eta*`` (Theorem 4.3's bound for the
+    case's ``phi`` and ``L``, computed exactly:
+    :func:`zascheck.measure.stepsize.theorem_step`).  Raises
+    :class:`InputError` if that step is below the double range (the search's
+    targets never are)."""
+    from zascheck.measure.stepsize import theorem_step
 
-    fro = b.sqrt(b.fro2(b.matrix(case["phi"])))
-    return dyadic_below(
-        b, thm43_eta(b, fro, int(case["L"])) * b.scalar(case.get("eta_factor", 1.0))
-    )
+    step = theorem_step(case["phi"], int(case["L"]), case.get("eta_factor", 1.0))
+    if not step.is_double:
+        raise InputError(f"case step eta = {step.eta_text} is below the double range")
+    return float(step.eta)
 
 
 def eval_thm43(case: dict[str, Any], certify: bool) -> Escalated:
-    """zas.thm4.3: :func:`zascheck.checks.stepsize.envelope_run` at
-    ``eta_factor`` times the theorem's step (dyadic, provably below), for
-    ``steps`` steps, decided at every step."""
+    """zas.thm4.3 (Theorem 4.3, eq. (4.5)) on one search case:
+    :func:`zascheck.measure.stepsize.envelope_run` at ``eta_factor`` times
+    the theorem's step (a double, provably below), for ``steps`` steps,
+    every step decided; escalated to ball arithmetic.  measured =
+    ``max_t R(t) / ((1 - eta/2)^t R(0))`` (bound 1); ``evidence['slack']`` =
+    ``(1 - measured) / eta``, the margin in units of the step."""
     from zascheck.measure.stepsize import envelope_run
 
     L, d = int(case["L"]), int(case["d"])
     ws0 = case_init(case, L, d)
+    eta = thm43_case_eta(case)
 
     if not np.any(np.asarray(case["phi"])) and all(not np.any(w) for w in ws0[-1:]):
         # Phi = 0 and W_L = 0: R(t) = 0 for every t, so 0 <= 0 (envelope_run has no step to decide)
@@ -239,7 +248,6 @@ def eval_thm43(case: dict[str, Any], certify: bool) -> Escalated:
         )
 
     def evaluate(b: Backend) -> Evaluation:
-        eta = thm43_case_eta(b, case)
         out = envelope_run(b, ws0, Target.whitened(b, case["phi"]), eta, int(case["steps"]), 1e-12)
         w = out["worst_ratio"]
         slack = (
@@ -281,4 +289,5 @@ def data_strategy(reading: str) -> Callable[[], Any]:
     return lambda: S.data_cases(reading)
 
 
+#: the horizon (GD steps) the zas.thm4.3 / lemma4.4-4.6 / near-zas search cases draw from
 STEPS = (1, 300)

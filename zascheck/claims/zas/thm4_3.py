@@ -1,34 +1,68 @@
-"""GD from ZAS with eta <= min{1/(4L^3 phi^6), 1/(144 L^2 phi^4)}, phi = max{2||Phi||_F, 3/sqrt(L), 1}: R(t) <= (1 - eta/2)^t R(0).
+"""Theorem 4.3 (ZAS paper): GD from ZAS at a small enough step converges linearly.
 
-Source: Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Theorem 4.3 (Sec. 4.2).
+Claim, quoted from the source (Wu, Wang & Ma, NeurIPS 2019, Sec. 4.2,
+Theorem 4.3, eq. (4.5)):
+
+    "For deep linear network (2.3) with the zero-asymmetric initialization
+    (3.1) and discrete-time gradient descent (2.4), if the learning rate
+    satisfies eta <= min{(4 L^3 phi^6)^-1, (144 L^2 phi^4)^-1} where
+    phi = max{2 ||Phi||_F, 3 L^-1/2, 1}, then we have linear convergence
+    R(t) <= (1 - eta/2)^t R(0),  t = 0, 1, 2, ...  (4.5)"
+
+followed by "Since the learning rate eta = O(L^-3), the theorem indicates that
+gradient descent can achieve R(t) <= eps in O(L^3 log(1/eps)) iterations."
+
+Kind: an inequality for every step ``t``, target ``Phi`` (``d x d``), depth
+``L`` and step ``eta`` up to the bound.  Only an upper bound: the paper does
+not claim ``(1 - eta/2)^t`` is attained (GD from ZAS contracts faster, about
+``(1 - 2 eta)`` per step early on; ``zas.thm4.3.tight`` measures the largest
+step for which the envelope still holds).
+
+Reading formalized (method ``gd``): for each case (depth ``L``, target) the
+step is the theorem's bound ``eta*`` computed exactly in rationals
+(:func:`zascheck.bounds.thm43_eta_exact`: ``phi^2`` is rational, so ``eta*``
+never underflows), rounded down to a double, or to a 64-bit dyadic where
+``eta*`` is below the double range (then float64 is replaced by ball
+arithmetic, and the result says so).  GD runs until ``R <= rel_tol R(0)`` or
+``max_steps``, and (4.5) is decided at every step: by enclosure in ball
+arithmetic (then ``certified`` for ``t <= N``, the steps decided), against a
+rounding budget in float64 (``holds``).  The "for all t" is covered only up to
+``N`` steps: the scope says so per case, and the claim-level verdict is never
+``certified`` from it.  Not formalized: the ``O(L^3 log(1/eps))`` iteration
+count (``zas.fig2`` measures iteration counts), steps below the bound other
+than ``eta*`` itself (the search method draws ``eta = 2^-k eta*``).
+
+References: ZAS paper Sec. 4.2 (proof sketch via Lemmas 4.4-4.6,
+``zas.lemma4.4-4.6``); the bound's ``(1 - eta/2)`` per-step factor is Lemma
+4.6's (4.10) (:func:`zascheck.bounds.thm43_factor`).
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from zascheck import inits
 from zascheck import strategies as S
-from zascheck.bounds import thm43_eta
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.result import combine_verdicts
 from zascheck.measure.evaluation import STEPS, eval_thm43
-from zascheck.measure.stepsize import MAX_BITS, dyadic_below, envelope_run
+from zascheck.errors import InputError
+from zascheck.measure.stepsize import envelope_run, fraction_text, theorem_step
 from zascheck.model import Target
-from zascheck.result import CheckResult, Verdict
+from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
 from zascheck.targets import make_phi
 
 CARD = Card(
     id="zas.thm4.3",
     section="A",
     kind="inequality",
-    source="Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Theorem 4.3 (Sec. 4.2)",
-    statement="GD from ZAS with eta <= min{1/(4L^3 phi^6), 1/(144 L^2 phi^4)}, phi = max{2||Phi||_F, 3/sqrt(L), 1}: R(t) <= (1 - eta/2)^t R(0).",
+    source="Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Theorem 4.3 (Sec. 4.2), eq. (4.5)",
+    statement="GD from ZAS with eta <= min{1/(4L^3 phi^6), 1/(144 L^2 phi^4)}, phi = max{2||Phi||_F, 3/sqrt(L), 1}: R(t) <= (1 - eta/2)^t R(0) for all t.",
     bound="upper",
     quantifiers=(
-        Q("t", "every GD step t >= 0"),
-        Q("Phi", "every target Phi in R^{d x d}"),
+        Q("t", "every GD step t = 0, 1, 2, ..."),
+        Q("Phi", "every target Phi in R^{d x d}, every d >= 1"),
         Q("L", "every depth L >= 1"),
         Q("eta", "every eta <= min{1/(4 L^3 phi^6), 1/(144 L^2 phi^4)}"),
     ),
@@ -97,91 +131,176 @@ def thm43(
     rel_tol: float = 1e-10,
     phi: Any = None,
 ) -> CheckResult:
-    """Theorem 4.3 (ZAS paper, Sec. 4.2): GD from ZAS with
-    ``eta <= min{1/(4 L^3 phi^6), 1/(144 L^2 phi^4)}``,
-    ``phi = max{2 ||Phi||_F, 3/sqrt(L), 1}``, satisfies
-    ``R(t) <= (1 - eta/2)^t R(0)`` for all ``t``.
+    """Theorem 4.3, eq. (4.5): ``R(t) <= (1 - eta/2)^t R(0)`` along GD from
+    ``init`` at the theorem's step (times ``eta_factor``, or ``eta`` if
+    given), decided at every step ``t <= N`` of each case.
 
-    Reading formalized: for each case (depth ``L``, width ``d``, target
-    ``phi`` times ``scale``) the step is the largest double provably ``<=``
-    ``eta_factor`` times the theorem's bound; GD runs until
-    ``R <= rel_tol R(0)`` or ``max_steps``, and every step's inequality is
-    decided.  In ball arithmetic each ``R(t)`` is an enclosure of exact GD's
-    loss, so a decided run is ``certified`` for ``t <= steps run`` (the
-    "for all t" is covered up to the budget, stated in ``params``).  If balls
-    grow too wide, the run is repeated at twice the precision (up to
-    1024 bits), then ``inconclusive``.  measured = ``max_t R(t) / ((1 -
-    eta/2)^t R(0))`` (bound 1).
+    ``cases``: dicts with ``L``, ``d``, ``phi`` (a target name) and an
+    optional ``scale``; a user target (``phi``, ``--phi``) replaces them and
+    is run *as given* (never rescaled) at each depth of the budget.
+    measured = ``max_t R(t) / ((1 - eta/2)^t R(0))`` over every case (bound
+    1); ``scope``: per quantifier, the steps decided (per case), the targets,
+    the depths and the step.  Raises :class:`InputError` for a target whose
+    ``||Phi||_F^2`` GD's stop rules cannot read as a double.
     """
-    verdicts, per, worst = [], {}, None
-    last_b = None
-    for i, case in enumerate(cases):
-        L, d = int(case["L"]), int(case["d"])
-        spec = phi if phi is not None else case.get("phi", "gaussian")
-        phi_m = make_phi(spec, d, ctx.rng(10 + i)) * float(case.get("scale", 1.0))
-        d = phi_m.shape[0]
-        bits = ctx.bits(128)
-        while True:
-            b = ctx.backend(arithmetic, bits)
-            with b.session():
-                fro = b.sqrt(b.fro2(b.matrix(phi_m)))
-                eta_star = thm43_eta(b, fro, L)
-                eta_used = (
-                    eta if eta is not None else dyadic_below(b, eta_star * b.scalar(eta_factor))
-                )
-                ws0 = inits.make(init, L, d, seed=ctx.rng(20 + i))
-                out = envelope_run(b, ws0, Target.whitened(b, phi_m), eta_used, max_steps, rel_tol)
-            if (
-                out["verdict"] is Verdict.INCONCLUSIVE
-                and b.rigorous
-                and not b.exact
-                and bits * 2 <= MAX_BITS
-            ):
-                bits *= 2
-                continue
-            break
-        last_b = b
-        key = f"L={L}/d={d}/{spec if isinstance(spec, str) else 'user'}x{case.get('scale', 1.0)}"
-        out.update(
-            {
-                "eta": eta_used,
-                "eta_theorem": b.to_float(eta_star),
-                "bits": b.prec,
-                "phi_fro": b.to_float(fro),
-                "init": init,
-            }
-        )
+    per: dict[str, dict[str, Any]] = {}
+    for i, case in enumerate(_cases(cases, phi)):
+        key, out = _run_case(ctx, i, case, max_steps, arithmetic, init, eta, eta_factor, rel_tol)
         per[key] = out
-        verdicts.append(out["verdict"])
-        if worst is None or out["worst_ratio"] > worst[0]:
-            worst = (out["worst_ratio"], key, out)
-    assert worst is not None and last_b is not None, "cases lists at least one case"
-    verdict = combine_verdicts(verdicts)
+    return _result(per, init, user_target=phi is not None)
+
+
+def _cases(cases: list[dict[str, Any]], phi: Any) -> list[dict[str, Any]]:
+    """The budget's cases, or, for a user target, that target as given
+    (``scale`` 1, ``d`` its size) at each distinct depth of the budget."""
+    if phi is None or isinstance(phi, str):
+        return [c | ({"phi": phi} if isinstance(phi, str) else {}) for c in cases]
+    m = make_phi(phi, 0)
+    if m.shape[0] != m.shape[1]:
+        raise InputError(f"Theorem 4.3 is about square targets Phi; got shape {m.shape}")
+    depths = list(dict.fromkeys(int(c["L"]) for c in cases))
+    return [{"L": L, "d": m.shape[0], "phi": m, "scale": 1.0, "user": True} for L in depths]
+
+
+def _run_case(
+    ctx: RunContext,
+    i: int,
+    case: dict[str, Any],
+    max_steps: int,
+    arithmetic: str,
+    init: str,
+    eta: float | None,
+    eta_factor: float,
+    rel_tol: float,
+) -> tuple[str, dict[str, Any]]:
+    """One case: choose the step exactly and an arithmetic that can decide it,
+    run :func:`envelope_run`, doubling the ball precision while undecided."""
+    L, d = int(case["L"]), int(case["d"])
+    spec = case.get("phi", "gaussian")
+    scale = float(case.get("scale", 1.0))
+    phi_m = make_phi(spec, d, ctx.rng(10 + i)) * scale
+    d = phi_m.shape[0]
+    step = theorem_step(phi_m, L, eta_factor)
+    eta_used: float | Fraction = step.eta if eta is None else float(eta)
+    arith, switched = arithmetic, None
+    if arithmetic == "float64" and eta is None and step.float64_obstacle():
+        arith, switched = "ball", step.float64_obstacle()
+    bits = ctx.bits(128)
+    if arith in ("ball", "mp") and eta is None:
+        bits = max(bits, step.bits_needed())
+    ws0 = inits.make(init, L, d, seed=ctx.rng(20 + i))
+    while True:
+        b = ctx.backend(arith, bits)
+        with b.session():
+            out = envelope_run(b, ws0, Target.whitened(b, phi_m), eta_used, max_steps, rel_tol)
+        undecided = out["verdict"] is Verdict.INCONCLUSIVE and b.rigorous and not b.exact
+        if undecided and bits * 2 <= step.max_bits():
+            bits *= 2
+            continue
+        break
+    label = "user target (as given)" if case.get("user") else f"{spec} x {scale:g}"
+    out.update(
+        {
+            "L": L,
+            "d": d,
+            "target": label,
+            "eta": float(eta_used),
+            "eta_text": fraction_text(Fraction(eta_used)),
+            "eta_theorem": fraction_text(step.eta_theorem),
+            "eta_factor": eta_factor if eta is None else None,
+            "arithmetic": b.name,
+            "bits": b.prec,
+            "phi_fro": step.phi_fro,
+            "init": init,
+            "arithmetic_switched": switched,
+        }
+    )
+    return f"L={L}/d={d}/{'user' if case.get('user') else spec}x{scale:g}", out
+
+
+def _scope(per: dict[str, dict[str, Any]], eta: str) -> dict[str, Any]:
+    """What the cases cover, per quantifier of the card (never universal: the
+    steps decided, the targets run, the depths, the step)."""
+    stops = [f"{k}: {_stop_text(o)}" for k, o in per.items()]
+    ns = {o["steps"] for o in per.values()}
+    t = (
+        f"t <= {ns.pop()} GD steps in each case ({'; '.join(stops)})"
+        if len(ns) == 1
+        else "t <= N GD steps per case ("
+        + "; ".join(f"{k}: N = {o['steps']}, {_stop_text(o)}" for k, o in per.items())
+        + ")"
+    )
+    targets = {
+        f"{o['target']} (d = {o['d']}, ||Phi||_F = {o['phi_fro']:.3g})" for o in per.values()
+    }
+    depths = sorted({o["L"] for o in per.values()})
+    return {
+        "t": covers(t),
+        "Phi": covers(f"{len(targets)} target(s): " + "; ".join(sorted(targets))),
+        "L": covers("L in {" + ", ".join(map(str, depths)) + "}"),
+        "eta": covers(eta),
+    }
+
+
+def _stop_text(o: dict[str, Any]) -> str:
+    if o["stop"] == "converged":
+        return "converged"
+    return f"{o['stop']}, R(N)/R(0) = {o['final_rel_loss']:.2g}"
+
+
+def _result(per: dict[str, dict[str, Any]], init: str, *, user_target: bool) -> CheckResult:
+    """Combine the cases: worst ratio, verdict, scope, counterexample."""
+    verdict = combine_verdicts(o["verdict"] for o in per.values())
+    wkey = max(per, key=lambda k: per[k]["worst_ratio"])
+    w = per[wkey]
+    given = {o["eta_factor"] for o in per.values()} == {None}
+    eta_scope = (
+        "eta as given (" + ", ".join(sorted({o["eta_text"] for o in per.values()})) + ")"
+        if given
+        else "eta = the theorem's bound eta*(L, Phi) rounded down"
+        + ("" if {o["eta_factor"] for o in per.values()} == {1.0} else " x eta_factor")
+    )
+    notes = "; ".join(
+        f"{k}: {o['verdict'].value} for t <= {o['steps']} ({o['stop']}, R/R0 -> "
+        f"{o['final_rel_loss']:.3g}), eta = {o['eta_text']}, worst ratio 1 - {o['gap_over_eta']:.3g} eta "
+        f"at t = {o['worst_t']}, {o['arithmetic']}@{o['bits']}"
+        + (
+            f" [float64 replaced by ball: {o['arithmetic_switched']}]"
+            if o["arithmetic_switched"]
+            else ""
+        )
+        for k, o in per.items()
+    )
     res = CheckResult(
         verdict=verdict,
-        measured=worst[0],
+        measured=w["worst_ratio"],
         bound=1.0,
-        margin=1.0 - worst[0],
-        arithmetic=last_b.name,
+        arithmetic=", ".join(sorted({o["arithmetic"] for o in per.values()})),
         precision_bits=max(o["bits"] for o in per.values()),
         measured_repr="max_t R(t) / ((1 - eta/2)^t R(0))",
+        params={"target": "user (run as given, not rescaled)" if user_target else "built-in cases"},
         evidence={"per_case": per},
-        tightest={"case": worst[1], "t": worst[2]["worst_t"], "ratio": worst[0]},
-        notes="; ".join(
-            f"{k}: {o['verdict'].value} for t <= {o['steps']} ({o['stop']}), eta = {o['eta']:.3g}"
-            for k, o in per.items()
-        ),
+        tightest={
+            "case": wkey,
+            "t": w["worst_t"],
+            "ratio": w["worst_ratio"],
+            "gap_over_eta": w["gap_over_eta"],
+        },
+        notes=notes + ". The 'for all t' is covered up to the steps decided (scope).",
+        scope=_scope(per, eta_scope),
     )
     for o in per.values():
         o["verdict"] = o["verdict"].value
     if verdict is Verdict.VIOLATED:
-        o = worst[2]
+        bad = next(k for k, o in per.items() if o["verdict"] == Verdict.VIOLATED.value)
+        o = per[bad]
         res.counterexample = {
-            "case": worst[1],
+            "case": bad,
             "t": o["first_violation"],
-            "eta": o["eta"],
+            "eta": o["eta_text"],
             "init": init,
-            "ratio": worst[0],
+            "ratio": o["worst_ratio"],
+            "phi_fro": o["phi_fro"],
         }
     return res
 
