@@ -227,17 +227,23 @@ def format_table(results: list[Any]) -> str:
                     x.arithmetic,
                     str(x.precision_bits),
                     f"{r.seconds:.2f}" if x is r else "",
-                    scope_text(x.scope),
+                    _short(scope_text(x.scope)),
                 )
             )
     return _fixed_width(rows)
+
+
+def _short(text: str, width: int = 60) -> str:
+    """A table cell of at most ``width`` characters (the JSON keeps the whole text)."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def format_claims_table(claims: list[dict[str, Any]]) -> str:
     """The claim-level table: one verdict per claim by the README's rule, with its scope."""
     rows = [("claim", "verdict", "scope", "from")]
     for c in claims:
-        rows.append((c["claim"], c["verdict"], c["scope_text"] or "-", ", ".join(c["methods"])))
+        rows.append((c["claim"], c["verdict"], _short(c["scope_text"] or "-", 70),
+                     _short(", ".join(c["methods"]), 70)))
     return _fixed_width(rows)
 
 

@@ -311,6 +311,14 @@ def _search_result(so: SearchOutcome, doc: str) -> CheckResult:
     )
 
 
+def _with_scope(res: CheckResult, card: Card, what: str) -> CheckResult:
+    """A search samples every quantifier of its card: say so, per quantifier."""
+    from zascheck.result import covers
+
+    res.scope = {q.name: covers(f"sampled: {what}") for q in card.quantifiers} | res.scope
+    return res
+
+
 def search_check(card: Card) -> Check:
     """The ``search`` method of ``card``: runs its property for the card's
     number of hypothesis examples (seeded by ``--seed``, no database), steering
@@ -344,7 +352,8 @@ def search_check(card: Card) -> Check:
         p = by_control[property]
         doc = f"hypothesis search of property {p.key!r}: {p.summary}"
         if case is not None:
-            return _one_case(p, case, doc)
+            res = _one_case(p, case, doc)
+            return _with_scope(res, card, "1 case given with --case")
         so = run_search(
             p,
             examples=int(examples),
@@ -352,7 +361,9 @@ def search_check(card: Card) -> Check:
             progress=ctx.progress or ctx.budget != "quick",
             shrink_seconds=SHRINK_SECONDS[ctx.budget],
         )
-        return _search_result(so, doc)
+        return _with_scope(_search_result(so, doc), card,
+                           f"{so.examples} hypothesis cases (strategy of property {p.key!r}, seed "
+                           f"{ctx.seed})")
 
     run.__doc__ = f"Hypothesis search for {card.id} (see zascheck.search)."
     return Check(
