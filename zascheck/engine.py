@@ -235,7 +235,7 @@ def resolve_params(
     the named negative ``control``; validated."""
     params = check.params_for(ctx.budget)
     if case:
-        unknown = set(case) - set(params) - {"phi"}
+        unknown = set(case) - set(params) - ({"phi"} if check.accepts_phi else set())
         for ctl in check.controls.values():
             unknown -= set(ctl)
         if unknown:
