@@ -32,6 +32,7 @@ import numpy as np
 
 from zascheck import inits, ssm
 from zascheck.card import SSM_REV, Card, RunContext
+from zascheck.arith import backend
 from zascheck.card import Quantifier as Q
 from zascheck.measure.ssm_checks import (
     gd_probe,
@@ -136,6 +137,7 @@ def _rotated(b: Any, R: np.ndarray, D: list[float], L: int, etas: list[float], s
 
 
 def _part(b: Any, rows: list[dict[str, Any]], key: str, how: str, scope: dict) -> CheckResult:
+    """Part ``key``: every positive-diagonal case of ``rows`` must work."""
     fam = [r for r in rows if r["set"] == "family"]
     vs = [{True: Verdict.HOLDS, False: Verdict.VIOLATED, None: Verdict.INCONCLUSIVE}[r[key]]
           for r in fam]  # fmt: skip
@@ -157,7 +159,7 @@ def _diagonal_result(
     fam = [r["D"] for r in rows if r["set"] == "family"]
     base = {"init": covers(f"diagonals {sorted({tuple(D) for D in fam})}"),
             "L": covers(f"L in {Ls}")}  # fmt: skip
-    al = _part(b, rows, "aligned", "scalar reduction, certified limits (arb)",
+    al = _part(backend("ball", 128), rows, "aligned", "scalar reduction, certified limits (arb)",
                base | {"Phi": covers(f"diag({ev})")})  # fmt: skip
     ro = _part(b, rows, "rotated", "float64 GD probes",
                base | {"Phi": covers(f"diag({ev}) rotated by 0.6 rad")})  # fmt: skip

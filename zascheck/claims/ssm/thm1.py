@@ -473,6 +473,7 @@ def check_thm1_step_size(
         scope={"Phi": covers("1 Gaussian target, d = " + str(d) if phi is None
                              else "the user's target"),
                "L": covers(f"L = {L}"),
+               "minima": covers("any global minimum a run would reach (none may, above eta_1)"),
                "init": covers(f"{n_inits} Xavier inits x {scale}" if init == "random"
                               else "the exact minimum (4I, ..., R/4)"),
                "eta": covers(f"eta/eta_1 in {fs}")},

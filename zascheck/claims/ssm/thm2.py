@@ -212,6 +212,8 @@ def _largest_step_result(
           for r in rows]  # fmt: skip
     verdict = combine_verdicts(vs)  # no other init compared: inconclusive
     largest = max((r["lo"] for r in rows if r["lo"] is not None), default=float("nan"))
+    # the largest step identity was seen to converge at: its bracket's lo, or a probe at some lo_k
+    ident_best = max([ident.lo or 0.0] + [r["lo"] for r in rows if r["identity_at_lo"] is True])
     where = {"below": "at most eta_1", "above": "above eta_1 (!)",
              "straddles": "not separated from eta_1"}[ident.versus(1.0)]  # fmt: skip
     notes = f"identity threshold eta*/eta_1 in {ident.text()}: {where}; " + (
@@ -223,13 +225,16 @@ def _largest_step_result(
     )
     bad = [r for r in rows if r["identity_at_lo"] is False]
     part = ssm_result(
-        b, verdict, largest, float(ident.lo or 0.0), "<=", part="largest-step",
+        b, verdict, largest, ident_best, "<=", part="largest-step",
+        measured_repr="largest step (/eta_1) at which a near-identity init converged",
+        bound_repr="largest step (/eta_1) at which identity was seen to converge",
         how="GD probes and brackets of the step size (float64)", notes=notes,
         evidence={"identity_bracket": [ident.lo, ident.hi], "identity_trace": ident.trace,
                   "identity_budget_limited": ident.budget_limited, "random": rows,
                   "eta1": eta1},
         scope={"Phi": covers(label), "L": covers(f"L = {L}"),
                "init": covers(f"identity vs {len(rows)} near-identity inits"),
+               "t": covers(f"t <= {max_steps} GD steps per probe"),
                "eta": covers(f"bisection on [1/4, 7/4] eta_1, {iters} steps, <= {max_steps} "
                              "GD steps per probe")},
         counterexample=bad[0] if bad else None,

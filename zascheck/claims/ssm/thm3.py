@@ -192,7 +192,8 @@ def _trajectory_part(
         evidence={"dist_to_R_plus": measured, "predicted": predicted, "dist_to_R":
                   ssm.fro(p_t - R), "loss_T": run.losses[-1],
                   "half_norm_R_minus_sq": 0.5 * ssm.fro(R - r_plus) ** 2, "init": init},
-        scope=scope | {"t": covers(f"t = {run.steps}"), "init": covers(init)},
+        scope=scope | {"eta": covers(f"eta = {eta:.6g}"), "t": covers(f"t = {run.steps}"),
+                       "init": covers(init)},
         counterexample={"init": init, "dist_to_R_plus": measured, "predicted": predicted,
                         "dist_to_R": ssm.fro(p_t - R)} if verdict is Verdict.VIOLATED else None,
     )  # fmt: skip
