@@ -182,12 +182,13 @@ def _rational_root(q: Fraction, L: int) -> Fraction | None:
     (Fraction(9, 4), None)
     """
 
-    def iroot(n: int) -> int | None:
-        r = round(n ** (1.0 / L))
-        for c in (r - 1, r, r + 1):
-            if c >= 0 and c**L == n:
-                return c
-        return None
+    def iroot(n: int) -> int | None:  # integer Newton: exact for any size of n
+        if n < 2:
+            return n
+        x = 1 << ((n.bit_length() + L - 1) // L)
+        while (y := ((L - 1) * x + n // x ** (L - 1)) // L) < x:
+            x = y
+        return x if x**L == n else None
 
     num, den = iroot(q.numerator), iroot(q.denominator)
     return None if num is None or den is None else Fraction(num, den)

@@ -133,9 +133,9 @@ def check_thm2_reduction(
     else:
         verdict = Verdict.VIOLATED
     b = ctx.backend("ball", prec)
-    gd = dynamics.gd(ctx.backend("float64"), [np.eye(R.shape[0])] * L,
-                     Target.whitened(ctx.backend("float64"), R), eta, max_steps=100_000,
-                     rel_tol=2.0**-52)  # fmt: skip
+    f64 = ctx.backend("float64")
+    gd = dynamics.gd(f64, [np.eye(R.shape[0])] * L, Target.whitened(f64, R), eta,
+                     max_steps=100_000, rel_tol=f64.unit_roundoff)  # fmt: skip
     every = verdict is Verdict.CERTIFIED
     part = ssm_result(
         b, verdict, max(q for q in qs if not np.isnan(q)) if qs else float("nan"), 1.0, "<=",
