@@ -1,31 +1,62 @@
-"""GD on a smooth function converges (a.e. init) only to minima with eta lambda_max <= 2.
+"""``ssm.sharpness``: GD on a smooth function converges (for almost every
+initialization) only to minima with ``eta lambda_max(Hessian) <= 2``.
 
-Source: reviews of 'Step Size Matters in Deep Learning' (NeurIPS 2018), review 1.
+Source: reviews of "Step Size Matters in Deep Learning" (NeurIPS 2018),
+review 1 (Originality): "I think it is common knowledge that on smooth
+functions we require 2/(step size) be larger than the max eigenvalue of the
+Hessian for GD to converge for almost every initialization".
+
+Kind: inequality, an upper bound on ``eta lambda_max`` at the limit (the
+instability lemma: a minimum with ``eta lambda_max > 2`` is a repelling fixed
+point of the GD map, whose stable set has measure zero; Lee et al. 2016's
+stable-manifold argument).  Not claimed tight.
+
+Formalized on the deep linear loss ``1/2 ||W_{L:1} - R||_F^2``: at every limit
+GD reaches (``R <= u R(0)``) from random inits, ``eta lambda_max`` of the
+Hessian there is compared with 2, with an error budget for the distance of
+the last iterate to the true limit.  Not formalized: other smooth functions;
+"almost every" (the inits are samples).  The quantifier ``init`` is the
+hypothesis the control breaks: an init on the measure-zero set that stays at
+a sharp minimum.
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from zascheck import dynamics, inits, ssm
-from zascheck.card import Card, RunContext
+from zascheck.card import SSM_REV, Card, RunContext
 from zascheck.card import Quantifier as Q
-from zascheck.measure.ssm import _lam_max, _result, _worst
+from zascheck.measure.ssm_checks import (
+    lam_max,
+    need_choice,
+    need_int,
+    need_ints,
+    need_number,
+    need_numbers,
+    ssm_result,
+    user_target,
+)
 from zascheck.model import Target
-from zascheck.result import CheckResult, Verdict, decide
+from zascheck.result import CheckResult, Verdict, combine_verdicts, covers, decide
 
 CARD = Card(
     id="ssm.sharpness",
     section="C",
     kind="inequality",
-    source="reviews of 'Step Size Matters in Deep Learning' (NeurIPS 2018), review 1",
-    statement="GD on a smooth function converges (a.e. init) only to minima with eta lambda_max <= 2.",
+    source=f"{SSM_REV}, review 1",
+    statement=(
+        "GD on a smooth function converges (a.e. init) only to minima with eta lambda_max <= 2."
+    ),
     bound="upper",
-    quantifiers=(Q("limits", "every limit point GD reaches (a.e. init)"),),
+    quantifiers=(
+        Q("f", "every smooth function (formalized: deep linear losses 1/2||W_{L:1} - R||^2)"),
+        Q("init", "almost every initialization"),
+        Q("eta", "every step size eta > 0"),
+    ),
     depends_on=(),
     figure="ssm",
 )
@@ -34,36 +65,17 @@ CARD = Card(
 @CARD.check(
     method="gd-limits",
     budgets={
-        "quick": {
-            "d": 2,
-            "L": 2,
-            "eta_fracs": [0.5, 0.9, 1.3],
-            "seeds": [0, 1],
-            "init_scale": 0.5,
-            "max_steps": 1500,
-            "start": "random",
-        },
-        "standard": {
-            "d": 2,
-            "L": 3,
-            "eta_fracs": [0.3, 0.6, 0.9, 0.97, 1.1, 1.5],
-            "seeds": [0, 1, 2],
-            "init_scale": 0.5,
-            "max_steps": 4000,
-            "start": "random",
-        },
-        "thorough": {
-            "d": 3,
-            "L": 4,
-            "eta_fracs": [0.3, 0.6, 0.9, 0.97, 1.1, 1.5],
-            "seeds": list(range(6)),
-            "init_scale": 0.5,
-            "max_steps": 10000,
-            "start": "random",
-        },
+        "quick": {"d": 2, "L": 2, "eta_fracs": [0.5, 0.9, 1.3], "seeds": [0, 1],
+                  "init_scale": 0.5, "max_steps": 1500, "init": "random"},
+        "standard": {"d": 2, "L": 3, "eta_fracs": [0.3, 0.6, 0.9, 0.97, 1.1, 1.5],
+                     "seeds": [0, 1, 2], "init_scale": 0.5, "max_steps": 4000, "init": "random"},
+        "thorough": {"d": 3, "L": 4, "eta_fracs": [0.3, 0.6, 0.9, 0.97, 1.1, 1.5],
+                     "seeds": list(range(6)), "init_scale": 0.5, "max_steps": 10000,
+                     "init": "random"},
     },
-    controls={"start-at-sharp-minimum": {"start": "sharp-minimum"}},
-)
+    controls={"start-at-sharp-minimum": {"init": "sharp-minimum"}},
+    accepts_phi=True,
+)  # fmt: skip
 def check_sharpness(
     ctx: RunContext,
     *,
@@ -73,121 +85,102 @@ def check_sharpness(
     seeds: list[int],
     init_scale: float,
     max_steps: int,
-    start: str,
+    init: str,
+    phi: Any = None,
 ) -> CheckResult:
-    """GD on a smooth function converges (for almost every init) only to minima with
-    ``eta lambda_max(Hessian) <= 2``.
+    """At every limit GD reaches, ``eta lambda_max(H) <= 2``.
 
-    Source: reviews of SSM (NeurIPS 2018), review 1 ("common knowledge ... for
-    almost every initialization").  Formalized on the deep linear network: GD from
-    random inits (``init_scale * N(0, 1/d)``) at steps ``eta = f * eta_1`` for the
-    listed fractions ``f``; at every run that reaches ``R <= u R(0)`` the Hessian at
-    the limit is formed (HVPs of ``model.grads``) and ``eta lambda_max`` compared
-    with 2.  Error budget: ``eta (gamma_n ||H||_F + |dlambda| q/(1-q))`` with
-    ``dlambda`` the change of ``lambda_max`` over the last step and ``q`` the last
-    contraction of the residual (a geometric tail estimate of the distance to the
-    true limit).  Control: GD started exactly at a sharp minimum (exact arithmetic,
-    a measure-zero init) stays there.
+    GD (float64) on ``1/2 ||W_{L:1} - R||_F^2`` (``R`` Gaussian ``d x d``, or the
+    user's ``phi``) from ``init_scale`` times Xavier inits, at ``eta = f eta_1``
+    for each ``f`` in ``eta_fracs``; where it reaches ``R <= u R(0)``, the
+    Hessian at the last iterate (HVPs of ``model.grads``) gives
+    ``eta lambda_max``.  Error budget ``eta (gamma_n ||H||_F + |dlambda| q/(1-q))``:
+    rounding, plus a geometric tail estimate of the distance to the true limit
+    (``dlambda`` the change of ``lambda_max`` over the last step, ``q`` the last
+    contraction of the residual).  Measured: the largest ``eta lambda_max``.
+    Control ``start-at-sharp-minimum``: every run starts exactly at the float64
+    minimum ``(c I, I, ..., R/c)`` with ``c^2 > L rho^{2(L-1)/L} / f``, so
+    ``eta lambda_max > 2`` there, and stays (an init on a measure-zero set).
     """
-    rng_t = ctx.rng(103)
-    if start == "sharp-minimum":
-        import flint
-
-        b = ctx.backend("exact")
-        tgt = Target.whitened(b, [[1]])
-        ws0 = [[[2]], [[Fraction(1, 2)]]]
-        eta: Fraction | float = Fraction(1)
-        run = dynamics.gd(b, ws0, tgt, eta, max_steps=5, rel_tol=0.0)
-        top_ex, _top_ball = ssm.top_eigenvalue_exact(ssm.hessian(b, run.ws, tgt), flint)
-        val: Fraction | float = eta * Fraction(int(top_ex.p), int(top_ex.q))
-        verdict = (
-            decide(b, b.scalar(val), 2, relation="<=")
-            if run.stop == "converged"
-            else Verdict.INCONCLUSIVE
-        )
-        return _result(
-            b,
-            verdict,
-            float(val),
-            2.0,
-            "<=",
-            how="exact GD from a minimum",
-            notes="GD started at the minimum (2, 1/2) of (w2 w1 - 1)^2/2 with eta = 1 stops "
-            f"'{run.stop}' "
-            f"with eta*lambda_max = {val}.",
-            evidence={"stop": run.stop, "eta_lambda_max": float(val)},
-            counterexample={"init": "(w1, w2) = (2, 1/2)", "eta": 1, "eta_lambda_max": str(val)}
-            if verdict == Verdict.VIOLATED
-            else None,
-        )
+    L, d = need_int("L", L, 1), need_int("d", d, 1)
+    fs = need_numbers("eta_fracs", eta_fracs, lo=0.0)
+    init = need_choice("init", init, ("random", "sharp-minimum"))
+    scale = need_number("init_scale", init_scale, lo=0.0)
+    seeds = need_ints("seeds", seeds)
     b = ctx.backend("float64")
-    phi = rng_t.standard_normal((d, d))
-    tgt = Target.whitened(b, phi)
-    rho = float(np.linalg.norm(phi, 2))
+    R = ctx.rng(103).standard_normal((d, d)) if phi is None else user_target(phi)
+    tgt = Target.whitened(b, R)
+    rho = float(np.linalg.norm(R, 2))
     eta1 = ssm.thm1_eta(L, rho)
-    n = L * d * d
     runs = []
-    worst = None
-    verdicts = []
     for seed in seeds:
-        ws0 = [init_scale * w for w in inits.xavier(L, d, seed=ctx.rng(1000 + seed))]
-        for f in eta_fracs:
-            eta = f * eta1
-            hist: list[list[Any]] = []
+        if init == "random":
+            ws0 = [scale * w for w in inits.xavier(L, R.shape[0], seed=ctx.rng(1000 + seed))]
+        else:
+            need = ssm.thm1_bound(L, rho) / min(fs)
+            ws0 = ssm.float_exact_minimum(R, L, 2.0 ** math.ceil(math.log2(math.sqrt(4 * need))))
+        for f in fs:
+            rec = _limit_sharpness(b, ws0, tgt, f * eta1, need_int("max_steps", max_steps))
+            runs.append({"seed": seed, "eta_frac": f} | rec)
+    return _sharpness_result(b, runs, eta1, rho, L, d, init, scale, phi is not None)
 
-            def keep(t: int, ws: Any, r: Any, g: Any, hist: list = hist) -> None:
-                hist.append(list(ws))
-                if len(hist) > 2:
-                    hist.pop(0)
 
-            run = dynamics.gd(
-                b, ws0, tgt, eta, max_steps=max_steps, rel_tol=b.unit_roundoff, observers=[keep]
-            )
-            rec: dict[str, Any] = {
-                "seed": seed,
-                "eta_frac": f,
-                "stop": run.stop,
-                "steps": run.steps,
-            }
-            if run.stop == "converged" and len(hist) == 2:
-                h_t = ssm.hessian(b, hist[-1], tgt)
-                lam_t = max(b.eigvalsh(h_t))
-                lam_p = _lam_max(b, hist[0], tgt)
-                q = math.sqrt(run.losses[-1] / run.losses[-2]) if run.losses[-2] > 0 else 0.0
-                tail = abs(lam_t - lam_p) * q / (1 - q) if q < 1 else math.inf
-                err = eta * (b.gamma(n) * float(np.linalg.norm(h_t)) + tail)
-                val = eta * lam_t
-                v = decide(b, val, 2.0, relation="<=", err=err)
-                verdicts.append(v)
-                rec.update({"eta_lambda_max": val, "err": err})
-                if worst is None or val > worst["eta_lambda_max"]:
-                    worst = dict(rec)
-            runs.append(rec)
-    if worst is None:
-        return _result(
-            b,
-            Verdict.INCONCLUSIVE,
-            float("nan"),
-            2.0,
-            "<=",
-            how="GD limits",
-            notes="no run converged",
-            evidence={"runs": runs},
-        )
-    verdict = _worst(*verdicts)
-    return _result(
-        b,
-        verdict,
-        worst["eta_lambda_max"],
-        2.0,
-        "<=",
-        how="GD to convergence, Hessian at the limit (HVP of model.grads)",
-        notes=(
-            f"{len(verdicts)} of {len(runs)} runs converged (L = {L}, d = {d}, eta_1 = "
-            f"{eta1:.4g}); "
-            f"largest eta*lambda_max = {worst['eta_lambda_max']:.6g} at eta = {worst['eta_frac']} "
-            "eta_1."
-        ),
-        evidence={"runs": runs, "eta1": eta1, "rho": rho},
-        counterexample=worst if verdict == Verdict.VIOLATED else None,
+def _limit_sharpness(
+    b: Any, ws0: list[Any], tgt: Target, eta: float, max_steps: int
+) -> dict[str, Any]:
+    """One GD run; at a reached limit, ``eta lambda_max`` and its error budget."""
+    hist: list[list[Any]] = []
+
+    def keep(t: int, ws: Any, r: Any, g: Any) -> None:
+        hist.append(list(ws))
+        del hist[:-2]
+
+    run = dynamics.gd(
+        b, ws0, tgt, eta, max_steps=max_steps, rel_tol=b.unit_roundoff, observers=[keep]
     )
+    rec: dict[str, Any] = {"stop": run.stop, "steps": run.steps}
+    if run.stop != "converged":
+        return rec
+    h_t = ssm.hessian(b, hist[-1], tgt)
+    lam_t = max(b.eigvalsh(h_t))
+    tail = 0.0
+    if len(hist) == 2 and run.losses[-2] > 0:
+        q = math.sqrt(run.losses[-1] / run.losses[-2])
+        dlam = abs(lam_t - lam_max(b, hist[0], tgt))
+        tail = dlam * q / (1 - q) if q < 1 else math.inf
+    n = sum(w.size for w in hist[-1])
+    err = eta * (b.gamma(n) * float(np.linalg.norm(h_t)) + tail)
+    return rec | {"eta_lambda_max": eta * lam_t, "err": err,
+                  "verdict": decide(b, eta * lam_t, 2.0, relation="<=", err=err)}  # fmt: skip
+
+
+def _sharpness_result(
+    b: Any, runs: list[dict[str, Any]], eta1: float, rho: float, L: int, d: int, init: str,
+    scale: float, user: bool,
+) -> CheckResult:  # fmt: skip
+    conv = [r for r in runs if "verdict" in r]
+    for r in conv:
+        r["verdict"] = r["verdict"].value
+    scope = {
+        "f": covers(f"deep linear loss, L = {L}, " + ("the user's target" if user
+                                                      else f"1 Gaussian target, d = {d}")),
+        "init": covers(f"{len({r['seed'] for r in runs})} Xavier inits x {scale}"
+                       if init == "random" else "exactly at a sharp minimum (measure zero)"),
+        "eta": covers(f"eta/eta_1 in {sorted({r['eta_frac'] for r in runs})}"),
+    }  # fmt: skip
+    if not conv:
+        return ssm_result(b, Verdict.INCONCLUSIVE, float("nan"), 2.0, "<=", how="GD limits",
+                          notes="no run reached a minimum", evidence={"runs": runs},
+                          scope=scope)  # fmt: skip
+    verdict = combine_verdicts(Verdict(r["verdict"]) for r in conv)
+    worst = max(conv, key=lambda r: r["eta_lambda_max"])
+    return ssm_result(
+        b, verdict, worst["eta_lambda_max"], 2.0, "<=",
+        how="GD to convergence, Hessian at the limit (HVP of model.grads)",
+        notes=(f"{len(conv)} of {len(runs)} runs reached a minimum (L = {L}, eta_1 = "
+               f"{eta1:.4g}); largest eta*lambda_max = {worst['eta_lambda_max']:.6g} at "
+               f"eta = {worst['eta_frac']} eta_1 (budget {worst['err']:.2g})."),
+        evidence={"runs": runs, "eta1": eta1, "rho": rho},
+        scope=scope,
+        counterexample=worst if verdict is Verdict.VIOLATED else None,
+    )  # fmt: skip
