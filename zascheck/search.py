@@ -293,6 +293,16 @@ def _search_result(so: SearchOutcome, doc: str) -> CheckResult:
     )
 
 
+def _with_scope(res: CheckResult, card: Card, sample: str) -> CheckResult:
+    """The search result with the card's ``search_scope``: what the strategy
+    draws, per quantifier, as samples (never universal)."""
+    from zascheck.result import covers
+
+    if card.search_scope:
+        res.scope = {q: covers(f"{what} ({sample})") for q, what in card.search_scope.items()}
+    return res
+
+
 def search_check(card: Card) -> Check:
     """The ``search`` method of ``card``: runs its property for the card's
     number of hypothesis examples (seeded by ``--seed``, no database), steering
@@ -326,7 +336,7 @@ def search_check(card: Card) -> Check:
         p = by_control[property]
         doc = f"hypothesis search of property {p.key!r}: {p.summary}"
         if case is not None:
-            return _one_case(p, case, doc)
+            return _with_scope(_one_case(p, case, doc), card, "1 given case")
         so = run_search(
             p,
             examples=int(examples),
@@ -334,7 +344,7 @@ def search_check(card: Card) -> Check:
             progress=ctx.progress or ctx.budget != "quick",
             shrink_seconds=SHRINK_SECONDS[ctx.budget],
         )
-        return _search_result(so, doc)
+        return _with_scope(_search_result(so, doc), card, f"{so.examples} hypothesis examples")
 
     run.__doc__ = f"Hypothesis search for {card.id} (see zascheck.search)."
     return Check(

@@ -30,10 +30,12 @@ from zascheck.symbolic.ncalg import Algebra, Terms
 
 __all__ = [
     "WRONG_GRADIENT",
+    "audit_gradient_route",
     "claimed_gradient",
     "derive_gradient_abstract",
     "derive_gradient_explicit",
     "entrywise_residual",
+    "evaluate_words",
     "finite_difference",
     "first_variation",
     "from_matexpr",
@@ -239,6 +241,54 @@ def entrywise_residual(L: int, d: int, wrong: str | None = None) -> dict[str, An
     )
     return {"nonzero_entries": nonzero, "entries": L * d * d, "examples": worst,
             "max_degree_E": int(deg)}
+
+
+def evaluate_words(alg: Algebra, expr: Any, mats: dict[str, sp.Matrix]) -> sp.Matrix:
+    """A free-algebra polynomial evaluated at explicit sympy matrices.
+
+    ``mats`` maps each letter name (``W_1``, ``Phi``) to a square matrix; the
+    letter ``X^T`` is evaluated as ``mats[X].T``.  The constant word is the
+    identity.  Raises ``KeyError`` for a letter without a matrix.
+    """
+    size = next(iter(mats.values())).shape[0]
+    out = sp.zeros(size, size)
+    for word, k in alg.terms(expr).items():
+        m = sp.eye(size)
+        for name in word:
+            m = m * (mats[name[:-2]].T if name.endswith("^T") else mats[name])
+        out += k * m
+    return out
+
+
+def audit_gradient_route(L: int, l: int, candidate: Any, alg: Algebra, d: int = 2) -> dict[str, Any]:
+    """Judge a route's ``dR/dW_l`` (a free-algebra polynomial) by an elementary arbiter.
+
+    The arbiter is route 3: on explicit ``d x d`` matrices of symbols, the
+    partial derivatives of the scalar polynomial ``R`` by each entry of
+    ``W_l`` (sympy ``diff`` of a polynomial, no matrix calculus).  A route
+    whose polynomial, evaluated at those matrices, differs from the arbiter
+    is unsound for every ``d`` it claims (an identity in symbolic ``d`` must
+    hold at ``d = 2``).
+
+    Returns ``agrees``, ``mismatched_entries`` (of ``d^2``), ``route_is_zero``
+    (the route's polynomial is 0) and ``loss_depends`` (``R`` is not constant
+    in ``W_l``: some arbiter entry is a nonzero polynomial).
+    """
+    ws, phi = _entry_matrices(L, d)
+    mats = {f"W_{i}": w for i, w in enumerate(ws, start=1)} | {"Phi": phi}
+    E = span(ws, L, 1, sp.eye(d)) - phi
+    R = sum(E[i, j] ** 2 for i in range(d) for j in range(d)) / 2
+    arbiter = sp.Matrix(d, d, lambda i, j: sp.expand(sp.diff(R, ws[l - 1][i, j])))
+    got = evaluate_words(alg, candidate, mats)
+    bad = sum(1 for i in range(d) for j in range(d) if sp.expand(got[i, j] - arbiter[i, j]) != 0)
+    return {
+        "agrees": bad == 0,
+        "mismatched_entries": bad,
+        "entries": d * d,
+        "d": d,
+        "route_is_zero": not alg.terms(candidate),
+        "loss_depends": any(v != 0 for v in arbiter),
+    }
 
 
 # -- bridge to numerics ----------------------------------------------------------------------

@@ -40,6 +40,7 @@ __all__ = [
     "balanced_induction",
     "chain_consequences",
     "drift",
+    "drift_scalar",
     "flow_loss_derivative",
     "flow_loss_derivative_explicit",
     "gradient_abstract",
@@ -207,6 +208,47 @@ def drift(wrong: str | None = None) -> Proof:
     )
 
 
+def drift_scalar(wrong: str | None = None) -> Proof:
+    """The GD drift at ``d = 1`` is ``eta^2 a^2 e^2 f^2 (c^2 - b^2)``: not identically 0.
+
+    With ``d = 1`` the letters commute: ``a = W_{L:l+2}``, ``b = W_{l+1}``,
+    ``c = W_l``, ``f = W_{l-1:1}``, ``e = E`` (free, since ``Phi`` is).  The
+    ``O(eta)`` terms cancel as in :func:`drift`; the ``eta^2`` term is nonzero
+    unless ``|b| = |c|``, e.g. at ``L = 2``, ``W_1 = 1``, ``W_2 = 0``,
+    ``Phi = -1`` (ZAS) it is ``eta^2``: under GD ``D_l`` is only approximately
+    constant.  Variant ``wrong="eta"``: ``eta`` in place of ``eta^2``.
+    """
+    check_wrong(wrong)
+    a, b, c, f, e = sp.symbols("a b c f e", real=True)
+    eta = sp.Symbol("eta", positive=True)
+    gn, gl = a * e * c * f, a * b * e * f  # G_{l+1} = A^T E (C F)^T, G_l = (A B)^T E F^T
+    lhs = (b - eta * gn) ** 2 - (c - eta * gl) ** 2 - (b**2 - c**2)
+    coef = eta if wrong == "eta" else eta**2
+    rhs = coef * a**2 * e**2 * f**2 * (c**2 - b**2)
+    witness = {a: 1, b: 0, c: 1, f: 1, e: 1}
+    res: Terms = {}
+    r = sp.expand(lhs - rhs)
+    if r != 0:
+        res[("d=1",)] = r
+    if sp.expand(lhs.xreplace(witness)) == 0:  # the drift must not vanish at the witness
+        res[("witness",)] = sp.Integer(1)
+    return Proof(
+        name="GD drift at d = 1 is not identically zero",
+        lhs=lhs, rhs=rhs, residual=res,
+        lhs_tex=r"D_l(t+1) - D_l(t)\big|_{d = 1}",
+        route="commutative expansion (d = 1) and evaluation at a witness",
+        scope="a witness at d = 1 (an existence statement: one witness proves it); "
+              "every L (a, f stand for the products around the pair)",
+        statement="GD changes D_l",
+        steps=[
+            r"$d = 1$: $G_{l+1} = a e c f$, $G_l = a b e f$; the $O(\eta)$ terms "
+            r"$-2\eta(b G_{l+1} - c G_l)$ cancel.",
+            r"Witness $a = c = e = f = 1$, $b = 0$ ($L = 2$, ZAS, $\Phi = -1$): "
+            rf"the drift is ${sp.latex(sp.expand(lhs.xreplace(witness)))} \neq 0$.",
+        ],
+    )
+
+
 # -- dR/dt along the flow ------------------------------------------------------------------------
 
 
@@ -274,7 +316,7 @@ def flow_loss_derivative_explicit(L: int, wrong: str | None = None) -> Proof:
         name=f"dR/dt = -sum_l ||G_l||_F^2, L = {L}",
         lhs=sp.Symbol(r"\dot R"), rhs=rhs, residual=res,
         route="all layers W_l -> W_l - t G_l, coefficient of t, trace normal form",
-        scope=f"explicit L = {L}, every d",
+        scope=f"explicit L = {L}, every d", explicit={"L": L},
     )
 
 
@@ -299,8 +341,8 @@ def balanced_induction(wrong: str | None = None) -> list[Proof]:
     # push-through: base k = 0 (N_0 = K_0 = I) and step N_{k+1} = N_k X^T X, K_{k+1} = K_k X X^T
     base_push = Proof(
         name="push-through, k = 0", lhs=X, rhs=X, residual=_diff(alg, X, X),
-        route="free-algebra expansion", scope="base case",
-        lhs_tex=r"W (W^T W)^0", rhs_tex=r"(W W^T)^0 W",
+        route="free-algebra expansion", scope="base case", explicit={"k": 0},
+        statement="push-through lemma", lhs_tex=r"W (W^T W)^0", rhs_tex=r"(W W^T)^0 W",
     )
     step_lhs = X * N * Xt * X
     step_nf = alg.rewrite(step_lhs, [push])
@@ -310,7 +352,7 @@ def balanced_induction(wrong: str | None = None) -> list[Proof]:
         lhs=step_lhs, rhs=step_rhs, residual=_sub(step_nf, alg.terms(step_rhs)),
         lhs_tex=r"W_{k+1} (W_{k+1}^T W_{k+1})^{k+1}", rhs_tex=r"(W_{k+1} W_{k+1}^T)^{k+1} W_{k+1}",
         route="rewrite with the induction hypothesis X N_k -> K_k X",
-        scope="every k (induction step)",
+        scope="every k (induction step)", statement="push-through lemma",
     )
     # chain: base k = 1 is W_1 W_1^T = (W_1 W_1^T)^1; step
     rules = [(Q, M), (X * N, K * X), *([] if wrong == "unbalanced" else [(M, N)])]
@@ -325,6 +367,7 @@ def balanced_induction(wrong: str | None = None) -> list[Proof]:
         route="rewrite: IH Q_k -> (W_k W_k^T)^k, hypothesis W_k W_k^T = W_{k+1}^T W_{k+1} "
               "(so M_k -> N_k), push-through",
         scope="every k (induction step; base k = 1 is trivial)",
+        statement="balanced chain",
         steps=[
             r"IH: $W_{k:1}W_{k:1}^T = (W_k W_k^T)^k$; "
             r"balancedness: $(W_k W_k^T)^k = (W_{k+1}^T W_{k+1})^k$.",
@@ -351,6 +394,7 @@ def balanced_explicit(k: int, wrong: str | None = None) -> Proof:
         name=f"balanced chain, k = {k}", lhs=lhs, rhs=rhs,
         residual=_sub(alg.rewrite(lhs, rules), alg.rewrite(rhs, rules)),
         route="rewriting modulo W_j W_j^T = W_{j+1}^T W_{j+1}", scope=f"explicit k = {k}, every d",
+        explicit={"k": k}, statement="balanced chain",
     )
 
 
@@ -414,6 +458,7 @@ def chain_consequences(
             lhs=lhs, rhs=rhs, residual=_sub(alg.rewrite(lhs, rules), alg.rewrite(rhs, rules)),
             lhs_tex=rf"W_{{{m - 1}:1}} W_{{{m - 1}:1}}^T",
             route="rewriting modulo the conserved D_l(0)", scope=f"explicit L = {L}, every d",
+            explicit={"L": L, "m": m}, statement="consequences of the conserved D_l(0)",
         ))
     if m <= L - 1:
         U = span(ws, L, m + 1)
@@ -427,6 +472,7 @@ def chain_consequences(
             lhs=lhs, rhs=rhs, residual=_sub(alg.rewrite(lhs, rules), alg.rewrite(rhs, rules)),
             lhs_tex=rf"W_{{{L}:{m + 1}}}^T W_{{{L}:{m + 1}}}",
             route="rewriting modulo the conserved D_l(0)", scope=f"explicit L = {L}, every d",
+            explicit={"L": L, "m": m}, statement="consequences of the conserved D_l(0)",
         ))
     return out
 
@@ -457,5 +503,5 @@ def sos_lower_bound(k: int, a: Any, *, wrong: str | None = None) -> Proof:
         name=f"(aI + W^T W)^{k} - a^{e} I as a sum of Gram matrices",
         lhs=lhs, rhs=rhs, residual=_diff(alg, lhs, rhs), rhs_tex=" + ".join(gram_tex),
         route="free-algebra expansion (binomial, S commutes with I)",
-        scope=f"explicit k = {k}, every d",
+        scope=f"explicit k = {k}, every d", explicit={"k": k}, statement="Gram-sum lower bound",
     )
