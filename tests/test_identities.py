@@ -41,16 +41,22 @@ def test_free_algebra_claims_reach_claim_level_certified(cid: str) -> None:
 
 @pytest.mark.parametrize(
     ("proofs", "L_max"),
-    [(proof_sets.any_layer, 5), (proof_sets.last_ci, 5), (proof_sets.alpha, 5),
-     (proof_sets.thm41_steps, 6)],
+    [
+        (proof_sets.any_layer, 5),
+        (proof_sets.last_ci, 5),
+        (proof_sets.alpha, 5),
+        (proof_sets.thm41_steps, 6),
+    ],
     ids=["any-layer", "last-cI", "alpha", "thm4.1.steps"],
 )
 def test_explicit_depth_proofs_do_not_claim_every_L(proofs, L_max: int) -> None:
     """Issue: these were labelled certified against claims for every L."""
     res = certify(proofs(), route="r", notes="n")
     assert res.verdict is Verdict.CERTIFIED
-    assert res.scope["L"] == {"covered": f"L <= {L_max} (explicit L = 2..{L_max})",
-                              "universal": False}
+    assert res.scope["L"] == {
+        "covered": f"L <= {L_max} (explicit L = 2..{L_max})",
+        "universal": False,
+    }
 
 
 def test_coverage_is_the_narrowest_statement() -> None:
@@ -109,8 +115,12 @@ def test_a_defective_project_route_is_set_aside_too(monkeypatch) -> None:
         return der
 
     monkeypatch.setattr(derive, "derive_gradient_explicit", wrong)
-    res = certify(proof_sets.gradient(L_max=2, ms_L_max=2), route="r", notes="n",
-                  scope={"L": "L", "shape": "shape"})
+    res = certify(
+        proof_sets.gradient(L_max=2, ms_L_max=2),
+        route="r",
+        notes="n",
+        scope={"L": "L", "shape": "shape"},
+    )
     assert res.verdict is Verdict.CERTIFIED
     assert any("first-variation" in p["defect"] for p in res.evidence["set_aside"])
     assert not res.scope["L"]["universal"]
@@ -144,9 +154,20 @@ def test_drift_exact_refuses_an_impossible_depth_before_running() -> None:
 
 def test_drift_exact_refusal_exits_2() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "zascheck", "check", "zas.drift:exact", "--case",
-         '{"L": 1000000000}', "--no-progress"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "zascheck",
+            "check",
+            "zas.drift:exact",
+            "--case",
+            '{"L": 1000000000}',
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert out.returncode == 2, out.stderr
     assert "at most" in out.stderr and "2L - 1" in out.stderr
@@ -176,9 +197,22 @@ def test_drift_exact_via_cli_phi(tmp_path) -> None:
     np.save(f, np.array([[0.1, 2.0], [-0.3, 1.0]]))
     js = tmp_path / "out.json"
     out = subprocess.run(
-        [sys.executable, "-m", "zascheck", "check", "zas.drift:exact", "--phi", str(f),
-         "--no-progress", "--json", str(js)],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "zascheck",
+            "check",
+            "zas.drift:exact",
+            "--phi",
+            str(f),
+            "--no-progress",
+            "--json",
+            str(js),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     (r,) = json.loads(js.read_text())["results"]

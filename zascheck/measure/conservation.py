@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -202,21 +203,30 @@ def check_exact_gd_size(claim: str, L: int, d: int, steps: int, entry_bits: int)
     if fits():
         return
     bits, work, mem = _exact_gd_log2_cost(L, d, steps, entry_bits)
-    why = (f"Each exact GD step multiplies the size of the entries by about 2L - 1: this run "
-           f"would need entries of about 2^{bits:.0f} bits, 2^{work:.0f} bit operations (limit "
-           f"2^{EXACT_WORK_LIMIT_LOG2}, about 10 minutes here) and 2^{mem:.0f} bytes (limit "
-           f"2^{EXACT_MEMORY_LIMIT_LOG2}); use the mp method for larger sizes")
+    why = (
+        f"Each exact GD step multiplies the size of the entries by about 2L - 1: this run "
+        f"would need entries of about 2^{bits:.0f} bits, 2^{work:.0f} bit operations (limit "
+        f"2^{EXACT_WORK_LIMIT_LOG2}, about 10 minutes here) and 2^{mem:.0f} bytes (limit "
+        f"2^{EXACT_MEMORY_LIMIT_LOG2}); use the mp method for larger sizes"
+    )
     over = []
     for name in values:
-        top = _largest(lambda v, n=name: fits(**{n: v}), 0 if name == "steps" else 1)
+        top = _largest(partial(_fits_with, fits, name), 0 if name == "steps" else 1)
         if top is not None and values[name] > top:
             others = ", ".join(f"{k} = {v}" for k, v in values.items() if k != name)
             over.append(f"{name} = {values[name]} (at most {top} with {others})")
     if over:
-        raise InputError(f"{claim}: too large for exact arithmetic: parameter "
-                         f"{' or '.join(over)}. {why}")
-    raise InputError(f"{claim}: inputs of {entry_bits} bits are too long for exact GD at "
-                     f"L = {L}, d = {d}, steps = {steps}. {why}")
+        raise InputError(
+            f"{claim}: too large for exact arithmetic: parameter {' or '.join(over)}. {why}"
+        )
+    raise InputError(
+        f"{claim}: inputs of {entry_bits} bits are too long for exact GD at "
+        f"L = {L}, d = {d}, steps = {steps}. {why}"
+    )
+
+
+def _fits_with(fits: Callable[..., bool], name: str, value: int) -> bool:
+    return fits(**{name: value})
 
 
 def _largest(fits: Callable[[int], bool], lo: int) -> int | None:
@@ -274,7 +284,9 @@ def exact_drift(
                 if math.sqrt(n) > out.worst:
                     out.worst, out.where = math.sqrt(n), (t, l + 1)
         d_new = model.invariants(e, new)
-        out.drift_per_step.append(max(fro(e, e.sub(x, y)) for x, y in zip(d_new, d_old, strict=True)))
+        out.drift_per_step.append(
+            max(fro(e, e.sub(x, y)) for x, y in zip(d_new, d_old, strict=True))
+        )
         ws = new
     out.change2 = [e.fro2(e.sub(x, y)) for x, y in zip(model.invariants(e, ws), d0, strict=True)]
     return out

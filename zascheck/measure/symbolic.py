@@ -142,8 +142,10 @@ def _aside_note(aside: Sequence[Proof], orphaned: Sequence[str]) -> str:
     if not aside:
         return ""
     defects = list(dict.fromkeys(p.defect for p in aside))
-    out = (f" Set aside, {len(aside)} proof(s) of a route an independent arbiter found "
-           f"unsound: {' | '.join(defects[:2])}.")
+    out = (
+        f" Set aside, {len(aside)} proof(s) of a route an independent arbiter found "
+        f"unsound: {' | '.join(defects[:2])}."
+    )
     if orphaned:
         out += f" No sound proof is left for: {', '.join(orphaned)}."
     return out

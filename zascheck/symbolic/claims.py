@@ -21,8 +21,17 @@ from zascheck.symbolic import identities as idn
 from zascheck.symbolic.ncalg import Algebra, Terms
 from zascheck.symbolic.proof import Proof, relabel
 
-__all__ = ["alpha", "any_layer", "drift", "gradient", "invariance", "last_ci", "lemma42", "residual",
-           "thm41_steps"]
+__all__ = [
+    "alpha",
+    "any_layer",
+    "drift",
+    "gradient",
+    "invariance",
+    "last_ci",
+    "lemma42",
+    "residual",
+    "thm41_steps",
+]
 
 #: the statements the review and Thm 4.1 proof sets are made of
 INIT = "D_l(0) at the init"
@@ -31,8 +40,10 @@ GRAM = "Gram-sum lower bound"
 EQ25 = "eq. (2.5): dR/dW_l = W_{L:l+1}^T E W_{l-1:1}^T"
 
 #: the known upstream defect a disagreeing sympy route is checked for
-SYMPY_DEFECT = ("known upstream defect: sympy issues 27406, 23492, 30527 "
-                "('MatrixSymbol.diff silently returns 0 for some sums of traces')")
+SYMPY_DEFECT = (
+    "known upstream defect: sympy issues 27406, 23492, 30527 "
+    "('MatrixSymbol.diff silently returns 0 for some sums of traces')"
+)
 
 
 def _invariant_proof(scales: list[Any], expected: list[Any], label: str, **explicit: Any) -> Proof:
@@ -43,11 +54,15 @@ def _invariant_proof(scales: list[Any], expected: list[Any], label: str, **expli
         if r != 0:
             res[(f"D_{l}",)] = r
     return Proof(
-        name=f"D_l at {label}", lhs=sp.Matrix([got]), rhs=sp.Matrix([expected]), residual=res,
+        name=f"D_l at {label}",
+        lhs=sp.Matrix([got]),
+        rhs=sp.Matrix([expected]),
+        residual=res,
         lhs_tex=r"\left(D_1(0), \dots, D_{L-1}(0)\right)",
         route="substitution W_l = a_l I into B^T B - C C^T",
         scope=f"explicit L = {len(scales)}, every d",
-        explicit={"L": len(scales)} | explicit, statement=INIT,
+        explicit={"L": len(scales)} | explicit,
+        statement=INIT,
     )
 
 
@@ -56,19 +71,26 @@ def _route1_explicit(L: int, der: dict[str, Any], w: str | None) -> Proof:
     merged: Terms = {}
     for l in range(1, L + 1):
         claimed = derive.claimed_gradient(
-            derive.span(ws, L, l + 1), der["E"], derive.span(ws, l - 1, 1), alg.T, w)
+            derive.span(ws, L, l + 1), der["E"], derive.span(ws, l - 1, 1), alg.T, w
+        )
         for word, k in alg.terms(der["G"][l - 1] - claimed).items():
-            merged[(f"l={l}", *word)] = k
+            key = (f"l={l}", *word)  # mypy reads merged[(a, *w)] as 3.11 syntax
+            merged[key] = k
     return Proof(
-        name=f"derived G_l = eq. (2.5), L = {L}, all l", lhs=sp.Symbol(r"G_l"),
-        rhs=sp.Symbol(r"W_{L:l+1}^T E W_{l-1:1}^T"), residual=merged,
+        name=f"derived G_l = eq. (2.5), L = {L}, all l",
+        lhs=sp.Symbol(r"G_l"),
+        rhs=sp.Symbol(r"W_{L:l+1}^T E W_{l-1:1}^T"),
+        residual=merged,
         route="first variation in the free algebra (explicit letters W_1..W_L)",
-        scope=f"explicit L = {L}, every d", explicit={"L": L}, statement=EQ25,
+        scope=f"explicit L = {L}, every d",
+        explicit={"L": L},
+        statement=EQ25,
     )
 
 
-def _route2(L: int, form: str, der: dict[str, Any],
-            w: str | None) -> tuple[Proof, list[dict[str, Any]]]:
+def _route2(
+    L: int, form: str, der: dict[str, Any], w: str | None
+) -> tuple[Proof, list[dict[str, Any]]]:
     """sympy's ``MatrixSymbol.diff`` at depth ``L``, compared with eq. (2.5); where its
     derivative differs from route 1's, both are judged by the entrywise arbiter and the
     rejections are returned (``route``, ``L``, ``l`` and the audit)."""
@@ -79,20 +101,27 @@ def _route2(L: int, form: str, der: dict[str, Any],
         ws = derive.layer_letters(alg, L)
         E = derive.span(ws, L, 1) - alg.letter("Phi")
         claimed = derive.claimed_gradient(
-            derive.span(ws, L, l + 1), E, derive.span(ws, l - 1, 1), alg.T, w)
+            derive.span(ws, L, l + 1), E, derive.span(ws, l - 1, 1), alg.T, w
+        )
         for word, k in alg.terms(g_sympy - claimed).items():
-            merged[(f"l={l}", *word)] = k
+            key = (f"l={l}", *word)  # mypy reads merged[(a, *w)] as 3.11 syntax
+            merged[key] = k
         if alg.terms(g_sympy - der["G"][l - 1]):  # the two routes disagree: arbitrate
-            for route, poly, a in (("route2", g_sympy, alg),
-                                   ("route1", der["G"][l - 1], der["alg"])):
+            for route, poly, a in (
+                ("route2", g_sympy, alg),
+                ("route1", der["G"][l - 1], der["alg"]),
+            ):
                 audit = derive.audit_gradient_route(L, l, poly, a)
                 if not audit["agrees"]:
                     rejected.append({"route": route, "L": L, "l": l, **audit})
     proof = Proof(
         name=f"sympy MatrixSymbol.diff ({form}) = eq. (2.5), L = {L}, all l",
-        lhs=sp.Symbol(r"\texttt{diff}(R, W_l)"), rhs=sp.Symbol(r"W_{L:l+1}^T E W_{l-1:1}^T"),
-        residual=merged, route=f"sympy matrix calculus, R written as {form}",
-        scope=f"explicit L = {L}, symbolic square d x d", statement=EQ25,
+        lhs=sp.Symbol(r"\texttt{diff}(R, W_l)"),
+        rhs=sp.Symbol(r"W_{L:l+1}^T E W_{l-1:1}^T"),
+        residual=merged,
+        route=f"sympy matrix calculus, R written as {form}",
+        scope=f"explicit L = {L}, symbolic square d x d",
+        statement=EQ25,
         explicit={"L": L, "shape": "square d x d"},
     )
     return proof, rejected
@@ -104,18 +133,20 @@ def _defect(route: str, form: str, rejected: list[dict[str, Any]]) -> str:
         return ""
     at = ", ".join(f"({r['L']}, {r['l']})" for r in rejected)
     a = rejected[0]
-    diff = (f"the entrywise derivative of R on explicit {a['d']} x {a['d']} matrices differs "
-            f"in {a['mismatched_entries']} of {a['entries']} entries")
+    diff = (
+        f"the entrywise derivative of R on explicit {a['d']} x {a['d']} matrices differs "
+        f"in {a['mismatched_entries']} of {a['entries']} entries"
+    )
     if route == "route1":
         return f"first-variation derivation rejected at (L, l) = {at}: {diff}"
     zero = all(r["route_is_zero"] and r["loss_depends"] for r in rejected)
     what = "returned 0 (R is not constant in W_l)" if zero else "returned a wrong derivative"
-    return (f"sympy MatrixSymbol.diff ({form}) {what} at (L, l) = {at}: {diff}; "
-            f"{SYMPY_DEFECT}")
+    return f"sympy MatrixSymbol.diff ({form}) {what} at (L, l) = {at}: {diff}; {SYMPY_DEFECT}"
 
 
-def gradient(L_max: int = 4, ms_L_max: int = 3, ms_form: str = "single-trace",
-             wrong: str | None = None) -> list[Proof]:
+def gradient(
+    L_max: int = 4, ms_L_max: int = 3, ms_form: str = "single-trace", wrong: str | None = None
+) -> list[Proof]:
     """Eq. (2.5) by route 1 (first variation: abstract, every ``L`` and ``d``; and each
     explicit ``L <= L_max``) and route 2 (sympy ``MatrixSymbol.diff``, ``L <= ms_L_max``,
     square symbolic ``d``), all for one statement.
@@ -163,8 +194,9 @@ def invariance(wrong: str | None = None) -> list[Proof]:
     return [idn.lemma42(wrong), idn.drift(wrong), idn.drift_scalar(wrong)]
 
 
-def thm41_steps(L_max: int = 6, k_max: int = 6, Lf_max: int = 3,
-                wrong: str | None = None) -> list[Proof]:
+def thm41_steps(
+    L_max: int = 6, k_max: int = 6, Lf_max: int = 3, wrong: str | None = None
+) -> list[Proof]:
     """Init invariants at ZAS, balanced chain (induction + explicit k), ZAS consequence,
     Loewner lower bound, and dR/dt = -sum ||G_l||^2."""
     out = []
@@ -174,13 +206,15 @@ def thm41_steps(L_max: int = 6, k_max: int = 6, Lf_max: int = 3,
     out += idn.balanced_induction(wrong)
     out += [relabel([idn.balanced_explicit(k, wrong)], L=k + 1)[0] for k in range(1, k_max + 1)]
     for L in range(2, L_max + 1):
-        out += relabel(idn.chain_consequences([*[1] * (L - 1), 0], L, low=1, wrong=wrong),
-                       statement=CHAIN)
+        out += relabel(
+            idn.chain_consequences([*[1] * (L - 1), 0], L, low=1, wrong=wrong), statement=CHAIN
+        )
         out += relabel([idn.sos_lower_bound(L - 1, 1)], statement=GRAM, L=L)
     flow = "dR/dt = -sum_l ||G_l||_F^2"
     out += relabel([idn.flow_loss_derivative(wrong)], statement=flow)
-    out += relabel([idn.flow_loss_derivative_explicit(L, wrong) for L in range(1, Lf_max + 1)],
-                   statement=flow)
+    out += relabel(
+        [idn.flow_loss_derivative_explicit(L, wrong) for L in range(1, Lf_max + 1)], statement=flow
+    )
     return out
 
 
@@ -197,11 +231,11 @@ def any_layer(L_max: int = 5, wrong: str | None = None) -> list[Proof]:
             if m <= L - 1:
                 exp[m - 1] = 1
             out.append(_invariant_proof(sc, exp, f"zero layer m = {m}, L = {L}", m=m))
-            out += relabel(idn.chain_consequences(sc, m, low=1, up=1, wrong=wrong),
-                           statement=CHAIN)
+            out += relabel(idn.chain_consequences(sc, m, low=1, up=1, wrong=wrong), statement=CHAIN)
     # exponents m - 1 and L - m are at most L - 1: the bound with exponent k serves L = k + 1
-    out += [relabel([idn.sos_lower_bound(k, 1)], statement=GRAM, L=k + 1)[0]
-            for k in range(1, L_max)]
+    out += [
+        relabel([idn.sos_lower_bound(k, 1)], statement=GRAM, L=k + 1)[0] for k in range(1, L_max)
+    ]
     return out
 
 
@@ -212,8 +246,9 @@ def last_ci(L_max: int = 5, wrong: str | None = None) -> list[Proof]:
     out = []
     for L in range(2, L_max + 1):
         sc = [*[1] * (L - 1), c]
-        out.append(_invariant_proof(sc, [*[0] * (L - 2), c**2 - 1], f"last layer c I, L = {L}",
-                                    m=L))
+        out.append(
+            _invariant_proof(sc, [*[0] * (L - 2), c**2 - 1], f"last layer c I, L = {L}", m=L)
+        )
         out += relabel(idn.chain_consequences(sc, L, low=a, wrong=wrong), statement=CHAIN)
         out += relabel([idn.sos_lower_bound(L - 1, a)], statement=GRAM, L=L)
     return out
@@ -226,18 +261,27 @@ def alpha(L_max: int = 5, wrong: str | None = None) -> list[Proof]:
     out = []
     for L in range(2, L_max + 1):
         sc = [*[al] * (L - 1), 0]
-        out.append(_invariant_proof(sc, [*[0] * (L - 2), -(al**2)], f"alpha I layers, L = {L}",
-                                    m=L))
+        out.append(
+            _invariant_proof(sc, [*[0] * (L - 2), -(al**2)], f"alpha I layers, L = {L}", m=L)
+        )
         out += relabel(idn.chain_consequences(sc, L, low=al**2, wrong=wrong), statement=CHAIN)
         out += relabel([idn.sos_lower_bound(L - 1, al**2, wrong=wrong)], statement=GRAM, L=L)
         alg = Algebra()
         ws = derive.layer_letters(alg, L)
         phi = alg.letter("Phi")
         E0 = (derive.span(ws, L, 1) - phi).xreplace(
-            dict(zip(ws, sc, strict=True)) | {alg.T(w): s for w, s in zip(ws, sc, strict=True)})
-        out.append(Proof(
-            name=f"E(0) = -Phi for every alpha, L = {L}", lhs=E0, rhs=-phi,
-            residual=alg.terms(E0 + phi), route="substitution", scope=f"explicit L = {L}",
-            explicit={"L": L}, statement="E(0) = -Phi for every alpha",
-        ))
+            dict(zip(ws, sc, strict=True)) | {alg.T(w): s for w, s in zip(ws, sc, strict=True)}
+        )
+        out.append(
+            Proof(
+                name=f"E(0) = -Phi for every alpha, L = {L}",
+                lhs=E0,
+                rhs=-phi,
+                residual=alg.terms(E0 + phi),
+                route="substitution",
+                scope=f"explicit L = {L}",
+                explicit={"L": L},
+                statement="E(0) = -Phi for every alpha",
+            )
+        )
     return out

@@ -116,8 +116,18 @@ def derive_gradient_abstract() -> dict[str, Any]:
     half_EEt = sp.Rational(1, 2) * E * alg.T(E)
     var = first_variation(alg, half_EEt, "X", H, t)
     G = alg.trace_gradient(var, "H")
-    return {"alg": alg, "A": A, "X": X, "F": F, "Phi": Phi, "H": H, "E": E,
-            "R_arg": half_EEt, "variation": var, "G": G}
+    return {
+        "alg": alg,
+        "A": A,
+        "X": X,
+        "F": F,
+        "Phi": Phi,
+        "H": H,
+        "E": E,
+        "R_arg": half_EEt,
+        "variation": var,
+        "G": G,
+    }
 
 
 def derive_gradient_explicit(L: int) -> dict[str, Any]:
@@ -130,8 +140,10 @@ def derive_gradient_explicit(L: int) -> dict[str, Any]:
     t = sp.Symbol("t")
     E = span(ws, L, 1) - Phi
     half_EEt = sp.Rational(1, 2) * E * alg.T(E)
-    G = [alg.trace_gradient(first_variation(alg, half_EEt, f"W_{l}", H, t), "H")
-         for l in range(1, L + 1)]
+    G = [
+        alg.trace_gradient(first_variation(alg, half_EEt, f"W_{l}", H, t), "H")
+        for l in range(1, L + 1)
+    ]
     return {"alg": alg, "ws": ws, "Phi": Phi, "E": E, "G": G}
 
 
@@ -141,8 +153,10 @@ def gradient_exprs(L: int, wrong: str | None = None) -> tuple[Algebra, list[Any]
     alg, ws = der["alg"], der["ws"]
     if wrong is None:
         return alg, ws, der["G"]
-    gs = [claimed_gradient(span(ws, L, l + 1), der["E"], span(ws, l - 1, 1), alg.T, wrong)
-          for l in range(1, L + 1)]
+    gs = [
+        claimed_gradient(span(ws, L, l + 1), der["E"], span(ws, l - 1, 1), alg.T, wrong)
+        for l in range(1, L + 1)
+    ]
     return alg, ws, gs
 
 
@@ -156,7 +170,12 @@ def from_matexpr(alg: Algebra, expr: Any) -> Any:
     silently dropping a term.
     """
     from sympy.matrices.expressions import (
-        Identity, MatAdd, MatMul, MatrixSymbol, Transpose, ZeroMatrix,
+        Identity,
+        MatAdd,
+        MatMul,
+        MatrixSymbol,
+        Transpose,
+        ZeroMatrix,
     )
 
     if isinstance(expr, MatrixSymbol):
@@ -237,10 +256,18 @@ def entrywise_residual(L: int, d: int, wrong: str | None = None) -> dict[str, An
                         worst.append(f"l={l} ({i},{j}): {len(sp.Add.make_args(r))} terms")
     deg = max(
         sp.degree(E[i, j], ws[l][a, b])
-        for l in range(L) for a in range(d) for b in range(d) for i in range(d) for j in range(d)
+        for l in range(L)
+        for a in range(d)
+        for b in range(d)
+        for i in range(d)
+        for j in range(d)
     )
-    return {"nonzero_entries": nonzero, "entries": L * d * d, "examples": worst,
-            "max_degree_E": int(deg)}
+    return {
+        "nonzero_entries": nonzero,
+        "entries": L * d * d,
+        "examples": worst,
+        "max_degree_E": int(deg),
+    }
 
 
 def evaluate_words(alg: Algebra, expr: Any, mats: dict[str, sp.Matrix]) -> sp.Matrix:
@@ -260,7 +287,9 @@ def evaluate_words(alg: Algebra, expr: Any, mats: dict[str, sp.Matrix]) -> sp.Ma
     return out
 
 
-def audit_gradient_route(L: int, l: int, candidate: Any, alg: Algebra, d: int = 2) -> dict[str, Any]:
+def audit_gradient_route(
+    L: int, l: int, candidate: Any, alg: Algebra, d: int = 2
+) -> dict[str, Any]:
     """Judge a route's ``dR/dW_l`` (a free-algebra polynomial) by an elementary arbiter.
 
     The arbiter is route 3: on explicit ``d x d`` matrices of symbols, the
@@ -345,7 +374,13 @@ def lambdify_gradients(
 
 
 def finite_difference(
-    L: int, d: int, prec: int, seed: int, *, h_bits: int = 8, frac_bits: int = 30,
+    L: int,
+    d: int,
+    prec: int,
+    seed: int,
+    *,
+    h_bits: int = 8,
+    frac_bits: int = 30,
     wrong: str | None = None,
 ) -> dict[str, Any]:
     """Route 4: central differences of ``zascheck.model.loss`` at ``prec`` bits vs the formula.
@@ -396,13 +431,22 @@ def finite_difference(
                 plus[l][i, j] += h
                 minus[l][i, j] -= h
                 fd = (loss(b, plus, target) - loss(b, minus, target)) / (2 * h)
-                tol = (2 * err_R / (2 * hf) + b.gamma(n_G) * Gabs[i, j]
-                       + b.unit_roundoff * abs(float(fd)))
+                tol = (
+                    2 * err_R / (2 * hf)
+                    + b.gamma(n_G) * Gabs[i, j]
+                    + b.unit_roundoff * abs(float(fd))
+                )
                 ratio = float(abs(fd - G[l][i, j])) / tol
                 if ratio > worst:
                     worst, worst_at = ratio, (l + 1, i, j)
-    return {"ratio": float(worst), "at": worst_at, "prec": prec, "h": hf,
-            "entries": L * d * d, "tol_model": "rounding only (R quadratic per entry)"}
+    return {
+        "ratio": float(worst),
+        "at": worst_at,
+        "prec": prec,
+        "h": hf,
+        "entries": L * d * d,
+        "tol_model": "rounding only (R quadratic per entry)",
+    }
 
 
 def gradient_residual_explicit(L: int, wrong: str | None = None) -> dict[int, Terms]:

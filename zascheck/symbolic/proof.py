@@ -92,7 +92,9 @@ class Proof:
         return out
 
 
-def relabel(proofs: Sequence[Proof], *, statement: str | None = None, **explicit: Any) -> list[Proof]:
+def relabel(
+    proofs: Sequence[Proof], *, statement: str | None = None, **explicit: Any
+) -> list[Proof]:
     """Copies of ``proofs`` as one claim uses them: under ``statement`` and with
     the claim's own variables fixed (``relabel(ps, L=4)`` when a lemma's
     exponent ``k = 3`` is the claim's depth ``L = 4``).

@@ -77,12 +77,25 @@ CARD = Card(
 )
 
 
-def _gd_half(rng: np.random.Generator, L: int, d: int, steps: int, eta: str,
-             phi: np.ndarray | None, claim_gd_exact: bool) -> tuple[Verdict, dict[str, Any]]:
+def _gd_half(
+    rng: np.random.Generator,
+    L: int,
+    d: int,
+    steps: int,
+    eta: str,
+    phi: np.ndarray | None,
+    claim_gd_exact: bool,
+) -> tuple[Verdict, dict[str, Any]]:
     """Exact GD: does ``D_l`` change (it must), and within the drift identity's bound?"""
-    check_exact_gd_size("review.invariance:flow+exact-gd", L, d, steps,
-                        max(rational_bits(eta), 7, *(rational_bits(x) for x in
-                                                    ([] if phi is None else phi.ravel()))))
+    check_exact_gd_size(
+        "review.invariance:flow+exact-gd",
+        L,
+        d,
+        steps,
+        max(
+            rational_bits(eta), 7, *(rational_bits(x) for x in ([] if phi is None else phi.ravel()))
+        ),
+    )
     e = ExactBackend()
     ws = [random_rational_matrix(e, rng, d, 4) for _ in range(L)]
     tq = random_rational_matrix(e, rng, d, 4) if phi is None else e.matrix(phi)
@@ -90,8 +103,10 @@ def _gd_half(rng: np.random.Generator, L: int, d: int, steps: int, eta: str,
     moved = all(c != 0 for c in run.change2)
     bounded = all(c <= a * a for c, a in zip(run.change2, run.bound, strict=True))
     ok = (not moved) if claim_gd_exact else (moved and bounded and run.nonzero == 0)
-    ratio = max(math.sqrt(e.to_float(c)) / e.to_float(a)
-                for c, a in zip(run.change2, run.bound, strict=True))
+    ratio = max(
+        math.sqrt(e.to_float(c)) / e.to_float(a)
+        for c, a in zip(run.change2, run.bound, strict=True)
+    )
     return (Verdict.CERTIFIED if ok else Verdict.VIOLATED), {
         "gd_drift_norms": [math.sqrt(e.to_float(c)) for c in run.change2],
         "gd_drift_over_eta2_bound": ratio,
@@ -108,8 +123,14 @@ def _gd_half(rng: np.random.Generator, L: int, d: int, steps: int, eta: str,
     accepts_phi=True,
 )
 def invariance(
-    ctx: RunContext, L: int, d: int, steps: int, eta: str, times: list[float],
-    claim_gd_exact: bool = False, phi: Any = None,
+    ctx: RunContext,
+    L: int,
+    d: int,
+    steps: int,
+    eta: str,
+    times: list[float],
+    claim_gd_exact: bool = False,
+    phi: Any = None,
 ) -> CheckResult:
     """Both halves on one random case: flow conserves D_l; exact GD moves it, by O(eta^2).
 
@@ -145,8 +166,13 @@ def invariance(
         arithmetic="ball+exact",
         precision_bits=b.prec,
         measured_repr="flow: max ||D_l(t)-D_l(0)||_F",
-        evidence={"flow_change": ch, "flow_budget": allow, "flow_verdict": v_flow.value,
-                  **gd, "gd_verdict": v_gd.value},
+        evidence={
+            "flow_change": ch,
+            "flow_budget": allow,
+            "flow_verdict": v_flow.value,
+            **gd,
+            "gd_verdict": v_gd.value,
+        },
         notes=f"flow conserves D_l within its error budget ({v_flow.value}); exact GD drift is "
         f"nonzero: {gd['gd_moved']}, within eta^2 sum ||G||^2: {gd['gd_bounded']} (largest "
         f"ratio {gd['gd_drift_over_eta2_bound']:.3g})",
@@ -159,8 +185,10 @@ def invariance(
         },
     )
     if verdict is Verdict.VIOLATED:
-        out.counterexample = {"gd_drift_norms": gd["gd_drift_norms"],
-                              "reading": "constant under GD" if claim_gd_exact else "approximate"}
+        out.counterexample = {
+            "gd_drift_norms": gd["gd_drift_norms"],
+            "reading": "constant under GD" if claim_gd_exact else "approximate",
+        }
     return out
 
 
@@ -180,12 +208,13 @@ def invariance_symbolic(ctx: RunContext, *, wrong: str | None) -> CheckResult:
     ``eta^2``; a transposed gradient.
     """
     return certify(
-        CARD.proofs(wrong=wrong),
+        proof_sets.invariance(wrong=wrong),
         route="free-algebra expansion; commutative expansion at d = 1 with a witness",
         notes="Every L, d and E (free algebra); GD moves D_l: witness L = 2, ZAS, Phi = -1.",
         scope={
-            "t": covers("every t >= 0 (flow) and every GD step (identities at every point)",
-                        universal=True),
+            "t": covers(
+                "every t >= 0 (flow) and every GD step (identities at every point)", universal=True
+            ),
             "init": covers("every point W_1..W_L (free letters)", universal=True),
             "Phi": covers("every Phi (E a free letter)", universal=True),
             "L": "L",

@@ -79,8 +79,10 @@ CARD = Card(
 
 def _need_pairs(L: int, steps: int) -> None:
     if L < 2:
-        raise InputError(f"zas.drift: L = {L} has no D_l (they exist for L >= 2): the identity "
-                         "would be vacuous; use L >= 2")
+        raise InputError(
+            f"zas.drift: L = {L} has no D_l (they exist for L >= 2): the identity "
+            "would be vacuous; use L >= 2"
+        )
     if steps < 1:
         raise InputError("zas.drift: steps = 0 takes no GD step: nothing to check; use steps >= 1")
 
@@ -104,7 +106,13 @@ def _user_target(phi: Any) -> Any:
     accepts_phi=True,
 )
 def drift_exact(
-    ctx: RunContext, L: int, d: int, steps: int, eta: str, denominator: int, power: int = 2,
+    ctx: RunContext,
+    L: int,
+    d: int,
+    steps: int,
+    eta: str,
+    denominator: int,
+    power: int = 2,
     phi: Any = None,
 ) -> CheckResult:
     """The drift identity in exact rational arithmetic along ``steps`` GD steps.
@@ -121,14 +129,20 @@ def drift_exact(
     den = int(denominator)
     phi_m = None if phi is None else _user_target(phi)
     d = d if phi_m is None else phi_m.shape[0]
-    bits = max(rational_bits(eta), (2 * den).bit_length() + den.bit_length(),
-               *(rational_bits(x) for x in ([] if phi_m is None else phi_m.ravel())))
+    bits = max(
+        rational_bits(eta),
+        (2 * den).bit_length() + den.bit_length(),
+        *(rational_bits(x) for x in ([] if phi_m is None else phi_m.ravel())),
+    )
     check_exact_gd_size("zas.drift:exact", L, d, steps, bits)
     e = ExactBackend()
     rng = ctx.rng(4)
     ws = [random_rational_matrix(e, rng, d, den) for _ in range(L)]
     if phi_m is None:
-        phi_q, phi_text = random_rational_matrix(e, rng, d, den), f"1 random rational target k/{den}"
+        phi_q, phi_text = (
+            random_rational_matrix(e, rng, d, den),
+            f"1 random rational target k/{den}",
+        )
     else:
         phi_q, phi_text = e.matrix(phi_m), "the user's target (float64 entries as exact rationals)"
     run = exact_drift(e, ws, Target(Y=phi_q), e.scalar(Fraction(eta)), steps, power=power)
@@ -140,8 +154,11 @@ def drift_exact(
         arithmetic="exact",
         precision_bits=0,
         measured_repr="max ||residual||_F over steps and layers (exact rationals)",
-        evidence={"nonzero_residuals": run.nonzero, "pairs_checked": run.pairs,
-                  "drift_per_step": run.drift_per_step},
+        evidence={
+            "nonzero_residuals": run.nonzero,
+            "pairs_checked": run.pairs,
+            "drift_per_step": run.drift_per_step,
+        },
         notes=f"{steps} exact GD steps, L = {L}, d = {d}, eta = {eta}; {phi_text}",
         scope={
             "t": covers(f"t < {steps} GD steps"),
@@ -154,8 +171,12 @@ def drift_exact(
     )
     if verdict is Verdict.VIOLATED:
         assert run.where is not None, "a nonzero residual records where it was"
-        res.counterexample = {"step": run.where[0], "l": run.where[1],
-                              "residual_norm": run.worst, "power_of_eta": power}
+        res.counterexample = {
+            "step": run.where[0],
+            "l": run.where[1],
+            "residual_norm": run.worst,
+            "power_of_eta": power,
+        }
     return res
 
 
@@ -169,7 +190,13 @@ def drift_exact(
     accepts_phi=True,
 )
 def drift_mp(
-    ctx: RunContext, L: int, d: int, steps: int, eta: float, bits: int, power: int = 2,
+    ctx: RunContext,
+    L: int,
+    d: int,
+    steps: int,
+    eta: float,
+    bits: int,
+    power: int = 2,
     phi: Any = "gaussian",
 ) -> CheckResult:
     """The drift identity at high precision, beside the size of the drift itself.
@@ -197,8 +224,9 @@ def drift_mp(
             verdicts.append(decide(F64, m, budget))
             if m - budget > worst[0] - worst[1]:
                 worst = (m, budget, t, l + 1)
-        drift_sizes.append(max(fro(b, b.sub(x, y)) for x, y in zip(invariants(b, new), d_old,
-                                                                     strict=True)))
+        drift_sizes.append(
+            max(fro(b, b.sub(x, y)) for x, y in zip(invariants(b, new), d_old, strict=True))
+        )
         ws = new
     verdict = combine_verdicts(verdicts)
     out = CheckResult(
@@ -221,8 +249,13 @@ def drift_mp(
         },
     )
     if verdict is Verdict.VIOLATED:
-        out.counterexample = {"step": worst[2], "l": worst[3], "residual": worst[0],
-                              "budget": worst[1], "power_of_eta": power}
+        out.counterexample = {
+            "step": worst[2],
+            "l": worst[3],
+            "residual": worst[0],
+            "budget": worst[1],
+            "power_of_eta": power,
+        }
     return out
 
 
@@ -241,12 +274,13 @@ def drift_symbolic(ctx: RunContext, *, wrong: str | None) -> CheckResult:
     step.  Controls: ``eta`` for ``eta^2``; ``G_l^T`` for ``G_l``.
     """
     return certify(
-        CARD.proofs(wrong=wrong),
+        proof_sets.drift(wrong=wrong),
         route="free-algebra expansion",
         notes="Every L, d and E (free algebra, eta a commutative symbol).",
         scope={
-            "t": covers("every GD step (the one-step identity at an arbitrary point)",
-                        universal=True),
+            "t": covers(
+                "every GD step (the one-step identity at an arbitrary point)", universal=True
+            ),
             "eta": covers("every eta (commutative symbol)", universal=True),
             "init": covers("every point W_1..W_L (free letters)", universal=True),
             "Phi": covers("every Phi (E a free letter)", universal=True),

@@ -64,7 +64,7 @@ CARD = Card(
 )
 
 #: what the free-algebra proofs cover by their form: layers and target are free letters
-_FREE_LETTERS = {
+_FREE_LETTERS: dict[str, str | dict[str, Any]] = {
     "W": covers("every point W_1..W_L (free letters)", universal=True),
     "Phi": covers("every Phi (free letter)", universal=True),
 }
@@ -96,13 +96,13 @@ def gradient_symbolic(
     1.14 returns 0 for ``sum-of-traces``: issues 27406, 23492, 30527).  Scope:
     ``L`` and ``shape`` from the proofs, ``W`` and ``Phi`` free letters.
     """
-    proofs = CARD.proofs(L_max=L_max, ms_L_max=ms_L_max, ms_form=ms_form, wrong=wrong)
+    proofs = proof_sets.gradient(L_max=L_max, ms_L_max=ms_L_max, ms_form=ms_form, wrong=wrong)
     return certify(
         proofs,
         route="first variation + trace normal form, sympy diff cross-check",
         notes="Every L and shape at once via the abstract split P = A X F; explicit L checked "
         f"for L <= {L_max}; sympy MatrixSymbol.diff ({ms_form}) compared for L <= {ms_L_max}.",
-        scope={"L": "L", "shape": "shape"} | _FREE_LETTERS,
+        scope={"L": "L", "shape": "shape", **_FREE_LETTERS},
     )
 
 
@@ -145,8 +145,9 @@ def gradient_entrywise(
         + ". max_degree_E = 1 shows R is quadratic in each single entry.",
         evidence={"sizes": per},
         scope={
-            "L": covers(f"L in {{{', '.join(str(L) for L in sorted({L for L, _ in sizes}))}}} "
-                        "(explicit)"),
+            "L": covers(
+                f"L in {{{', '.join(str(L) for L in sorted({L for L, _ in sizes}))}}} (explicit)"
+            ),
             "shape": covers(f"square d x d, {sizes_text}"),
             "W": covers("every W_1..W_L at those sizes (symbolic entries)", universal=True),
             "Phi": covers("every Phi at those sizes (symbolic entries)", universal=True),

@@ -70,8 +70,9 @@ CARD = Card(
 )
 
 
-def _case(b: Backend, case: list[Any], phi: Any, times: list[float], evolution: str,
-          eta: float, rng: Any) -> tuple[float, float, str]:
+def _case(
+    b: Backend, case: list[Any], phi: Any, times: list[float], evolution: str, eta: float, rng: Any
+) -> tuple[float, float, str]:
     """One case ``[init, L, d, target]``: the change of ``D_l`` and its budget."""
     init, L, d, name = case
     if phi is not None:
@@ -148,8 +149,12 @@ def lemma42(
         for c in cases:
             ch, allow, label = _case(b, c, phi, times, evolution, eta, rng)
             key = "/".join(map(str, c)) if phi is None else f"{c[0]}/L={c[1]}/user target"
-            per[key] = {"max_change": ch, "budget": allow, "dynamics": label,
-                        "verdict": decide(F64, ch, allow).value}
+            per[key] = {
+                "max_change": ch,
+                "budget": allow,
+                "dynamics": label,
+                "verdict": decide(F64, ch, allow).value,
+            }
     worst = max(per, key=lambda k: per[k]["max_change"] - per[k]["budget"])
     verdict = combine_verdicts(Verdict(v["verdict"]) for v in per.values())
     res = CheckResult(
@@ -167,11 +172,17 @@ def lemma42(
         scope={
             "t": covers(f"t in {times} ({'flow' if evolution == 'flow' else 'GD steps'})"),
             "init": covers(", ".join(sorted({str(c[0]) for c in cases}))),
-            "Phi": covers("the user's target" if phi is not None
-                          else ", ".join(sorted({str(c[3]) for c in cases})) + " targets"),
+            "Phi": covers(
+                "the user's target"
+                if phi is not None
+                else ", ".join(sorted({str(c[3]) for c in cases})) + " targets"
+            ),
             "L": covers(f"L in {sorted({int(c[1]) for c in cases})}"),
-            "d": covers(f"d in {sorted({int(c[2]) for c in cases})}" if phi is None
-                        else f"d = {make_phi(phi, 0).shape[0]}"),
+            "d": covers(
+                f"d in {sorted({int(c[2]) for c in cases})}"
+                if phi is None
+                else f"d = {make_phi(phi, 0).shape[0]}"
+            ),
         },
     )
     if verdict is Verdict.VIOLATED:
@@ -194,12 +205,14 @@ def lemma42_symbolic(ctx: RunContext, *, wrong: str | None) -> CheckResult:
     Controls: a wrong gradient (``G^T``; the factor ``W_{l-1:1}^T`` dropped).
     """
     return certify(
-        CARD.proofs(wrong=wrong),
+        proof_sets.lemma42(wrong=wrong),
         route="free-algebra expansion",
         notes="Every L, d and E (free algebra); ends l = 1, L-1 are A = 1 / F = 1.",
         scope={
-            "t": covers("every t >= 0 (dD_l/dt = 0 at every point; the flow exists for all t)",
-                        universal=True),
+            "t": covers(
+                "every t >= 0 (dD_l/dt = 0 at every point; the flow exists for all t)",
+                universal=True,
+            ),
             "init": covers("every point W_1..W_L (free letters)", universal=True),
             "Phi": covers("every Phi (E a free letter)", universal=True),
             "L": "L",

@@ -73,12 +73,13 @@ def residual_symbolic(ctx: RunContext, *, wrong: str | None) -> CheckResult:
     by induction.  Control ``unshifted``: ``dR/dW`` evaluated at ``W = U``.
     """
     return certify(
-        CARD.proofs(wrong=wrong),
+        proof_sets.residual(wrong=wrong),
         route="free-algebra expansion",
         notes="Every L and d (free algebra).",
         scope={
-            "t": covers("every GD step (one-step identity at an arbitrary point, induction)",
-                        universal=True),
+            "t": covers(
+                "every GD step (one-step identity at an arbitrary point, induction)", universal=True
+            ),
             "L": "L",
             "d": "d",
             "U": covers("every point (free letters)", universal=True),
