@@ -135,6 +135,16 @@ def test_no_sound_route_left_is_inconclusive(monkeypatch) -> None:
     assert "No sound proof is left" in res.notes
 
 
+@pytest.mark.parametrize("cid", ["zas.gradient", "zas.residual", "zas.lemma4.2", "zas.drift"])
+def test_search_results_state_their_samples(cid: str) -> None:
+    from zascheck.engine import card
+
+    res = _run(f"{cid}:search")
+    names = [q.name for q in card(cid).quantifiers]
+    assert all(res.scope[n]["covered"] != "not covered" for n in names), res.scope
+    assert not any(e["universal"] for e in res.scope.values())
+
+
 # -- review.invariance: GD really moves D_l ------------------------------------------------------
 
 
@@ -146,10 +156,11 @@ def test_gd_drift_is_not_identically_zero() -> None:
 # -- zas.drift:exact sizes and targets -------------------------------------------------------------
 
 
-def test_drift_exact_refuses_an_impossible_depth_before_running() -> None:
-    """Issue 11: ``--case '{"L": 1000000000}'`` grew memory without end."""
+@pytest.mark.parametrize("key", ["zas.drift:exact", "zas.drift:mp"])
+def test_drift_refuses_an_impossible_depth_before_running(key: str) -> None:
+    """Issue 11: ``zas.drift:exact --case '{"L": 1000000000}'`` grew memory without end."""
     with pytest.raises(InputError, match=r"parameter L = 1000000000 \(at most \d+"):
-        _run("zas.drift:exact", L=10**9)
+        _run(key, L=10**9)
 
 
 def test_drift_exact_refusal_exits_2() -> None:

@@ -38,8 +38,10 @@ from zascheck.model import Target
 __all__ = [
     "EXACT_MEMORY_LIMIT_LOG2",
     "EXACT_WORK_LIMIT_LOG2",
+    "MP_WORK_LIMIT_LOG2",
     "ExactDrift",
     "check_exact_gd_size",
+    "check_mp_gd_size",
     "drift_residuals",
     "drift_rounding_budget",
     "dynamics_flow",
@@ -191,16 +193,14 @@ def check_exact_gd_size(claim: str, L: int, d: int, steps: int, entry_bits: int)
     """Raise :class:`InputError` before an exact GD run of ``steps`` steps at depth
     ``L``, width ``d`` and inputs of ``entry_bits`` bits that would exceed
     :data:`EXACT_WORK_LIMIT_LOG2` or :data:`EXACT_MEMORY_LIMIT_LOG2`; the message
-    names the first of ``L``, ``steps``, ``d`` over its largest admissible value
+    names each of ``L``, ``steps``, ``d`` over its largest admissible value
     (the others fixed), the limits, and why."""
-    values = {"L": L, "steps": steps, "d": d}
 
-    def fits(**change: int) -> bool:
-        v = values | change
-        _b, work, mem = _exact_gd_log2_cost(v["L"], v["d"], v["steps"], entry_bits)
+    def fits(L: int, d: int, steps: int) -> bool:
+        _b, work, mem = _exact_gd_log2_cost(L, d, steps, entry_bits)
         return work <= EXACT_WORK_LIMIT_LOG2 and mem <= EXACT_MEMORY_LIMIT_LOG2
 
-    if fits():
+    if fits(L, d, steps):
         return
     bits, work, mem = _exact_gd_log2_cost(L, d, steps, entry_bits)
     why = (
@@ -209,24 +209,56 @@ def check_exact_gd_size(claim: str, L: int, d: int, steps: int, entry_bits: int)
         f"2^{EXACT_WORK_LIMIT_LOG2}, about 10 minutes here) and 2^{mem:.0f} bytes (limit "
         f"2^{EXACT_MEMORY_LIMIT_LOG2}); use the mp method for larger sizes"
     )
+    _refuse(
+        claim,
+        {"L": L, "steps": steps, "d": d},
+        fits,
+        why,
+        f"inputs of {entry_bits} bits are too long for exact GD",
+    )
+
+
+#: an mp GD run is refused above 2^23 units of ``L d^3`` work (3 per layer and step; about
+#: 50-100 us each at 113-200 bits with mpmath here: about 10 minutes)
+MP_WORK_LIMIT_LOG2 = 23
+
+
+def check_mp_gd_size(claim: str, L: int, d: int, steps: int) -> None:
+    """Raise :class:`InputError` before an mp GD run of ``steps`` steps at depth ``L``
+    and width ``d`` above :data:`MP_WORK_LIMIT_LOG2` (each step costs about
+    ``3 L d^3`` multiplications at the working precision)."""
+
+    def fits(L: int, d: int, steps: int) -> bool:
+        return math.log2(3 * L * d**3 * max(steps, 1)) <= MP_WORK_LIMIT_LOG2
+
+    if fits(L, d, steps):
+        return
+    why = (
+        f"Each GD step costs about 3 L d^3 = {3 * L * d**3:.3g} multiplications at the "
+        f"working precision; the limit is 2^{MP_WORK_LIMIT_LOG2} over the run (about 10 "
+        "minutes here)"
+    )
+    _refuse(claim, {"L": L, "steps": steps, "d": d}, fits, why, "the run is too long")
+
+
+def _refuse(
+    claim: str, values: dict[str, int], fits: Callable[..., bool], why: str, otherwise: str
+) -> None:
+    """Raise the :class:`InputError` of a size check: every parameter over its largest
+    admissible value with the others fixed, then ``why``."""
     over = []
     for name in values:
-        top = _largest(partial(_fits_with, fits, name), 0 if name == "steps" else 1)
+        top = _largest(partial(_fits_with, fits, values, name), 0 if name == "steps" else 1)
         if top is not None and values[name] > top:
             others = ", ".join(f"{k} = {v}" for k, v in values.items() if k != name)
             over.append(f"{name} = {values[name]} (at most {top} with {others})")
     if over:
-        raise InputError(
-            f"{claim}: too large for exact arithmetic: parameter {' or '.join(over)}. {why}"
-        )
-    raise InputError(
-        f"{claim}: inputs of {entry_bits} bits are too long for exact GD at "
-        f"L = {L}, d = {d}, steps = {steps}. {why}"
-    )
+        raise InputError(f"{claim}: too large: parameter {' or '.join(over)}. {why}")
+    raise InputError(f"{claim}: {otherwise}. {why}")
 
 
-def _fits_with(fits: Callable[..., bool], name: str, value: int) -> bool:
-    return fits(**{name: value})
+def _fits_with(fits: Callable[..., bool], values: dict[str, int], name: str, value: int) -> bool:
+    return bool(fits(**(values | {name: value})))
 
 
 def _largest(fits: Callable[[int], bool], lo: int) -> int | None:

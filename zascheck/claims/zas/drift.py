@@ -43,6 +43,7 @@ from zascheck.errors import InputError
 from zascheck.escalate import EXACT_LADDER, Escalated, Evaluation, escalate
 from zascheck.measure.conservation import (
     check_exact_gd_size,
+    check_mp_gd_size,
     drift_residuals,
     drift_rounding_budget,
     exact_drift,
@@ -210,8 +211,9 @@ def drift_mp(
     _need_pairs(L, steps)
     b = ctx.backend("mp", bits)
     rng = ctx.rng(5)
-    phi_m = make_phi(phi, d, rng)
+    phi_m = make_phi(phi, d, rng) if isinstance(phi, str) else _user_target(phi)
     d = phi_m.shape[0]
+    check_mp_gd_size("zas.drift:mp", L, d, steps)
     ws = [b.matrix(w) for w in inits.xavier(L, d, rng)]
     target = Target.whitened(b, phi_m)
     eta_b = b.scalar(eta)
