@@ -310,11 +310,12 @@ def exact_drift(
         for l, r in enumerate(res):
             out.pairs += 1
             out.bound[l] += eta * eta * (e.fro2(g[l + 1]) + e.fro2(g[l]))
-            n = e.to_float(e.fro2(r))
-            if n != 0:
+            r2 = e.fro2(r)
+            if r2 != 0:  # decided exactly: a residual too small for a float still counts
                 out.nonzero += 1
-                if math.sqrt(n) > out.worst:
-                    out.worst, out.where = math.sqrt(n), (t, l + 1)
+                n = math.sqrt(e.to_float(r2))
+                if out.where is None or n > out.worst:
+                    out.worst, out.where = n, (t, l + 1)
         d_new = model.invariants(e, new)
         out.drift_per_step.append(
             max(fro(e, e.sub(x, y)) for x, y in zip(d_new, d_old, strict=True))

@@ -72,7 +72,7 @@ CARD = Card(
         Q("d", "every width d >= 1"),
     ),
     proofs=proof_sets.invariance,
-    depends_on=("zas.lemma4.2", "zas.drift"),
+    depends_on=("zas.lemma4.2", "zas.drift", "zas.thm4.1.steps"),
     figure="drift",
 )
 
