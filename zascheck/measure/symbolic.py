@@ -52,7 +52,8 @@ def certify(
     what covers it, one of:
 
     * a *proof variable* (``"L"``, ``"d"``, ``"m"``, ``"shape"``): a key of
-      :attr:`Proof.explicit`.  The proofs are grouped by ``statement``; a
+      :attr:`Proof.explicit` (``"k": "m"`` when the card calls the special
+      layer ``k`` and the proofs ``m``).  The proofs are grouped by ``statement``; a
       statement covers the variable for every value when one of its proofs
       fixes no value of it (a free letter, a symbolic scalar, an induction),
       otherwise at the values its proofs fix.  The quantifier is covered
@@ -87,7 +88,9 @@ def certify(
         precision_bits=0,
         notes=f"Route: {route}. {notes}" + _aside_note(aside, orphaned),
         evidence=_evidence(used, aside),
-        scope={q: (v if isinstance(v, dict) else coverage(used, v)) for q, v in spec.items()},
+        scope={
+            q: (v if isinstance(v, dict) else coverage(used, v, name=q)) for q, v in spec.items()
+        },
     )
     if verdict is Verdict.VIOLATED:
         bad = [p.summary() for p in used if not p.proven]
@@ -98,8 +101,9 @@ def certify(
 _certify = certify  # the name the cards used before; kept for them
 
 
-def coverage(proofs: Iterable[Proof], var: str) -> dict[str, Any]:
-    """What ``proofs`` cover of the proof variable ``var`` (see :func:`certify`).
+def coverage(proofs: Iterable[Proof], var: str, *, name: str | None = None) -> dict[str, Any]:
+    """What ``proofs`` cover of the proof variable ``var`` (see :func:`certify`),
+    worded for the card quantifier ``name`` (default ``var``).
 
     >>> from zascheck.symbolic.proof import Proof
     >>> ps = [Proof("a", 0, 0, {}, "r", "every L"),
@@ -119,10 +123,10 @@ def coverage(proofs: Iterable[Proof], var: str) -> dict[str, Any]:
     for ps in groups.values():
         if all(var in p.explicit for p in ps):
             fixed.append({p.explicit[var] for p in ps})
+    label = name or var
     if not fixed:
-        return covers(f"every {var} (symbolic)", universal=True)
-    common = set.intersection(*fixed)
-    return covers(_render(var, common))
+        return covers(f"every {label} (symbolic)", universal=True)
+    return covers(_render(label, set.intersection(*fixed)))
 
 
 def _render(var: str, values: set[Any]) -> str:
