@@ -205,6 +205,8 @@ class Card:
     props: list[Prop] = field(default_factory=list)
     #: (quick, standard, thorough) hypothesis examples of the ``search`` method
     search_examples: tuple[int, int, int] | None = None
+    #: what the ``search`` method's cases cover, per quantifier (``Card.search(scope=...)``)
+    search_scope: dict[str, str] = field(default_factory=dict)
     module: str = ""
     file: str = ""
 
@@ -273,8 +275,13 @@ class Card:
         self.props.append(p)
         return p
 
-    def search(self, examples: tuple[int, int, int]) -> None:
+    def search(
+        self, examples: tuple[int, int, int], *, scope: dict[str, str] | None = None
+    ) -> None:
         """Give the card a ``search`` method that runs its properties with
         ``examples`` hypothesis examples per budget (quick, standard, thorough);
-        every negative property is a control of it."""
+        every negative property is a control of it.  ``scope`` says, per
+        quantifier name, what the property's strategy draws (``"L <= 4"``): the
+        search result's ``scope`` (samples, never universal)."""
         self.search_examples = examples
+        self.search_scope = dict(scope or {})

@@ -311,11 +311,14 @@ def _search_result(so: SearchOutcome, doc: str) -> CheckResult:
     )
 
 
-def _with_scope(res: CheckResult, card: Card, what: str) -> CheckResult:
-    """A search samples every quantifier of its card: say so, per quantifier."""
+def _with_scope(res: CheckResult, card: Card, sample: str) -> CheckResult:
+    """The search result with the card's ``search_scope``: what the strategy
+    draws, per quantifier, as samples (never universal)."""
     from zascheck.result import covers
 
-    res.scope = {q.name: covers(f"sampled: {what}") for q in card.quantifiers} | res.scope
+    drawn = {q.name: f"sampled by the strategy ({sample})" for q in card.quantifiers}
+    drawn |= {q: f"{what} ({sample})" for q, what in card.search_scope.items()}
+    res.scope = {q: covers(w) for q, w in drawn.items()} | res.scope
     return res
 
 
@@ -352,8 +355,7 @@ def search_check(card: Card) -> Check:
         p = by_control[property]
         doc = f"hypothesis search of property {p.key!r}: {p.summary}"
         if case is not None:
-            res = _one_case(p, case, doc)
-            return _with_scope(res, card, "1 case given with --case")
+            return _with_scope(_one_case(p, case, doc), card, "1 given case")
         so = run_search(
             p,
             examples=int(examples),
@@ -362,8 +364,7 @@ def search_check(card: Card) -> Check:
             shrink_seconds=SHRINK_SECONDS[ctx.budget],
         )
         return _with_scope(_search_result(so, doc), card,
-                           f"{so.examples} hypothesis cases (strategy of property {p.key!r}, seed "
-                           f"{ctx.seed})")
+                           f"{so.examples} hypothesis examples, seed {ctx.seed}")
 
     run.__doc__ = f"Hypothesis search for {card.id} (see zascheck.search)."
     return Check(

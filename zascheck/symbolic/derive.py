@@ -30,10 +30,12 @@ from zascheck.symbolic.ncalg import Algebra, Terms
 
 __all__ = [
     "WRONG_GRADIENT",
+    "audit_gradient_route",
     "claimed_gradient",
     "derive_gradient_abstract",
     "derive_gradient_explicit",
     "entrywise_residual",
+    "evaluate_words",
     "finite_difference",
     "first_variation",
     "from_matexpr",
@@ -114,8 +116,18 @@ def derive_gradient_abstract() -> dict[str, Any]:
     half_EEt = sp.Rational(1, 2) * E * alg.T(E)
     var = first_variation(alg, half_EEt, "X", H, t)
     G = alg.trace_gradient(var, "H")
-    return {"alg": alg, "A": A, "X": X, "F": F, "Phi": Phi, "H": H, "E": E,
-            "R_arg": half_EEt, "variation": var, "G": G}
+    return {
+        "alg": alg,
+        "A": A,
+        "X": X,
+        "F": F,
+        "Phi": Phi,
+        "H": H,
+        "E": E,
+        "R_arg": half_EEt,
+        "variation": var,
+        "G": G,
+    }
 
 
 def derive_gradient_explicit(L: int) -> dict[str, Any]:
@@ -128,8 +140,10 @@ def derive_gradient_explicit(L: int) -> dict[str, Any]:
     t = sp.Symbol("t")
     E = span(ws, L, 1) - Phi
     half_EEt = sp.Rational(1, 2) * E * alg.T(E)
-    G = [alg.trace_gradient(first_variation(alg, half_EEt, f"W_{l}", H, t), "H")
-         for l in range(1, L + 1)]
+    G = [
+        alg.trace_gradient(first_variation(alg, half_EEt, f"W_{l}", H, t), "H")
+        for l in range(1, L + 1)
+    ]
     return {"alg": alg, "ws": ws, "Phi": Phi, "E": E, "G": G}
 
 
@@ -139,8 +153,10 @@ def gradient_exprs(L: int, wrong: str | None = None) -> tuple[Algebra, list[Any]
     alg, ws = der["alg"], der["ws"]
     if wrong is None:
         return alg, ws, der["G"]
-    gs = [claimed_gradient(span(ws, L, l + 1), der["E"], span(ws, l - 1, 1), alg.T, wrong)
-          for l in range(1, L + 1)]
+    gs = [
+        claimed_gradient(span(ws, L, l + 1), der["E"], span(ws, l - 1, 1), alg.T, wrong)
+        for l in range(1, L + 1)
+    ]
     return alg, ws, gs
 
 
@@ -154,7 +170,12 @@ def from_matexpr(alg: Algebra, expr: Any) -> Any:
     silently dropping a term.
     """
     from sympy.matrices.expressions import (
-        Identity, MatAdd, MatMul, MatrixSymbol, Transpose, ZeroMatrix,
+        Identity,
+        MatAdd,
+        MatMul,
+        MatrixSymbol,
+        Transpose,
+        ZeroMatrix,
     )
 
     if isinstance(expr, MatrixSymbol):
@@ -235,10 +256,68 @@ def entrywise_residual(L: int, d: int, wrong: str | None = None) -> dict[str, An
                         worst.append(f"l={l} ({i},{j}): {len(sp.Add.make_args(r))} terms")
     deg = max(
         sp.degree(E[i, j], ws[l][a, b])
-        for l in range(L) for a in range(d) for b in range(d) for i in range(d) for j in range(d)
+        for l in range(L)
+        for a in range(d)
+        for b in range(d)
+        for i in range(d)
+        for j in range(d)
     )
-    return {"nonzero_entries": nonzero, "entries": L * d * d, "examples": worst,
-            "max_degree_E": int(deg)}
+    return {
+        "nonzero_entries": nonzero,
+        "entries": L * d * d,
+        "examples": worst,
+        "max_degree_E": int(deg),
+    }
+
+
+def evaluate_words(alg: Algebra, expr: Any, mats: dict[str, sp.Matrix]) -> sp.Matrix:
+    """A free-algebra polynomial evaluated at explicit sympy matrices.
+
+    ``mats`` maps each letter name (``W_1``, ``Phi``) to a square matrix; the
+    letter ``X^T`` is evaluated as ``mats[X].T``.  The constant word is the
+    identity.  Raises ``KeyError`` for a letter without a matrix.
+    """
+    size = next(iter(mats.values())).shape[0]
+    out = sp.zeros(size, size)
+    for word, k in alg.terms(expr).items():
+        m = sp.eye(size)
+        for name in word:
+            m = m * (mats[name[:-2]].T if name.endswith("^T") else mats[name])
+        out += k * m
+    return out
+
+
+def audit_gradient_route(
+    L: int, l: int, candidate: Any, alg: Algebra, d: int = 2
+) -> dict[str, Any]:
+    """Judge a route's ``dR/dW_l`` (a free-algebra polynomial) by an elementary arbiter.
+
+    The arbiter is route 3: on explicit ``d x d`` matrices of symbols, the
+    partial derivatives of the scalar polynomial ``R`` by each entry of
+    ``W_l`` (sympy ``diff`` of a polynomial, no matrix calculus).  A route
+    whose polynomial, evaluated at those matrices, differs from the arbiter
+    is unsound for every ``d`` it claims (an identity in symbolic ``d`` must
+    hold at ``d = 2``).
+
+    Returns ``agrees``, ``mismatched_entries`` (of ``d^2``), ``route_is_zero``
+    (the route's polynomial is 0) and ``loss_depends`` (``R`` is not constant
+    in ``W_l``: some arbiter entry is a nonzero polynomial).
+    """
+    ws, phi = _entry_matrices(L, d)
+    mats = {f"W_{i}": w for i, w in enumerate(ws, start=1)} | {"Phi": phi}
+    E = span(ws, L, 1, sp.eye(d)) - phi
+    R = sum(E[i, j] ** 2 for i in range(d) for j in range(d)) / 2
+    arbiter = sp.Matrix(d, d, lambda i, j: sp.expand(sp.diff(R, ws[l - 1][i, j])))
+    got = evaluate_words(alg, candidate, mats)
+    bad = sum(1 for i in range(d) for j in range(d) if sp.expand(got[i, j] - arbiter[i, j]) != 0)
+    return {
+        "agrees": bad == 0,
+        "mismatched_entries": bad,
+        "entries": d * d,
+        "d": d,
+        "route_is_zero": not alg.terms(candidate),
+        "loss_depends": any(v != 0 for v in arbiter),
+    }
 
 
 # -- bridge to numerics ----------------------------------------------------------------------
@@ -295,7 +374,13 @@ def lambdify_gradients(
 
 
 def finite_difference(
-    L: int, d: int, prec: int, seed: int, *, h_bits: int = 8, frac_bits: int = 30,
+    L: int,
+    d: int,
+    prec: int,
+    seed: int,
+    *,
+    h_bits: int = 8,
+    frac_bits: int = 30,
     wrong: str | None = None,
 ) -> dict[str, Any]:
     """Route 4: central differences of ``zascheck.model.loss`` at ``prec`` bits vs the formula.
@@ -346,13 +431,22 @@ def finite_difference(
                 plus[l][i, j] += h
                 minus[l][i, j] -= h
                 fd = (loss(b, plus, target) - loss(b, minus, target)) / (2 * h)
-                tol = (2 * err_R / (2 * hf) + b.gamma(n_G) * Gabs[i, j]
-                       + b.unit_roundoff * abs(float(fd)))
+                tol = (
+                    2 * err_R / (2 * hf)
+                    + b.gamma(n_G) * Gabs[i, j]
+                    + b.unit_roundoff * abs(float(fd))
+                )
                 ratio = float(abs(fd - G[l][i, j])) / tol
                 if ratio > worst:
                     worst, worst_at = ratio, (l + 1, i, j)
-    return {"ratio": float(worst), "at": worst_at, "prec": prec, "h": hf,
-            "entries": L * d * d, "tol_model": "rounding only (R quadratic per entry)"}
+    return {
+        "ratio": float(worst),
+        "at": worst_at,
+        "prec": prec,
+        "h": hf,
+        "entries": L * d * d,
+        "tol_model": "rounding only (R quadratic per entry)",
+    }
 
 
 def gradient_residual_explicit(L: int, wrong: str | None = None) -> dict[int, Terms]:

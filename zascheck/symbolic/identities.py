@@ -40,6 +40,7 @@ __all__ = [
     "balanced_induction",
     "chain_consequences",
     "drift",
+    "drift_scalar",
     "flow_loss_derivative",
     "flow_loss_derivative_explicit",
     "gradient_abstract",
@@ -128,18 +129,25 @@ def residual_param(wrong: str | None = None) -> list[Proof]:
     G_W = der["G"].xreplace(at)
     p1 = Proof(
         name="dR/dU_l = dR/dW_l at W_l = I + U_l",
-        lhs=G_U, rhs=G_W, residual=_diff(alg, G_U, G_W),
+        lhs=G_U,
+        rhs=G_W,
+        residual=_diff(alg, G_U, G_W),
         route="first variation in U (free algebra) vs derived dR/dW at W = I + U",
         scope="every L, every d",
-        steps=[r"$E = A (I + U) F - \Phi$; first variation $U \to U + tH$ gives "
-               rf"$\partial R/\partial U = {sp.latex(G_U)}$.",
-               r"The derived $\partial R/\partial W = A^T E F^T$ with $W = I + U$ substituted."],
+        steps=[
+            r"$E = A (I + U) F - \Phi$; first variation $U \to U + tH$ gives "
+            rf"$\partial R/\partial U = {sp.latex(G_U)}$.",
+            r"The derived $\partial R/\partial W = A^T E F^T$ with $W = I + U$ substituted.",
+        ],
     )
     W_next = (1 + U - eta * G_U) if wrong != "unshifted" else (U - eta * G_U)
     p2 = Proof(
         name="one GD step: I + (U - eta dR/dU) = W - eta dR/dW",
-        lhs=W_next, rhs=(1 + U) - eta * G_W, residual=_diff(alg, W_next, (1 + U) - eta * G_W),
-        route="free-algebra expansion", scope="every L, every d (so by induction every t)",
+        lhs=W_next,
+        rhs=(1 + U) - eta * G_W,
+        residual=_diff(alg, W_next, (1 + U) - eta * G_W),
+        route="free-algebra expansion",
+        scope="every L, every d (so by induction every t)",
         steps=[r"Same gradient, same step: GD from $U_l = 0, W_L = 0$ is GD from ZAS."],
     )
     return [p1, p2]
@@ -154,8 +162,17 @@ def _invariant_setting(wrong: str | None) -> dict[str, Any]:
     w = wrong if wrong in ("transpose", "factor", "scale") else None
     G_next = claimed_gradient(A, E, C * F, alg.T)  # G_{l+1} = A^T E (C F)^T
     G_l = claimed_gradient(A * B, E, F, alg.T, w)  # G_l = (A B)^T E F^T
-    return {"alg": alg, "A": A, "B": B, "C": C, "F": F, "E": E, "Gn": G_next, "Gl": G_l,
-            "D": alg.T(B) * B - C * alg.T(C)}
+    return {
+        "alg": alg,
+        "A": A,
+        "B": B,
+        "C": C,
+        "F": F,
+        "E": E,
+        "Gn": G_next,
+        "Gl": G_l,
+        "D": alg.T(B) * B - C * alg.T(C),
+    }
 
 
 def lemma42(wrong: str | None = None) -> Proof:
@@ -167,7 +184,9 @@ def lemma42(wrong: str | None = None) -> Proof:
     dD = alg.T(dB) * B + alg.T(B) * dB - dC * alg.T(C) - C * alg.T(dC)
     return Proof(
         name="Lemma 4.2: d/dt (B^T B - C C^T) = 0",
-        lhs=dD, rhs=sp.Integer(0), residual=alg.terms(dD),
+        lhs=dD,
+        rhs=sp.Integer(0),
+        residual=alg.terms(dD),
         lhs_tex=r"\frac{d}{dt}\left(B^T B - C C^T\right)",
         route="free-algebra expansion (E free, non-commutative)",
         scope="every L, every d, every E (A = W_{L:l+2}, B = W_{l+1}, C = W_l, F = W_{l-1:1})",
@@ -194,7 +213,9 @@ def drift(wrong: str | None = None) -> Proof:
     rhs = coef * (alg.T(Gn) * Gn - Gl * alg.T(Gl))
     return Proof(
         name="GD drift of D_l",
-        lhs=lhs, rhs=rhs, residual=_diff(alg, lhs, rhs),
+        lhs=lhs,
+        rhs=rhs,
+        residual=_diff(alg, lhs, rhs),
         lhs_tex=r"D_l(t+1) - D_l(t)",
         rhs_tex=rf"{sp.latex(coef)}\left(G_{{l+1}}^T G_{{l+1}} - G_l G_l^T\right)",
         route="free-algebra expansion (eta commutative)",
@@ -203,6 +224,49 @@ def drift(wrong: str | None = None) -> Proof:
             r"$B' = B - \eta G_{l+1}$, $C' = C - \eta G_l$ (gradients at step $t$).",
             r"The $O(\eta)$ terms are $-\eta$ times Lemma 4.2's $\dot D_l$ expression and cancel; "
             r"the $O(\eta^2)$ terms are $G_{l+1}^T G_{l+1} - G_l G_l^T$.",
+        ],
+    )
+
+
+def drift_scalar(wrong: str | None = None) -> Proof:
+    """The GD drift at ``d = 1`` is ``eta^2 a^2 e^2 f^2 (c^2 - b^2)``: not identically 0.
+
+    With ``d = 1`` the letters commute: ``a = W_{L:l+2}``, ``b = W_{l+1}``,
+    ``c = W_l``, ``f = W_{l-1:1}``, ``e = E`` (free, since ``Phi`` is).  The
+    ``O(eta)`` terms cancel as in :func:`drift`; the ``eta^2`` term is nonzero
+    unless ``|b| = |c|``, e.g. at ``L = 2``, ``W_1 = 1``, ``W_2 = 0``,
+    ``Phi = -1`` (ZAS) it is ``eta^2``: under GD ``D_l`` is only approximately
+    constant.  Variant ``wrong="eta"``: ``eta`` in place of ``eta^2``.
+    """
+    check_wrong(wrong)
+    a, b, c, f, e = sp.symbols("a b c f e", real=True)
+    eta = sp.Symbol("eta", positive=True)
+    gn, gl = a * e * c * f, a * b * e * f  # G_{l+1} = A^T E (C F)^T, G_l = (A B)^T E F^T
+    lhs = (b - eta * gn) ** 2 - (c - eta * gl) ** 2 - (b**2 - c**2)
+    coef = eta if wrong == "eta" else eta**2
+    rhs = coef * a**2 * e**2 * f**2 * (c**2 - b**2)
+    witness = {a: 1, b: 0, c: 1, f: 1, e: 1}
+    res: Terms = {}
+    r = sp.expand(lhs - rhs)
+    if r != 0:
+        res[("d=1",)] = r
+    if sp.expand(lhs.xreplace(witness)) == 0:  # the drift must not vanish at the witness
+        res[("witness",)] = sp.Integer(1)
+    return Proof(
+        name="GD drift at d = 1 is not identically zero",
+        lhs=lhs,
+        rhs=rhs,
+        residual=res,
+        lhs_tex=r"D_l(t+1) - D_l(t)\big|_{d = 1}",
+        route="commutative expansion (d = 1) and evaluation at a witness",
+        scope="a witness at d = 1 (an existence statement: one witness proves it); "
+        "every L (a, f stand for the products around the pair)",
+        statement="GD changes D_l",
+        steps=[
+            r"$d = 1$: $G_{l+1} = a e c f$, $G_l = a b e f$; the $O(\eta)$ terms "
+            r"$-2\eta(b G_{l+1} - c G_l)$ cancel.",
+            r"Witness $a = c = e = f = 1$, $b = 0$ ($L = 2$, ZAS, $\Phi = -1$): "
+            rf"the drift is ${sp.latex(sp.expand(lhs.xreplace(witness)))} \neq 0$.",
         ],
     )
 
@@ -225,13 +289,17 @@ def flow_loss_derivative(wrong: str | None = None) -> Proof:
     res = _sub(alg.trace_terms(flow), alg.trace_terms(rhs))
     return Proof(
         name="dR/dt contribution of layer l = -||G_l||_F^2",
-        lhs=flow, rhs=rhs, residual=res,
-        lhs_tex=(r"\operatorname{tr}\Big(\tfrac{\partial}{\partial t}\tfrac12 E E^T"
-                 r"\Big|_{\dot W_l = -G_l}\Big)"),
+        lhs=flow,
+        rhs=rhs,
+        residual=res,
+        lhs_tex=(
+            r"\operatorname{tr}\Big(\tfrac{\partial}{\partial t}\tfrac12 E E^T"
+            r"\Big|_{\dot W_l = -G_l}\Big)"
+        ),
         rhs_tex=r"-\operatorname{tr}(G_l G_l^T)",
         route="first variation + trace normal form (rotation, transposition)",
         scope="every L, every d; summed over l by the product (Leibniz) rule "
-              "dW_{L:1} = sum_l W_{L:l+1} dW_l W_{l-1:1}",
+        "dW_{L:1} = sum_l W_{L:l+1} dW_l W_{l-1:1}",
         steps=[
             r"$\delta R[V] = \operatorname{tr}(\tfrac12(A V F E^T + E F^T V^T A^T))$, "
             r"$V = \dot W_l = -G_l = -A^T E F^T$.",
@@ -256,8 +324,9 @@ def flow_loss_derivative_explicit(L: int, wrong: str | None = None) -> Proof:
     Phi = alg.letter("Phi")
     t = sp.Symbol("t")
     E = span(ws, L, 1) - Phi
-    gs = [claimed_gradient(span(ws, L, l + 1), E, span(ws, l - 1, 1), alg.T)
-          for l in range(1, L + 1)]
+    gs = [
+        claimed_gradient(span(ws, L, l + 1), E, span(ws, l - 1, 1), alg.T) for l in range(1, L + 1)
+    ]
     moves = {}
     for l, w in enumerate(ws, start=1):
         moves[w] = w - t * gs[l - 1]
@@ -272,9 +341,12 @@ def flow_loss_derivative_explicit(L: int, wrong: str | None = None) -> Proof:
     res = _sub(alg.trace_terms(alg.from_terms(lin)), alg.trace_terms(rhs))
     return Proof(
         name=f"dR/dt = -sum_l ||G_l||_F^2, L = {L}",
-        lhs=sp.Symbol(r"\dot R"), rhs=rhs, residual=res,
+        lhs=sp.Symbol(r"\dot R"),
+        rhs=rhs,
+        residual=res,
         route="all layers W_l -> W_l - t G_l, coefficient of t, trace normal form",
         scope=f"explicit L = {L}, every d",
+        explicit={"L": L},
     )
 
 
@@ -298,19 +370,30 @@ def balanced_induction(wrong: str | None = None) -> list[Proof]:
     push = (X * N, K * X)
     # push-through: base k = 0 (N_0 = K_0 = I) and step N_{k+1} = N_k X^T X, K_{k+1} = K_k X X^T
     base_push = Proof(
-        name="push-through, k = 0", lhs=X, rhs=X, residual=_diff(alg, X, X),
-        route="free-algebra expansion", scope="base case",
-        lhs_tex=r"W (W^T W)^0", rhs_tex=r"(W W^T)^0 W",
+        name="push-through, k = 0",
+        lhs=X,
+        rhs=X,
+        residual=_diff(alg, X, X),
+        route="free-algebra expansion",
+        scope="base case",
+        explicit={"k": 0},
+        statement="push-through lemma",
+        lhs_tex=r"W (W^T W)^0",
+        rhs_tex=r"(W W^T)^0 W",
     )
     step_lhs = X * N * Xt * X
     step_nf = alg.rewrite(step_lhs, [push])
     step_rhs = K * X * Xt * X
     step_push = Proof(
         name="push-through step: W (W^T W)^{k+1} = (W W^T)^{k+1} W",
-        lhs=step_lhs, rhs=step_rhs, residual=_sub(step_nf, alg.terms(step_rhs)),
-        lhs_tex=r"W_{k+1} (W_{k+1}^T W_{k+1})^{k+1}", rhs_tex=r"(W_{k+1} W_{k+1}^T)^{k+1} W_{k+1}",
+        lhs=step_lhs,
+        rhs=step_rhs,
+        residual=_sub(step_nf, alg.terms(step_rhs)),
+        lhs_tex=r"W_{k+1} (W_{k+1}^T W_{k+1})^{k+1}",
+        rhs_tex=r"(W_{k+1} W_{k+1}^T)^{k+1} W_{k+1}",
         route="rewrite with the induction hypothesis X N_k -> K_k X",
         scope="every k (induction step)",
+        statement="push-through lemma",
     )
     # chain: base k = 1 is W_1 W_1^T = (W_1 W_1^T)^1; step
     rules = [(Q, M), (X * N, K * X), *([] if wrong == "unbalanced" else [(M, N)])]
@@ -319,12 +402,15 @@ def balanced_induction(wrong: str | None = None) -> list[Proof]:
     rhs = K * X * Xt
     step = Proof(
         name="balanced chain step: W_{k+1:1} W_{k+1:1}^T = (W_{k+1} W_{k+1}^T)^{k+1}",
-        lhs=lhs, rhs=rhs, residual=_sub(nf, alg.terms(rhs)),
+        lhs=lhs,
+        rhs=rhs,
+        residual=_sub(nf, alg.terms(rhs)),
         lhs_tex=r"W_{k+1} \left(W_{k:1} W_{k:1}^T\right) W_{k+1}^T",
         rhs_tex=r"(W_{k+1} W_{k+1}^T)^{k+1}",
         route="rewrite: IH Q_k -> (W_k W_k^T)^k, hypothesis W_k W_k^T = W_{k+1}^T W_{k+1} "
-              "(so M_k -> N_k), push-through",
+        "(so M_k -> N_k), push-through",
         scope="every k (induction step; base k = 1 is trivial)",
+        statement="balanced chain",
         steps=[
             r"IH: $W_{k:1}W_{k:1}^T = (W_k W_k^T)^k$; "
             r"balancedness: $(W_k W_k^T)^k = (W_{k+1}^T W_{k+1})^k$.",
@@ -340,17 +426,24 @@ def balanced_explicit(k: int, wrong: str | None = None) -> Proof:
     check_wrong(wrong)
     alg = Algebra()
     ws = layer_letters(alg, k)
-    rules = [] if wrong == "unbalanced" else [
-        (ws[j - 1] * alg.T(ws[j - 1]), alg.T(ws[j]) * ws[j]) for j in range(1, k)
-    ]
+    rules = (
+        []
+        if wrong == "unbalanced"
+        else [(ws[j - 1] * alg.T(ws[j - 1]), alg.T(ws[j]) * ws[j]) for j in range(1, k)]
+    )
     P = span(ws, k, 1)
     lhs = P * alg.T(P)
     e = k + 1 if wrong == "exponent" else k
     rhs = (ws[-1] * alg.T(ws[-1])) ** e
     return Proof(
-        name=f"balanced chain, k = {k}", lhs=lhs, rhs=rhs,
+        name=f"balanced chain, k = {k}",
+        lhs=lhs,
+        rhs=rhs,
         residual=_sub(alg.rewrite(lhs, rules), alg.rewrite(rhs, rules)),
-        route="rewriting modulo W_j W_j^T = W_{j+1}^T W_{j+1}", scope=f"explicit k = {k}, every d",
+        route="rewriting modulo W_j W_j^T = W_{j+1}^T W_{j+1}",
+        scope=f"explicit k = {k}, every d",
+        explicit={"k": k},
+        statement="balanced chain",
     )
 
 
@@ -366,12 +459,19 @@ def init_invariants(scales: Sequence[Any]) -> list[Any]:
     for l, a in enumerate(scales, start=1):
         sub[alg.letter(f"W_{l}")] = a
         sub[alg.letter(f"W_{l}^T")] = a
-    return [sp.expand((alg.T(ws[l]) * ws[l] - ws[l - 1] * alg.T(ws[l - 1])).xreplace(sub))
-            for l in range(1, L)]
+    return [
+        sp.expand((alg.T(ws[l]) * ws[l] - ws[l - 1] * alg.T(ws[l - 1])).xreplace(sub))
+        for l in range(1, L)
+    ]
 
 
 def chain_consequences(
-    scales: Sequence[Any], pivot: int, *, low: Any = None, up: Any = None, wrong: str | None = None,
+    scales: Sequence[Any],
+    pivot: int,
+    *,
+    low: Any = None,
+    up: Any = None,
+    wrong: str | None = None,
 ) -> list[Proof]:
     """Consequences of the invariants fixed at ``W_l(0) = a_l I`` around the layer ``pivot = m``.
 
@@ -409,12 +509,19 @@ def chain_consequences(
         V = span(ws, m - 1, 1)
         lhs = V * T(V)
         rhs = (sgn * low + T(Wm) * Wm) ** (m - 1 + bump)
-        out.append(Proof(
-            name=f"below layer {m} (L = {L}): W_{{{m - 1}:1}} W_{{{m - 1}:1}}^T",
-            lhs=lhs, rhs=rhs, residual=_sub(alg.rewrite(lhs, rules), alg.rewrite(rhs, rules)),
-            lhs_tex=rf"W_{{{m - 1}:1}} W_{{{m - 1}:1}}^T",
-            route="rewriting modulo the conserved D_l(0)", scope=f"explicit L = {L}, every d",
-        ))
+        out.append(
+            Proof(
+                name=f"below layer {m} (L = {L}): W_{{{m - 1}:1}} W_{{{m - 1}:1}}^T",
+                lhs=lhs,
+                rhs=rhs,
+                residual=_sub(alg.rewrite(lhs, rules), alg.rewrite(rhs, rules)),
+                lhs_tex=rf"W_{{{m - 1}:1}} W_{{{m - 1}:1}}^T",
+                route="rewriting modulo the conserved D_l(0)",
+                scope=f"explicit L = {L}, every d",
+                explicit={"L": L, "m": m},
+                statement="consequences of the conserved D_l(0)",
+            )
+        )
     if m <= L - 1:
         U = span(ws, L, m + 1)
         lhs = T(U) * U
@@ -422,12 +529,19 @@ def chain_consequences(
             rhs = (up + T(Wm) * Wm) ** (L - m)
         else:
             rhs = (sgn * up + Wm * T(Wm)) ** (L - m + bump)
-        out.append(Proof(
-            name=f"above layer {m} (L = {L}): W_{{{L}:{m + 1}}}^T W_{{{L}:{m + 1}}}",
-            lhs=lhs, rhs=rhs, residual=_sub(alg.rewrite(lhs, rules), alg.rewrite(rhs, rules)),
-            lhs_tex=rf"W_{{{L}:{m + 1}}}^T W_{{{L}:{m + 1}}}",
-            route="rewriting modulo the conserved D_l(0)", scope=f"explicit L = {L}, every d",
-        ))
+        out.append(
+            Proof(
+                name=f"above layer {m} (L = {L}): W_{{{L}:{m + 1}}}^T W_{{{L}:{m + 1}}}",
+                lhs=lhs,
+                rhs=rhs,
+                residual=_sub(alg.rewrite(lhs, rules), alg.rewrite(rhs, rules)),
+                lhs_tex=rf"W_{{{L}:{m + 1}}}^T W_{{{L}:{m + 1}}}",
+                route="rewriting modulo the conserved D_l(0)",
+                scope=f"explicit L = {L}, every d",
+                explicit={"L": L, "m": m},
+                statement="consequences of the conserved D_l(0)",
+            )
+        )
     return out
 
 
@@ -455,7 +569,12 @@ def sos_lower_bound(k: int, a: Any, *, wrong: str | None = None) -> Proof:
     rhs = sp.Add(*gram)
     return Proof(
         name=f"(aI + W^T W)^{k} - a^{e} I as a sum of Gram matrices",
-        lhs=lhs, rhs=rhs, residual=_diff(alg, lhs, rhs), rhs_tex=" + ".join(gram_tex),
+        lhs=lhs,
+        rhs=rhs,
+        residual=_diff(alg, lhs, rhs),
+        rhs_tex=" + ".join(gram_tex),
         route="free-algebra expansion (binomial, S commutes with I)",
         scope=f"explicit k = {k}, every d",
+        explicit={"k": k},
+        statement="Gram-sum lower bound",
     )

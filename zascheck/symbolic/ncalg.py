@@ -120,9 +120,7 @@ class Algebra:
         return {w: sp.expand(k) for w, k in out.items() if sp.expand(k) != 0}
 
     def from_terms(self, terms: Mapping[Word, Any]) -> Any:
-        return sp.Add(
-            *[k * sp.Mul(*[self.letter(n) for n in w]) for w, k in terms.items()]
-        )
+        return sp.Add(*[k * sp.Mul(*[self.letter(n) for n in w]) for w, k in terms.items()])
 
     def word_T(self, word: Word) -> Word:
         return tuple(self.tname(n) for n in reversed(word))

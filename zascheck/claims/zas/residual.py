@@ -1,6 +1,27 @@
-"""With W_l = I + U_l, dR/dU_l = dR/dW_l: GD from U_l = 0, W_L = 0 is GD from ZAS.
+"""Sec. 3: the residual parametrization W_l = I + U_l changes nothing for GD.
 
-Source: Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Sec. 3.
+Claim (Wu, Wang & Ma, NeurIPS 2019, Sec. 3, quoted from the seed): "Let
+``W_l = I + U_l``, ``l = 1, ..., L - 1``, then the linear network has the
+residual form ``R = 1/2 ||W_L (I + U_{L-1}) ··· (I + U_1) - Phi||_F^2``.  Since
+``dR/dU_l = dR/dW_l``, the dynamics will be the same as ZAS if we initialize
+``U_l(0) = W_L(0) = 0``."
+
+Kind: identity (``bound = "exact"``).
+
+Reading formalized: (1) at every point, ``dR/dU_l`` (the Frobenius gradient
+in ``U_l``) equals ``dR/dW_l`` evaluated at ``W_l = I + U_l``; (2) hence one GD
+step in ``U`` is one GD step in ``W`` (``I + (U - eta dR/dU) = W - eta
+dR/dW``), and by induction on ``t`` GD from ``U_l = 0``, ``W_L = 0`` is GD from
+ZAS at every step.  Every ``L``, ``d``, point and target; ``eta`` arbitrary.
+Not formalized: "ZAS is equivalent to ... the fixup initialization" (an
+analogy, not a statement).
+
+Methods: ``symbolic`` (free algebra: the layer ``X = I + U`` between free
+letters ``A``, ``F``; claim-level ``certified`` rests on it); ``search``
+(exact central differences and exact GD runs on hypothesis cases).  Control:
+the ``I`` of ``W = I + U`` forgotten.
+
+References: ZAS paper Sec. 3, eqs. (2.4), (2.5), (3.1).
 """
 
 from __future__ import annotations
@@ -14,9 +35,9 @@ from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import Escalated, Evaluation, escalate
 from zascheck.measure.evaluation import fd_grads
-from zascheck.measure.symbolic import _certify
+from zascheck.measure.symbolic import certify
 from zascheck.model import Target
-from zascheck.result import CheckResult
+from zascheck.result import CheckResult, covers
 from zascheck.symbolic import claims as proof_sets
 
 CARD = Card(
@@ -27,9 +48,10 @@ CARD = Card(
     statement="With W_l = I + U_l, dR/dU_l = dR/dW_l: GD from U_l = 0, W_L = 0 is GD from ZAS.",
     bound="exact",
     quantifiers=(
+        Q("t", "every GD step t >= 0 (the two runs coincide)"),
         Q("L", "every depth L >= 1"),
         Q("d", "every width d >= 1"),
-        Q("U", "every point U_1..U_L"),
+        Q("U", "every point U_1..U_{L-1}, W_L"),
         Q("Phi", "every target Phi in R^{d x d}"),
     ),
     proofs=proof_sets.residual,
@@ -43,17 +65,26 @@ CARD = Card(
     controls={"unshifted": {"wrong": "unshifted"}},
 )
 def residual_symbolic(ctx: RunContext, *, wrong: str | None) -> CheckResult:
-    """With W_l = I + U_l, dR/dU_l = dR/dW_l, so GD in U from 0 is GD from ZAS.
+    """dR/dU_l = dR/dW_l at W_l = I + U_l, and one GD step in U is one in W (free algebra).
 
-    Claim: zas.residual (ZAS paper, Sec. 3).  Reading formalized: the first
-    variation of R in U_l (free-algebra letters, every L and d) equals the
-    derived dR/dW_l at W_l = I + U_l, and one GD step in U maps to one GD step
-    in W (hence every step, by induction on t).
+    The first variation of ``R`` in ``U`` (``E = A (I + U) F - Phi``, letters
+    free: every ``L``, ``d``, point, target) equals the derived ``dR/dW`` at
+    ``W = I + U``; the step identity at an arbitrary point gives every ``t``
+    by induction.  Control ``unshifted``: ``dR/dW`` evaluated at ``W = U``.
     """
-    return _certify(
-        CARD.proofs(wrong=wrong),
+    return certify(
+        proof_sets.residual(wrong=wrong),
         route="free-algebra expansion",
         notes="Every L and d (free algebra).",
+        scope={
+            "t": covers(
+                "every GD step (one-step identity at an arbitrary point, induction)", universal=True
+            ),
+            "L": "L",
+            "d": "d",
+            "U": covers("every point (free letters)", universal=True),
+            "Phi": covers("every Phi (free letter)", universal=True),
+        },
     )
 
 
@@ -112,4 +143,13 @@ CARD.prop(
     summary="W_l = I + s U_l with s != 1: must differ",
 )
 
-CARD.search(examples=(6, 100, 1000))
+CARD.search(
+    examples=(6, 100, 1000),
+    scope={
+        "t": "1-2 GD steps, eta = 2^-4..2^-2",
+        "L": "L <= 4",
+        "d": "d <= 2",
+        "U": "dyadic points",
+        "Phi": "dyadic targets (integer, -I, psd, indefinite)",
+    },
+)
