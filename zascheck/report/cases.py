@@ -36,7 +36,8 @@ class Case:
 
     def sources(self) -> list[Path]:
         """Source files whose edits must invalidate this case's cached value."""
-        out = [_HERE, _PKG / "checks" / "figures.py", _PKG / "checks" / "conservation.py"]
+        measure = _PKG / "measure"
+        out = [_HERE, *(measure / f for f in ("figures.py", "escape.py", "conservation.py"))]
         if self.kind == "check":
             from zascheck.engine import checks_for
 
