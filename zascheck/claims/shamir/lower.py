@@ -77,9 +77,9 @@ _F = backend("float64")
     method="gd",
     budgets={
         "quick": {
-            "depths": [2, 4, 6, 8, 10, 12],
+            "depths": [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
             "depths_zas": [2, 4, 8, 16, 32, 64, 128, 256],
-            "seeds": 10,
+            "seeds": 24,
             "eta0": 0.25,
             "rel_tol": 1e-10,
             "max_steps": 3000,
