@@ -207,3 +207,15 @@ def test_shamir_short_range_is_inconclusive_not_violated():
     random_parts = [p for p in res.parts if p.part in ("near-identity", "xavier")]
     assert [p.verdict for p in random_parts] == [Verdict.INCONCLUSIVE] * 2, res.notes
     assert res.verdict is not Verdict.VIOLATED
+
+
+def test_fig3_report_figure_draws_from_the_result(tmp_path):
+    """The report's Figure 3 reads fig3_result's evidence (escape counts, Wilson
+    interval, Fisher's p) and fig3_run's curves."""
+    from zascheck.report import plots
+
+    zas = figures.fig3_run("zas", 6, 3, 0.01, 600, 1e-10, 0, 1)
+    near = [figures.fig3_run("near-identity", 6, 3, 0.01, 600, 1e-10, 0, i) for i in range(3)]
+    res = figures.fig3_result(zas, near)
+    files = plots.fig3(tmp_path, zas, near, res.evidence, 6, 3, 0.01, 600)
+    assert {p.split(".")[-1] for p in files} == {"png", "svg"}
