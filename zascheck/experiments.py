@@ -1,6 +1,7 @@
 """Gradient-descent sweep utilities: iterations to a tolerance, step-size
-search, escape detection, batching of independent runs, and the small
-statistics (confidence intervals, growth fits) the empirical checks report.
+search, batching of independent runs, and the statistics the empirical
+checks decide with (confidence intervals, exact tests, growth-law
+comparison), every distribution and test taken from :mod:`scipy.stats`.
 
 Everything here is deterministic: no function draws random numbers, so a
 sweep is reproducible from the seeds of the initializations it is given.
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from zascheck import dynamics, model
 from zascheck.arith import Backend
@@ -32,24 +34,30 @@ from zascheck.errors import InputError
 from zascheck.model import Target
 
 __all__ = [
+    "MIN_GROWTH_DEPTHS",
     "BatchRun",
+    "GrowthComparison",
     "LinearFit",
     "StableEta",
     "Tuned",
     "batch_first_hits",
+    "binomial_p",
     "block_diag_runs",
+    "compare_growth",
     "first_hit",
+    "fisher_exact_p",
     "growth_fits",
     "iterations_to_eps",
     "linear_fit",
     "lower_median",
     "max_stable_eta",
+    "slope_interval",
     "tune_eta",
     "wilson_interval",
 ]
 
-# two-sided 95% normal quantile, Phi^{-1}(0.975)
-Z95 = 1.959963984540054
+#: two-sided 95% normal quantile, Phi^{-1}(0.975)
+Z95 = float(stats.norm.ppf(0.975))
 
 
 # ---------------------------------------------------------------------------
@@ -257,6 +265,7 @@ def batch_first_hits(
     max_steps: int,
     groups: Sequence[Sequence[int]] | None = None,
     until: str = "all",
+    record: bool = False,
 ) -> BatchRun:
     """GD on many independent runs at once (float64 only), recording for
     each the first iteration at which its own loss reached ``rel_tol`` times
@@ -268,7 +277,9 @@ def batch_first_hits(
     indices in ``groups``, more than half the runs converged, which fixes each
     group's lower median (:func:`lower_median`).  A run that diverges makes the
     batch loss non-finite and stops the batch (``stop = "diverged"``); runs not
-    yet converged then count as censored.
+    yet converged then count as censored.  ``record=True`` keeps every
+    run's loss at every step in ``extra["losses"]`` (an array of shape
+    ``(steps + 1, n)``).
     """
     if b.name != "float64":
         raise InputError("batch_first_hits embeds runs block-diagonally: float64 only")
@@ -285,6 +296,7 @@ def batch_first_hits(
     hits: list[int | None] = [None] * n
     idx = np.arange(n)
     state: dict[str, Any] = {}
+    history: list[np.ndarray] = []
 
     def per_run_losses(ws: Sequence[Any]) -> np.ndarray:
         e = model.residual(b, model.end_to_end(b, ws), target)
@@ -296,6 +308,8 @@ def batch_first_hits(
         if "r0" not in state:
             state["r0"] = ri.copy()
         state["last"] = ri
+        if record:
+            history.append(ri)
         thr = rel_tol * state["r0"]
         for i in np.flatnonzero(ri <= thr):
             if hits[i] is None:
@@ -314,20 +328,23 @@ def batch_first_hits(
         initial_loss=[float(x) for x in state.get("r0", last)],
         steps=run.steps,
         stop=run.stop,
+        extra={"losses": np.array(history)} if record else {},
     )
 
 
 # ---------------------------------------------------------------------------
-# statistics
+# statistics (every distribution, test and interval from scipy.stats)
 # ---------------------------------------------------------------------------
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion ``k / n`` (95% by default).
 
-    Written here because scipy is not a dependency; it is the standard
-    closed form (Wilson 1927), good at ``k = 0`` or ``k = n`` where the normal
-    interval collapses.
+    The interval of :meth:`scipy.stats.binomtest(k, n).proportion_ci
+    <scipy.stats._result_classes.BinomTestResult.proportion_ci>` with
+    ``method="wilson"`` (Wilson 1927) at the confidence ``1 - 2 Phi(-z)``; it
+    stays informative at ``k = 0`` or ``k = n`` where the normal interval
+    collapses.  Raises :class:`InputError` unless ``0 <= k <= n``, ``n > 0``.
 
     >>> lo, hi = wilson_interval(0, 50)
     >>> lo, round(hi, 4)
@@ -335,14 +352,40 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     """
     if n <= 0 or not 0 <= k <= n:
         raise InputError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
-    p = k / n
-    z2 = z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    # at k = 0 (k = n) the lower (upper) end is exactly 0 (1); the subtraction would leave ~1e-17
-    lo = 0.0 if k == 0 else max(0.0, centre - half)
-    hi = 1.0 if k == n else min(1.0, centre + half)
+    conf = 1.0 - 2.0 * float(stats.norm.sf(z))
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=conf, method="wilson")
+    # at k = 0 (k = n) the lower (upper) end is exactly 0 (1)
+    lo = 0.0 if k == 0 else max(0.0, float(ci.low))
+    hi = 1.0 if k == n else min(1.0, float(ci.high))
     return lo, hi
+
+
+def fisher_exact_p(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided p-value of Fisher's exact test that two binomial samples,
+    ``k1`` successes of ``n1`` and ``k2`` of ``n2``, share one success
+    probability (:func:`scipy.stats.fisher_exact` on the 2 x 2 table).
+
+    >>> round(fisher_exact_p(12, 50, 2, 5), 2)  # 12/50 against the paper's 2/5
+    0.59
+    """
+    for k, n in ((k1, n1), (k2, n2)):
+        if n <= 0 or not 0 <= k <= n:
+            raise InputError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
+    table = [[int(k1), int(n1 - k1)], [int(k2), int(n2 - k2)]]
+    return float(stats.fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def binomial_p(k: int, n: int, p: float, alternative: str) -> float:
+    """p-value of the exact binomial test of ``k`` successes in ``n`` trials
+    against success probability ``p`` (:func:`scipy.stats.binomtest`;
+    ``alternative`` is ``"greater"``, ``"less"`` or ``"two-sided"``).
+
+    >>> binomial_p(5, 5, 0.5, "greater")  # five of five: 2^-5
+    0.03125
+    """
+    if n <= 0 or not 0 <= k <= n:
+        raise InputError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
+    return float(stats.binomtest(int(k), int(n), p, alternative=alternative).pvalue)
 
 
 def lower_median(values: Sequence[int | None]) -> int | None:
@@ -388,7 +431,9 @@ class LinearFit:
 
 
 def linear_fit(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> LinearFit:
-    """Ordinary least squares for one regressor plus intercept.
+    """Ordinary least squares for one regressor plus intercept
+    (:func:`scipy.stats.linregress`).  Raises :class:`InputError` for fewer
+    than two pairs, unequal lengths, or a single distinct ``x``.
 
     >>> f = linear_fit([0, 1, 2, 3], [1, 3, 5, 7])
     >>> round(f.slope, 12), round(f.intercept, 12), f.rss < 1e-20
@@ -399,21 +444,31 @@ def linear_fit(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray)
     n = xa.size
     if n < 2 or ya.size != n:
         raise InputError("linear_fit needs at least two (x, y) pairs of equal length")
-    xm, ym = xa.mean(), ya.mean()
-    sxx = float(((xa - xm) ** 2).sum())
-    if sxx == 0:
+    if float(np.ptp(xa)) == 0:
         raise InputError("linear_fit needs at least two distinct x values")
-    slope = float(((xa - xm) * (ya - ym)).sum() / sxx)
-    intercept = float(ym - slope * xm)
+    r = stats.linregress(xa, ya)
+    slope, intercept = float(r.slope), float(r.intercept)
     res = ya - (intercept + slope * xa)
     rss = float(res @ res)
     if n > 2:
-        s2 = rss / (n - 2)
-        slope_se = math.sqrt(s2 / sxx)
-        intercept_se = math.sqrt(s2 * (1 / n + xm * xm / sxx))
+        slope_se, intercept_se = float(r.stderr), float(r.intercept_stderr)
     else:
         slope_se = intercept_se = math.nan
     return LinearFit(slope, intercept, slope_se, intercept_se, rss, n)
+
+
+def slope_interval(fit: LinearFit, confidence: float = 0.95) -> tuple[float, float]:
+    """Two-sided Student-t interval of a fitted slope (``n - 2`` degrees of
+    freedom, :func:`scipy.stats.t`); ``(-inf, inf)`` when ``n = 2``.
+
+    >>> lo, hi = slope_interval(linear_fit([1, 2, 3, 4], [1.0, 2.1, 2.9, 4.0]))
+    >>> lo < 1 < hi
+    True
+    """
+    if fit.n <= 2 or not math.isfinite(fit.slope_se):
+        return -math.inf, math.inf
+    h = float(stats.t.ppf(0.5 + confidence / 2, fit.n - 2)) * fit.slope_se
+    return fit.slope - h, fit.slope + h
 
 
 def growth_fits(depths: Sequence[float], iterations: Sequence[float]) -> dict[str, LinearFit]:
@@ -430,3 +485,102 @@ def growth_fits(depths: Sequence[float], iterations: Sequence[float]) -> dict[st
     L = np.asarray(depths, dtype=float)
     y = np.log(np.asarray(iterations, dtype=float))
     return {"exponential": linear_fit(L, y), "polynomial": linear_fit(np.log(L), y)}
+
+
+@dataclass(frozen=True)
+class GrowthComparison:
+    """Result of :func:`compare_growth`.
+
+    ``mean_llr`` is the mean over depths of the pointwise log-likelihood of
+    the polynomial law minus that of the exponential law (Gaussian errors on
+    ``log N``, each law at its maximum-likelihood fit), ``statistic`` its
+    Student-t statistic; ``p_polynomial`` / ``p_exponential`` are the
+    one-sided p-values of "the polynomial (exponential) law fits better";
+    ``preferred`` is the law whose p-value is below ``level`` (``None``: the
+    data cannot tell the laws apart at that level); ``reason`` says why no
+    test was possible, if so."""
+
+    fits: dict[str, LinearFit]
+    n: int
+    level: float
+    mean_llr: float
+    statistic: float
+    p_polynomial: float
+    p_exponential: float
+    preferred: str | None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fits": {k: f.to_dict() for k, f in self.fits.items()},
+            "n": self.n,
+            "level": self.level,
+            "mean_llr": self.mean_llr,
+            "statistic": self.statistic,
+            "p_polynomial": self.p_polynomial,
+            "p_exponential": self.p_exponential,
+            "preferred": self.preferred,
+            "reason": self.reason,
+        }
+
+
+#: fewest depths :func:`compare_growth` tests on (each law leaves n - 2 residual degrees of freedom)
+MIN_GROWTH_DEPTHS = 4
+
+
+def compare_growth(
+    depths: Sequence[float], iterations: Sequence[float], *, level: float = 0.05
+) -> GrowthComparison:
+    """Exponential (``log N = a + b L``) against polynomial (``log N = a + c
+    log L``) growth of iteration counts: Vuong's (1989) likelihood-ratio test
+    for non-nested models with the same number of parameters.
+
+    Each law is fitted by least squares to ``log N`` (the maximum-likelihood
+    fit under Gaussian errors of variance ``RSS / n``); the pointwise
+    log-likelihood differences ``m_i`` (polynomial minus exponential) are
+    tested for a nonzero mean with Student's t on ``n - 1`` degrees of
+    freedom (:func:`scipy.stats.ttest_1samp`; Vuong's normal reference is the
+    large-``n`` limit, too liberal for a handful of depths).  A law is
+    ``preferred`` when its one-sided p-value is below ``level``.  With fewer
+    than :data:`MIN_GROWTH_DEPTHS` depths nothing is preferred (``reason``
+    says so).  Raises :class:`InputError` for non-positive counts.
+
+    >>> L = [2, 4, 6, 8, 10, 12]
+    >>> compare_growth(L, [10 * 1.5**x * (1 + 0.01 * (-1) ** x) for x in L]).preferred
+    'exponential'
+    >>> compare_growth(L, [10 * x**2 * (1 + 0.01 * (-1) ** x) for x in L]).preferred
+    'polynomial'
+    """
+    n = len(depths)
+    if any(not v > 0 for v in iterations):
+        raise InputError("compare_growth needs positive iteration counts")
+    fits = growth_fits(depths, iterations) if n >= 2 else {}
+    nan = math.nan
+    if n < MIN_GROWTH_DEPTHS:
+        return GrowthComparison(
+            fits, n, level, nan, nan, nan, nan, None, f"{n} depths; the test needs >= 4"
+        )
+    rss = {k: f.rss for k, f in fits.items()}
+    if min(rss.values()) == 0.0:  # one law is exact on these points
+        exact = [k for k, v in rss.items() if v == 0.0]
+        pref = exact[0] if len(exact) == 1 else None
+        p = {k: (0.0 if k == pref else 1.0) for k in rss}
+        return GrowthComparison(
+            fits, n, level, nan, nan, p["polynomial"], p["exponential"], pref, "an exact fit"
+        )
+    L = np.asarray(depths, dtype=float)
+    y = np.log(np.asarray(iterations, dtype=float))
+
+    def loglik(f: LinearFit, x: np.ndarray) -> np.ndarray:
+        r = y - (f.intercept + f.slope * x)
+        s2 = f.rss / n
+        return -0.5 * np.log(2 * np.pi * s2) - r * r / (2 * s2)
+
+    m = loglik(fits["polynomial"], np.log(L)) - loglik(fits["exponential"], L)
+    t_greater = stats.ttest_1samp(m, 0.0, alternative="greater")
+    p_poly = float(t_greater.pvalue)
+    p_exp = float(stats.ttest_1samp(m, 0.0, alternative="less").pvalue)
+    pref = "polynomial" if p_poly < level else "exponential" if p_exp < level else None
+    return GrowthComparison(
+        fits, n, level, float(m.mean()), float(t_greater.statistic), p_poly, p_exp, pref
+    )
