@@ -262,7 +262,7 @@ def invariance_proofs(L: int, wrong: str | None = None) -> list[Proof]:
             lhs=sp.Matrix([grads]), rhs=sp.Matrix([[g1] * L]), residual=res,
             lhs_tex=r"(G_1, \dots, G_L)", rhs_tex=r"W^{L-1}(W^L - R)\,(1, \dots, 1)",
             route="rewriting modulo R W = W R (W, R symmetric letters)",
-            scope=f"explicit L = {L}, every d",
+            scope=f"explicit L = {L}, every d", explicit={"L": L},
             steps=["G_l = W_{L:l+1}^T (W_{L:1} - R) W_{l-1:1}^T (eq. 2.5) with every W_l = W.",
                    "All G_l equal, symmetric and commuting with R, so W - eta G is again "
                    "symmetric, commutes with R and is the same for every layer."],
