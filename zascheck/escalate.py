@@ -117,6 +117,32 @@ def _float(b: Backend, x: Any) -> float:
         return math.nan
 
 
+def _rung(
+    evaluate: Callable[[Backend], Evaluation | tuple[Any, Any, float]],
+    arith: str, bits: int, relation: str, tried: list[dict[str, Any]],
+) -> Escalated | None:
+    """Evaluate one rung of the ladder; record it in ``tried``; ``None`` when the
+    evaluation raised :class:`ArithmeticError` (inconclusive at that rung)."""
+    b = backend(arith, bits if arith in ("mp", "ball") else None)
+    try:
+        with b.session():
+            ev = evaluate(b)
+            if not isinstance(ev, Evaluation):
+                ev = Evaluation(*ev)
+            v = ev.verdict if ev.verdict is not None else decide(
+                b, ev.measured, ev.bound, relation=relation, err=ev.err)
+            m, bd = _float(b, ev.measured), _float(b, ev.bound)
+    except ArithmeticError as exc:
+        tried.append({"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive",
+                      "error": str(exc)})
+        return None
+    tried.append({"arithmetic": arith, "bits": b.prec, "verdict": v.value,
+                  **({"slack": ev.evidence["slack"]} if "slack" in ev.evidence else {})})
+    return Escalated(verdict=v, measured=m, bound=bd, margin=margin_of(m, bd, relation),
+                     relation=relation, arithmetic=arith, precision_bits=b.prec,
+                     err=float(ev.err), tried=list(tried), evidence=ev.evidence)
+
+
 def escalate(
     evaluate: Callable[[Backend], Evaluation | tuple[Any, Any, float]],
     *,
@@ -139,53 +165,31 @@ def escalate(
     last: Escalated | None = None
     first: Escalated | None = None
     for arith, bits in (start, *ladder):
-        b = backend(arith, bits if arith in ("mp", "ball") else None)
-        try:
-            with b.session():
-                ev = evaluate(b)
-                if not isinstance(ev, Evaluation):
-                    ev = Evaluation(*ev)
-                v = (
-                    ev.verdict
-                    if ev.verdict is not None
-                    else decide(b, ev.measured, ev.bound, relation=relation, err=ev.err)
-                )
-                m, bd = _float(b, ev.measured), _float(b, ev.bound)
-        except ArithmeticError as exc:
-            tried.append(
-                {"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive", "error": str(exc)}
-            )
+        res = _rung(evaluate, arith, bits, relation, tried)
+        if res is None:
             continue
-        tried.append(
-            {
-                "arithmetic": arith,
-                "bits": b.prec,
-                "verdict": v.value,
-                **({"slack": ev.evidence["slack"]} if "slack" in ev.evidence else {}),
-            }
-        )
-        last = Escalated(
-            verdict=v,
-            measured=m,
-            bound=bd,
-            margin=margin_of(m, bd, relation),
-            relation=relation,
-            arithmetic=arith,
-            precision_bits=b.prec,
-            err=float(ev.err),
-            tried=list(tried),
-            evidence=ev.evidence,
-        )
-        if first is None:
-            first = last
-        rigorous = b.rigorous
-        if v is Verdict.INCONCLUSIVE:
+        last = res
+        first = first or res
+        rigorous = arith in ("ball", "exact")
+        if res.verdict is Verdict.INCONCLUSIVE:
             continue
-        if v is Verdict.VIOLATED and not rigorous and recheck_violations:
+        if res.verdict is Verdict.VIOLATED and not rigorous and recheck_violations:
             continue
-        if v is Verdict.HOLDS and not rigorous and certify:
+        if res.verdict is Verdict.HOLDS and not rigorous and certify:
             continue
-        return last
+        return res
+    if last is None:
+        return Escalated(Verdict.INCONCLUSIVE, math.nan, math.nan, math.nan, relation,
+                         start[0], start[1], math.nan, tried)
+    # The ladder ran out without a rigorous decision.  A first verdict that
+    # cleared its own error budget (holds / violated) stands; one that was
+    # within the budget of the boundary stays inconclusive.
+    if first is not None and first.verdict in (Verdict.HOLDS, Verdict.VIOLATED) \
+            and last.verdict is Verdict.INCONCLUSIVE:
+        first.tried = tried
+        return first
+    last.tried = tried
+    return last
     if last is None:
         return Escalated(
             Verdict.INCONCLUSIVE,

@@ -138,6 +138,48 @@ class _Found(Exception):
     """A counterexample (raised inside the hypothesis run so it shrinks)."""
 
 
+@dataclass
+class _SearchState:
+    """What a running search has seen: counts, the tightest case, the failure
+    being shrunk (and since when), and every case that failed (a case that
+    failed once fails again on replay, so hypothesis never sees a Flaky)."""
+
+    p: Prop
+    shrink_seconds: float
+    bar: Any
+    n: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    best: tuple[dict[str, Any], Escalated] | None = None
+    fail: tuple[dict[str, Any], Escalated] | None = None
+    fail_t: float | None = None
+    failed: set[str] = field(default_factory=set)
+
+    def step(self, case: dict[str, Any]) -> None:
+        """Decide one hypothesis example (raises ``_Found`` on a violation)."""
+        js = json.dumps(case, sort_keys=True)
+        if self.fail_t is not None and time.perf_counter() - self.fail_t > self.shrink_seconds:
+            if js in self.failed:
+                raise _Found
+            return
+        out = check_case(self.p, case)
+        if self.fail_t is None:
+            self.n += 1
+            self.bar.update()
+            self.verdicts[out.verdict.value] = self.verdicts.get(out.verdict.value, 0) + 1
+        if math.isfinite(out.slack):
+            htarget(-out.slack, label="negated slack")
+        if out.verdict is Verdict.VIOLATED:
+            self.fail = (case, out)
+            self.failed.add(js)
+            if self.fail_t is None:
+                self.fail_t = time.perf_counter()
+            raise _Found
+        if out.verdict is not Verdict.INCONCLUSIVE and (
+            self.best is None or out.slack < self.best[1].slack
+        ):
+            self.best = (case, out)
+
+
 def run_search(
     p: Prop,
     *,
@@ -146,72 +188,27 @@ def run_search(
     progress: bool = False,
     shrink_seconds: float = 5.0,
 ) -> SearchOutcome:
-    """Run property ``key`` over ``examples`` hypothesis examples (seeded, no
+    """Run property ``p`` over ``examples`` hypothesis examples (seeded, no
     database), steering toward the smallest slack with ``target``.  A
     violation is shrunk (for at most ``shrink_seconds``) and re-checked on the
     escalation ladder.  Cases are decided with ``certify`` where the property
     can be certified cheaply (exact identities, GD in ball arithmetic)."""
-    key = p.key
-    _hypothesis_home()
-    t0 = time.perf_counter()
-    state: dict[str, Any] = {
-        "n": 0,
-        "verdicts": {},
-        "best": None,
-        "fail": None,
-        "fail_t": None,
-        "fail_json": None,
-        "failed": set(),
-    }
     from tqdm import tqdm
 
-    bar = tqdm(
-        total=examples,
-        desc=key,
-        unit="ex",
-        file=sys.stderr,
-        leave=False,
-        disable=None if progress else True,
-    )
+    _hypothesis_home()
+    t0 = time.perf_counter()
+    bar = tqdm(total=examples, desc=p.key, unit="ex", file=sys.stderr, leave=False,
+               disable=None if progress else True)
+    state = _SearchState(p, shrink_seconds, bar)
 
-    @settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
-        report_multiple_bugs=False,
-        print_blob=False,
-    )
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+              phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
+              report_multiple_bugs=False, print_blob=False)
     @hseed(seed)
     @given(p.strategy())
     def _run(case: dict[str, Any]) -> None:
-        js = json.dumps(case, sort_keys=True)
-        if state["fail_t"] is not None and time.perf_counter() - state["fail_t"] > shrink_seconds:
-            if js in state["failed"]:  # any case that failed before fails again (no Flaky)
-                raise _Found
-            return
-        out = check_case(p, case)
-        if state["fail_t"] is None:
-            state["n"] += 1
-            bar.update()
-            v = out.verdict.value
-            state["verdicts"][v] = state["verdicts"].get(v, 0) + 1
-        if math.isfinite(out.slack):
-            htarget(-out.slack, label="negated slack")
-        if out.verdict is Verdict.VIOLATED:
-            state["fail"] = (case, out)
-            state["fail_json"] = js
-            state["failed"].add(js)
-            if state["fail_t"] is None:
-                state["fail_t"] = time.perf_counter()
-            raise _Found
-        if out.verdict is not Verdict.INCONCLUSIVE and (
-            state["best"] is None or out.slack < state["best"][1].slack
-        ):
-            state["best"] = (case, out)
+        state.step(case)
 
     try:
         _run()
@@ -219,18 +216,12 @@ def run_search(
         pass
     finally:
         bar.close()
-    res = SearchOutcome(
-        prop=p,
-        examples=state["n"],
-        seconds=0.0,
-        verdicts=state["verdicts"],
-        tightest_case=None,
-        tightest=None,
-    )
-    if state["best"] is not None:
-        res.tightest_case, res.tightest = state["best"]
-    if state["fail"] is not None:
-        case, _ = state["fail"]
+    res = SearchOutcome(prop=p, examples=state.n, seconds=0.0, verdicts=state.verdicts,
+                        tightest_case=None, tightest=None)
+    if state.best is not None:
+        res.tightest_case, res.tightest = state.best
+    if state.fail is not None:
+        case, _ = state.fail
         out = check_case(p, case, certify=True)  # re-decided on the full ladder
         res.counterexample_case, res.counterexample = case, out
     res.seconds = round(time.perf_counter() - t0, 3)

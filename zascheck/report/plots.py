@@ -454,6 +454,17 @@ def ssm(folder: Path, thm1: dict[str, Any] | None, sharp: dict[str, Any] | None,
     a0 = fig.add_subplot(gs[0])
     a1 = fig.add_subplot(gs[1], sharey=a0)
     a2 = fig.add_subplot(gs[2])
+    _ssm_minima(a0, thm1)
+    _ssm_sharpness(a1, sharp)
+    lo, hi = a0.get_ylim()
+    a0.set_ylim(min(lo, 0.7), max(hi, 3.0))
+    _ssm_example1(a2, ex1)
+    fig.suptitle("Step Size Matters (reviews): the step size selects the minimum, and a constant step "
+                 "can end on a cycle", fontsize=10, y=0.99)
+    return _save(fig, folder, "ssm")
+
+
+def _ssm_minima(a0: Any, thm1: dict[str, Any] | None) -> None:
     if thm1:
         bound = thm1["bound"]
         for pos, kind, mk in ((0, "balanced", "o"), (1, "unbalanced", "s")):
@@ -468,6 +479,9 @@ def ssm(folder: Path, thm1: dict[str, Any] | None, sharp: dict[str, Any] | None,
     a0.set_ylabel(r"$\lambda_{max}$(Hessian) / $L\rho^{2(L-1)/L}$ (log scale)")
     a0.set_yscale("log")
     a0.grid(True, which="both", alpha=0.3)
+
+
+def _ssm_sharpness(a1: Any, sharp: dict[str, Any] | None) -> None:
     if sharp:
         ff = np.linspace(0.05, 2.0, 200)
         a1.fill_between(ff, 1.0, np.maximum(1.0 / ff, 1.0), where=1.0 / ff >= 1.0, color="tab:green", alpha=0.12,
@@ -491,8 +505,9 @@ def ssm(folder: Path, thm1: dict[str, Any] | None, sharp: dict[str, Any] | None,
         a1.legend(loc="upper right", fontsize=7)
     a1.tick_params(labelleft=False)
     a1.grid(True, which="both", alpha=0.3)
-    lo, hi = a0.get_ylim()
-    a0.set_ylim(min(lo, 0.7), max(hi, 3.0))
+
+
+def _ssm_example1(a2: Any, ex1: dict[str, Any] | None) -> None:
     if ex1:
         amp = ex1["amplitude"]
         cols = ["tab:blue", "tab:orange", "tab:green", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
@@ -523,6 +538,3 @@ def ssm(folder: Path, thm1: dict[str, Any] | None, sharp: dict[str, Any] | None,
                      "\na diminishing step goes to the minimum 0", fontsize=9)
         a2.grid(True, which="both", alpha=0.3)
         a2.legend(loc="lower left", fontsize=7)
-    fig.suptitle("Step Size Matters (reviews): the step size selects the minimum, and a constant step "
-                 "can end on a cycle", fontsize=10, y=0.99)
-    return _save(fig, folder, "ssm")
