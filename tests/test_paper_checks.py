@@ -17,7 +17,8 @@ from zascheck.measure.gd_lemmas import (
     linear_convergence,
     loglog_slope,
 )
-from zascheck.measure.paper import _on_mirror_of_m, comparison_decay, product_perturbation
+from zascheck.measure.common import product_perturbation
+from zascheck.measure.flow import comparison_decay, on_mirror_of_m as _on_mirror_of_m
 from zascheck.model import Target
 from zascheck.engine import RunContext, checks_for, run_check
 from zascheck.result import Verdict

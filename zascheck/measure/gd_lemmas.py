@@ -12,7 +12,7 @@ from zascheck.arith import Backend
 from zascheck.measure.common import loss_error_bound
 from zascheck.model import Target
 from zascheck.result import Verdict
-from zascheck.measure.paper import _fro, _spec
+from zascheck.measure.flow_steps import fro_upper as _fro, spectral_norm as _spec
 
 
 def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float | None:

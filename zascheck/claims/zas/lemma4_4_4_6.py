@@ -20,7 +20,7 @@ from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
 from zascheck.result import combine_verdicts
 from zascheck.measure.evaluation import STEPS, case_init, thm43_case_eta
-from zascheck.measure.paper import _F
+from zascheck.measure.evaluation import F64 as _F
 from zascheck.measure.gd_lemmas import (
     LEMMA_CONSTANTS,
     _gd_constants,
