@@ -336,27 +336,34 @@ def flow_decay(
 
 def _stationary(b: Backend, r0: Any, rate_b: Any, times: list[float]) -> DecayMeasurement:
     """:func:`flow_decay` at a stationary point: ``R(t) - offset = R(0) -
-    offset =: x`` for every ``t``, so the claim at ``t > 0`` is ``x <= 0``
-    (``x = 0``: ``0 <= 0``, ratio read as 0; ``x > 0``: the ratio is
-    ``exp(2 rate t) > 1``)."""
-    n, zero = len(times), b.scalar(0)
-    if b.le(r0, zero) is True:
-        v = Verdict.CERTIFIED if b.rigorous else Verdict.HOLDS
-        ratios, text = [0.0] * n, ["R(t) - offset = 0"] * n
-    else:
-        v = Verdict.VIOLATED if b.lt(zero, r0) is True else Verdict.INCONCLUSIVE
-        ratios = [b.to_float(b.exp(2 * rate_b * b.scalar(t))) for t in times]
-        text = [b.to_str(1 - b.exp(2 * rate_b * b.scalar(t)), 6) for t in times]
+    offset =: x`` for every ``t``, so the claim at ``t`` is ``x (1 -
+    exp(-2 rate t)) <= 0``, decided by enclosure (``x = 0`` or ``rate = 0``:
+    an equality; ``x > 0`` with ``rate > 0``: violated).  The ratio is
+    ``exp(2 rate t)`` (read as 0 when ``x = 0``)."""
+    zero = b.scalar(0)
+    verdicts, ratios, text = [], [], []
+    for t in times:
+        grow = b.exp(2 * rate_b * b.scalar(t))
+        lhs = r0 * (1 - 1 / grow)
+        if b.le(lhs, zero) is True:
+            v = Verdict.CERTIFIED if b.rigorous else Verdict.HOLDS
+        else:
+            v = Verdict.VIOLATED if b.lt(zero, lhs) is True else Verdict.INCONCLUSIVE
+        x_zero = b.le(r0, zero) is True
+        verdicts.append(v)
+        ratios.append(0.0 if x_zero else b.to_float(grow))
+        text.append("R(t) - offset = 0" if x_zero else b.to_str(1 - grow, 6))
+    n = len(times)
     return DecayMeasurement(
         times,
         ratios,
         [0.0] * n,
-        v,
+        combine_verdicts(verdicts),
         max(range(n), key=lambda i: ratios[i], default=0),
         0.0,
         0,
         [b.to_float(r0)] * n,
-        [v] * n,
+        verdicts,
         text,
         [math.inf] * n,
         stationary=True,
