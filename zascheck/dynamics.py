@@ -382,8 +382,14 @@ def _radius_norm(b: Backend, m: Any) -> Any:
     return b.sqrt(s)
 
 
-def _step_length(log_tol: float, log_scale: float, ln_last: float, ln_prev: float, order: int,
-                 remaining: Fraction) -> Fraction:
+def _step_length(
+    log_tol: float,
+    log_scale: float,
+    ln_last: float,
+    ln_prev: float,
+    order: int,
+    remaining: Fraction,
+) -> Fraction:
     """Jorba-Zou step from the logs of the last two coefficient norms (no
     float over- or underflow for any size of the weights)."""
     cands = []
@@ -416,6 +422,80 @@ def _horner(b: Backend, coefs: list[Any], h: Any) -> Any:
     return acc
 
 
+def _tolerance(b: Backend, tol: float | None, order: int | None) -> tuple[float, float, int]:
+    """``(log tol, tol, order)`` of :func:`flow`: ``tol = 2^-(prec - 8)`` by
+    default, kept as a logarithm (``2^-1092`` is below the smallest double;
+    ``tol`` itself is only recorded), ``order ~ -ln(tol)/2`` (Jorba-Zou), >= 8."""
+    if tol is None:
+        log_tol = -(b.prec - 8) * math.log(2.0) if not b.exact else math.log(1e-30)
+        tol = math.exp(log_tol)
+    else:
+        log_tol = math.log(tol)
+    if order is None:
+        order = max(8, math.ceil(-log_tol / 2) + 2)
+    return log_tol, tol, order
+
+
+@dataclass
+class _TaylorStep:
+    """One Taylor step of :func:`flow`: the coefficients at the current state,
+    the step ``h`` (Jorba-Zou, from the logs of the last two coefficient
+    norms) and the truncation estimates, all layers together (``tail``, a
+    float) and per layer (``layer_errors``, backend scalars)."""
+
+    coefs: list[list[Any]]
+    h: Fraction
+    order: int
+    ln_last: float
+    ln_prev: float
+    last: list[Any]
+    prev: list[Any]
+    n_entries: float
+
+    @classmethod
+    def plan(
+        cls,
+        b: Backend,
+        sb: SeriesBackend,
+        ws: Sequence[Any],
+        target: Target,
+        order: int,
+        log_tol: float,
+        remaining: Fraction,
+    ) -> _TaylorStep:
+        coefs = _taylor_coefficients(sb, ws, target, order)
+        log_scale = max(0.0, _ln(b, _fro_upper(b, ws)))
+        ln_last = _ln(b, _fro_upper(b, [c[order] for c in coefs]))
+        ln_prev = _ln(b, _fro_upper(b, [c[order - 1] for c in coefs]))
+        h = _step_length(log_tol, log_scale, ln_last, ln_prev, order, remaining)
+        if h <= 0:
+            raise ArithmeticError("gradient flow step underflowed")
+        return cls(
+            coefs,
+            h,
+            order,
+            ln_last,
+            ln_prev,
+            [_fro_upper(b, [c[order]]) for c in coefs],
+            [_fro_upper(b, [c[order - 1]]) for c in coefs],
+            math.sqrt(sum(r * c for r, c in (b.shape(w) for w in ws))),
+        )
+
+    def tail(self, tau: Fraction) -> float:
+        """All layers' truncation estimate over ``tau`` (a float)."""
+        return _tail(self.ln_last, self.ln_prev, float(tau), self.order)
+
+    def layer_errors(self, b: Backend, lerr: list[Any], tau: Fraction, ws: list[Any]) -> list[Any]:
+        """``lerr`` plus each layer's truncation estimate over ``tau`` and the
+        Frobenius norm of its ball radii at ``ws`` (dropped on re-centring)."""
+        ts = float(tau) if b.exact else b.scalar(tau)
+        k = self.order
+        return [
+            e + n * ts**k + p * ts ** (k - 1) + _radius_norm(b, w)
+            for e, n, p, w in zip(lerr, self.last, self.prev, ws, strict=True)
+        ]
+
+
 def flow(
     b: Backend,
     ws0: Sequence[Any],
@@ -445,73 +525,35 @@ def flow(
     times = [float(t) for t in times]
     if any(t < 0 or not math.isfinite(t) for t in times) or times != sorted(times):
         raise InputError("flow times must be finite, >= 0 and non-decreasing")
-    if tol is None:
-        log_tol = -(b.prec - 8) * math.log(2.0) if not b.exact else math.log(1e-30)
-        tol = math.exp(log_tol)  # for the record only (0.0 below 2**-1074)
-    else:
-        log_tol = math.log(tol)
-    if order is None:
-        order = max(8, math.ceil(-log_tol / 2) + 2)
+    log_tol, tol, order = _tolerance(b, tol, order)
     ws = [b.matrix(w) for w in ws0]
     model.validate(b, ws, target)
     sb = SeriesBackend(b)
-    out_ws: list[list[Any]] = []
     t = Fraction(0)  # the clock is exact: step sizes are doubles, their sums rationals
-    err = 0.0
-    zero = 0.0 if b.exact else b.scalar(0)
-    lerr = [zero for _ in ws]
-    layer_errors: list[list[Any]] = []
-    steps = 0
-    gi = 0
-    errors: list[float] = []
-    stopped_at: float | None = None
-    while gi < len(times) and times[gi] <= 0.0:
-        out_ws.append(list(ws))
-        errors.append(0.0)
-        layer_errors.append(list(lerr))
-        gi += 1
+    err, steps, stopped_at = 0.0, 0, None
+    lerr = [0.0 if b.exact else b.scalar(0) for _ in ws]
+    gi = sum(1 for x in times if x <= 0.0)  # samples at t = 0: the initial point
+    out_ws = [list(ws) for _ in range(gi)]
+    errors, layer_errors = [0.0] * gi, [list(lerr) for _ in range(gi)]
     while gi < len(times):
-        coefs = _taylor_coefficients(sb, ws, target, order)
-        log_scale = max(0.0, _ln(b, _fro_upper(b, ws)))
-        last = [_fro_upper(b, [c[order]]) for c in coefs]
-        prev = [_fro_upper(b, [c[order - 1]]) for c in coefs]
-        ln_last = _ln(b, _fro_upper(b, [c[order] for c in coefs]))
-        ln_prev = _ln(b, _fro_upper(b, [c[order - 1] for c in coefs]))
-        h = _step_length(log_tol, log_scale, ln_last, ln_prev, order, Fraction(times[-1]) - t)
-        if h <= 0:
-            raise ArithmeticError(f"gradient flow step underflowed at t = {float(t):.4g}")
-
-        def tails(tau: Fraction, last: list[Any] = last, prev: list[Any] = prev) -> list[Any]:
-            """Per-layer truncation estimates ``n_last tau^order + n_prev tau^(order-1)``."""
-            ts = float(tau) if b.exact else b.scalar(tau)
-            return [n * ts**order + p * ts ** (order - 1) for n, p in zip(last, prev, strict=True)]
-
+        st = _TaylorStep.plan(b, sb, ws, target, order, log_tol, Fraction(times[-1]) - t)
         # sample grid points that fall inside this step (dense output)
-        n_entries = math.sqrt(sum(r * c for r, c in (b.shape(w) for w in ws)))
-        while gi < len(times) and Fraction(times[gi]) <= t + h:
+        while gi < len(times) and Fraction(times[gi]) <= t + st.h:
             tau = Fraction(times[gi]) - t
-            sample = [_horner(b, c, b.scalar(tau)) for c in coefs]
-            local = _tail(ln_last, ln_prev, float(tau), order)
-            local += max(b.max_radius(w) for w in sample) * n_entries
+            sample = [_horner(b, c, b.scalar(tau)) for c in st.coefs]
             out_ws.append([b.midpoint(w) for w in sample])
-            errors.append(err + local)
-            layer_errors.append(
-                [e + x + _radius_norm(b, w) for e, x, w in zip(lerr, tails(tau), sample, strict=True)]
-            )
+            errors.append(err + st.tail(tau) + max(b.max_radius(w) for w in sample) * st.n_entries)
+            layer_errors.append(st.layer_errors(b, lerr, tau, sample))
             gi += 1
-        hb = b.scalar(h)
-        ws = [_horner(b, c, hb) for c in coefs]
-        err += _tail(ln_last, ln_prev, float(h), order)
-        lerr = [e + x + _radius_norm(b, w) for e, x, w in zip(lerr, tails(h), ws, strict=True)]
+        ws = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
         # The integration is not an enclosure, so ball radii only track the
         # rounding of this step: fold them into the error estimate and
         # re-centre (otherwise wrapping inflates them exponentially).
-        rad = max(b.max_radius(w) for w in ws)
-        if rad:
-            err += rad * n_entries
+        err += st.tail(st.h) + max(b.max_radius(w) for w in ws) * st.n_entries
+        lerr = st.layer_errors(b, lerr, st.h, ws)
         if b.rigorous and not b.exact:
             ws = [b.midpoint(w) for w in ws]
-        t += h
+        t += st.h
         steps += 1
         if progress is not None:
             progress(float(t))

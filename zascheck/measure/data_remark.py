@@ -181,9 +181,10 @@ def lambda_min_ball(b: Backend, gram: np.ndarray, *, largest: bool = False) -> A
     if not largest and _fmpq_mat(gram).det() == 0:
         return b.scalar(0)
     if not (b.rigorous and not b.exact):
-        ev = np.linalg.eigvalsh(np.asarray(gram, dtype=float))
-        return b.scalar(float(ev[-1] if largest else ev[0]))
+        evf = np.linalg.eigvalsh(np.asarray(gram, dtype=float))
+        return b.scalar(float(evf[-1] if largest else evf[0]))
     m = b.matrix(gram)
+    ev: list[Any]
     try:
         ev = [v.real for v in m.eig(multiple=True)]
     except (ValueError, ZeroDivisionError):
