@@ -207,3 +207,20 @@ def test_remark_data_user_data_printed_reading_holds():
 def test_remark_data_user_data_is_validated(x, y, msg):
     with pytest.raises(InputError, match=msg):
         _run("zas.remark.data:flow-readings", X=x, Y=y)
+
+
+def test_thm41_steps_tiny_target_names_the_precision_that_decides():
+    tiny = [[1e-170, 0.0], [0.0, -1e-170]]
+    res = _run("zas.thm4.1.steps:numeric", phi=tiny, depths=[2], times=[0.0, 0.25])
+    assert res.verdict is Verdict.INCONCLUSIVE, res.notes
+    part = next(p for p in res.parts if p.part == "gradient-bound")
+    assert part.verdict is Verdict.INCONCLUSIVE  # ||G_L||^2/(2R) = 1 + O(1e-340)
+    bits = int(re.search(r"--precision (\d+)", res.notes).group(1))
+    hi = _run("zas.thm4.1.steps:numeric", precision=bits, phi=tiny, depths=[2], times=[0.0, 0.25])
+    assert hi.verdict is Verdict.HOLDS, hi.notes
+
+
+def test_thm41_steps_zero_target_is_stationary():
+    res = _run("zas.thm4.1.steps:numeric", phi=[[0.0, 0.0], [0.0, 0.0]], depths=[2])
+    assert res.verdict is Verdict.HOLDS, res.notes
+    assert "stationary" in res.notes

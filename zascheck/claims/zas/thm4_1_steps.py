@@ -57,7 +57,9 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import Escalated, Evaluation, escalate
+from zascheck.measure.common import stationary_point
 from zascheck.measure.evaluation import lagrange_derivative_at_zero, steps_weights
+from zascheck.measure.flow import bits_to_decide
 from zascheck.measure.flow_steps import loss_derivative, matrix_power, sampled_flow, step_budgets
 from zascheck.measure.symbolic import _certify
 from zascheck.model import Target
@@ -137,7 +139,9 @@ def thm41_steps(
 
     (i)   ``||D_l - D_l^ZAS||_F`` within the budget ``dw`` allows;
     (ii)  ``||W_{L-1:1} W_{L-1:1}^T - (I + W_L^T W_L)^{L-1}||_F`` likewise;
-    (iii) ``||G_L||_F^2 - 2R >= -budget``;
+    (iii) ``||G_L||_F^2 - 2R >= budget`` certain (``holds``), ``<= -budget``
+          certain (``violated``), else ``inconclusive`` (with the precision
+          that would decide);
     (iv)  ``|dR/dt + sum_l ||G_l||_F^2|`` within the derivative's budget,
           ``dR/dt`` by the one-sided 5-point stencil along the flow restarted
           at the sample (:func:`zascheck.measure.flow_steps.loss_derivative`,
@@ -145,8 +149,11 @@ def thm41_steps(
           truncation, estimated by the embedded 4-point stencil, is well
           above the rounding the balls carry).
 
-    Each comparison is decided by enclosure: at ``t = 0`` (the exact ZAS
-    point, no budget) that certifies; later it ``holds`` against an estimate.
+    The identities (i), (ii), (iv) hold when their residual's enclosure is
+    consistent with the budget (:func:`_consistent`) and are violated when it
+    certainly exceeds it; at ``t = 0`` (the exact initial point, no budget)
+    an exact zero certifies (i)-(iii); later they ``hold`` against an
+    estimate.
     Each step is a part (``parts``): measured = the largest residual / budget
     over ``t > 0`` (bound 1) for (i), (ii), (iv), and the smallest
     ``||G_L||_F^2 / (2R)`` over ``t > 0`` (bound 1, ``>=``) for (iii), which
@@ -159,28 +166,42 @@ def thm41_steps(
     d = phi_m.shape[0]
     per: dict[int, list[dict[str, Any]]] = {}
     reached: dict[int, float] = {}
+    still: set[int] = set()  # depths whose init is a stationary point (Phi = 0)
     with b.session():
         target = Target.whitened(b, phi_m)
         for L in (L for L in depths if L >= 2):
             ws0 = inits.make(init, L, d, seed=ctx.rng(102 + L))
             run = sampled_flow(b, ws0, target, times, max_steps)
             per[L] = [
-                _steps_at(b, target, L, t, ws, lerr, max_steps)
+                _steps_at(b, target, L, t, ws, lerr)
                 for t, ws, lerr in zip(run.times, run.ws, run.layer_errors, strict=True)
             ]
             reached[L] = run.stopped_at if run.stopped_at is not None else max(run.times)
-    return _steps_result(b, per, reached, phi_m, phi, init, sorted({0.0, *map(float, times)}))
+            if stationary_point(b, [b.matrix(w) for w in ws0], target):
+                still.add(L)
+    grid = sorted({0.0, *map(float, times)})
+    return _steps_result(b, per, (reached, still), phi_m, phi, init, grid)
 
 
-def _within(b: Backend, x2: Any, bud: Any) -> Verdict:
-    """``sqrt(x2) <= bud`` for a squared residual ``x2`` and a budget ``bud``
-    (backend scalars): ``holds`` when certain, ``violated`` when
-    ``sqrt(x2) > bud`` is certain, else ``inconclusive``."""
-    if b.le(x2, bud * bud) is True:
-        return Verdict.HOLDS
+def _consistent(b: Backend, x2: Any, bud: Any) -> tuple[float | None, Verdict]:
+    """An identity's residual ``x = sqrt(x2) >= 0`` (its square an enclosure)
+    against the budget ``bud`` (backend scalars).  The identity holds at the
+    exact flow, so the residual at the computed point must lie within
+    ``bud``; the enclosure of ``x`` carries the rounding of its evaluation.
+    ``violated`` when ``x > bud`` is certain; otherwise ``holds`` (the two
+    are consistent: an identity has no third case), and at a budget of 0 on
+    an exact point ``certified`` when ``x2 = 0`` exactly.  Also returns
+    ``mid(x) / (bud + rad(x))`` (``<= 1`` exactly when consistent) for tables."""
+    zero = b.scalar(0)
+    x_up = b.sqrt(b.upper(x2))
+    x_lo = b.sqrt(b.upper(-b.upper(-x2)) if b.lt(zero, x2) is True else zero)
     if b.lt(bud * bud, x2) is True:
-        return Verdict.VIOLATED
-    return Verdict.INCONCLUSIVE
+        v = Verdict.VIOLATED
+    elif b.le(x2, zero) is True:
+        v = Verdict.CERTIFIED if b.le(bud, zero) is True else Verdict.HOLDS
+    else:
+        v = Verdict.HOLDS
+    return _ratio(b, (x_up + x_lo) / 2, bud + (x_up - x_lo) / 2), v
 
 
 def _ratio(b: Backend, x: Any, y: Any) -> float | None:
@@ -191,8 +212,25 @@ def _ratio(b: Backend, x: Any, y: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _bits_for_gradient_bound(
+    b: Backend, ws: list[Any], target: Target, r: Any, allow: Any
+) -> int | None:
+    """The precision at which step (iii) would be decided where it is not:
+    ``||G_L||^2 / (2R) - 1`` is, to leading order in ``W_L``, ``(L-1)
+    ||E W_L^T||_F^2 / ||E||_F^2`` (from ``(I + W_L^T W_L)^{L-1}``), computed
+    without cancellation; the budget scales like ``2^-prec``
+    (:func:`zascheck.measure.flow.bits_to_decide`)."""
+    e = model.residual(b, model.end_to_end(b, ws), target)
+    gap = b.scalar(len(ws) - 1) * b.fro2(b.mm(e, b.T(ws[-1]))) / b.fro2(e)
+    rel = allow / (2 * r)
+    if b.lt(b.scalar(0), gap) is not True or b.lt(b.scalar(0), rel) is not True:
+        return None
+    ln2 = math.log(2)
+    return bits_to_decide(b.prec, [-b.to_float(b.log(rel)) / ln2], [b.to_float(b.log(gap)) / ln2])
+
+
 def _steps_at(
-    b: Backend, target: Target, L: int, t: float, ws: list[Any], lerr: list[Any], max_steps: int
+    b: Backend, target: Target, L: int, t: float, ws: list[Any], lerr: list[Any]
 ) -> dict[str, Any]:
     """Each step of the proof at one sample of the flow: ``{part: (ratio,
     verdict)}`` plus the loss.  At ``t = 0`` the point is exact (no budget)."""
@@ -205,19 +243,15 @@ def _steps_at(
     vs = []
     for l, dl in enumerate(model.invariants(b, ws)):
         ref = b.scale(b.scalar(-1), eye) if l == L - 2 else b.zeros(d, d)
-        x2 = b.fro2(b.sub(dl, ref))
-        vs.append(_within(b, x2, bud["D"][l]))
-        q = _ratio(b, b.sqrt(b.upper(x2)), bud["D"][l])
-        worst = max(worst, (q if q is not None else 0.0, vs[-1]), key=lambda z: z[0])
+        q, v = _consistent(b, b.fro2(b.sub(dl, ref)), bud["D"][l])
+        vs.append(v)
+        worst = max(worst, (q if q is not None else 0.0, v), key=lambda z: z[0])
     out["D_l"] = (worst[0] if t > 0 else None, combine_verdicts(vs))
     # (ii) the product identity
     qm = model.prefixes(b, ws)[L - 1]
     rhs = matrix_power(b, b.add(eye, b.mm(b.T(ws[-1]), ws[-1])), L - 1)
-    x2 = b.fro2(b.sub(b.mm(qm, b.T(qm)), rhs))
-    out["product-identity"] = (
-        _ratio(b, b.sqrt(b.upper(x2)), bud["identity"]) if t > 0 else None,
-        _within(b, x2, bud["identity"]),
-    )
+    q, v = _consistent(b, b.fro2(b.sub(b.mm(qm, b.T(qm)), rhs)), bud["identity"])
+    out["product-identity"] = (q if t > 0 else None, v)
     # (iii) the gradient bound, as a difference (no division by a loss that may be 0)
     r, g = model.loss_and_grads(b, ws, target)
     gl2, allow = b.fro2(g[-1]), bud["gl2"] + 2 * bud["R"]
@@ -230,21 +264,18 @@ def _steps_at(
         else Verdict.INCONCLUSIVE
     )
     out["gradient-bound"] = (_ratio(b, gl2, 2 * r) if t > 0 else None, v3)
+    if v3 is Verdict.INCONCLUSIVE:  # what a higher precision would have to resolve
+        out["gradient-bound_bits"] = _bits_for_gradient_bound(b, ws, target, r, allow)
     # (iv) dR/dt along the flow against -sum_l ||G_l||_F^2
     sum_g = sum((b.fro2(x) for x in g), b.scalar(0))
     rate = _ratio(b, sum_g, r) or 1.0
     h = Fraction(1, 2 ** (b.prec // 5 + max(0, math.ceil(math.log2(max(rate, 1.0))))))
     d4, fd_bud = loss_derivative(b, ws, target, h)
-    x2 = (d4 + sum_g) * (d4 + sum_g)
-    out["dR/dt"] = (_ratio(b, b.sqrt(b.upper(x2)), fd_bud), _within(b, x2, fd_bud))
+    q, v = _consistent(b, (d4 + sum_g) * (d4 + sum_g), fd_bud)
+    out["dR/dt"] = (q, Verdict.HOLDS if v is Verdict.CERTIFIED else v)  # a stencil: never a proof
     out["dR/dt_value"] = b.to_str(d4, 10)
-    if t == 0.0:  # the exact init: every comparison above was decided by enclosure
-        out = {
-            k: (v[0], Verdict.CERTIFIED if v[1] is Verdict.HOLDS and k != "dR/dt" else v[1])
-            if isinstance(v, tuple)
-            else v
-            for k, v in out.items()
-        }
+    if t == 0.0 and v3 is Verdict.HOLDS:  # (iii) at the exact init: decided by enclosure
+        out["gradient-bound"] = (None, Verdict.CERTIFIED)
     return out
 
 
@@ -321,19 +352,49 @@ def _part_result(
 def _steps_result(
     b: Backend,
     per: dict[int, list[dict[str, Any]]],
-    reached: dict[int, float],
+    flow_info: tuple[dict[int, float], set[int]],
     phi_m: np.ndarray,
     phi_spec: Any,
     init: str,
     grid: list[float],
 ) -> CheckResult:
     """The main result: every part's verdict, measured = step (iii)'s."""
+    reached, still = flow_info
     scope = _steps_scope(per, reached, phi_m, phi_spec, grid)
     parts = [_part_result(b, p, per, scope) for p in PARTS]
     verdict = combine_verdicts(p.verdict for p in parts)
     grad = parts[PARTS.index("gradient-bound")]
-    if grad.measured is None and verdict.ok:
+    if grad.measured is None and verdict.ok and set(per) - still:
         verdict = Verdict.INCONCLUSIVE  # only t = 0, where (iii) is 1 by construction
+    unresolved = [
+        f"L = {L}, t = {rec['t']:g}"
+        for L, recs in per.items()
+        for rec in recs
+        if rec["t"] > 0 and rec["gradient-bound"][0] is None and L not in still
+    ]
+    extra = ""
+    if unresolved:
+        extra = (
+            f". R is not resolved from 0 at {b.prec} bits at {', '.join(unresolved)} (the "
+            "flow has converged to the rounding level of E = P - Phi): step (iii) cannot be "
+            "decided there; choose earlier times (--case '{\"times\": [...]}') or a higher "
+            "--precision"
+        )
+    if still:
+        extra += (
+            f". L in {sorted(still)}: E(0) = 0, the flow is stationary (every step reads 0 = 0)"
+        )
+    bits = [
+        rec["gradient-bound_bits"]
+        for recs in per.values()
+        for rec in recs
+        if rec.get("gradient-bound_bits")
+    ]
+    if bits:
+        extra += (
+            f". Step (iii) undecided at {b.prec} bits (||G_L||^2/(2R) - 1 is below the "
+            f"budget); --precision {max(bits)} would resolve it"
+        )
     summary = {p.part: p.verdict.value for p in parts}
     res = CheckResult(
         verdict=verdict,
@@ -355,7 +416,7 @@ def _steps_result(
         notes=(
             f"steps (i) D_l = ZAS values, (ii) product identity, (iii) ||G_L||^2 >= 2R, "
             f"(iv) dR/dt = -sum ||G_l||^2: {summary}; t = 0 decided by enclosure, t > 0 "
-            "against the integrator's per-layer error estimates (holds, not a proof)"
+            "against the integrator's per-layer error estimates (holds, not a proof)" + extra
         ),
     )
     if verdict is Verdict.VIOLATED:
