@@ -180,7 +180,7 @@ def remark_data(
         parts = [
             _reading_part(b, name, cases[name], depths, times) for name in readings if name in cases
         ]
-    return _data_result(b, parts, X is not None)
+    return _data_result(b, parts, X is not None, times)
 
 
 def _drawn_cases(
@@ -316,9 +316,9 @@ def _data_scope(
 ) -> dict[str, Any]:
     """What one reading's evidence covers: the grid, the data sets, the depths."""
     mono = sorted({m.monotone_from for _, m in runs.values() if m.monotone_from is not None})
-    t_cov = "t in {" + ", ".join(f"{t:g}" for t in sorted(times)) + "}"
+    t_cov = _grid_text(times)
     if mono:
-        t_cov += f" (every t from {mono[0]:.3g} on, by monotonicity, where the flow stopped early)"
+        t_cov += f" (and every t in [{mono[-1]:.3g}, {max(times):g}]: R~ non-increasing)"
     shapes = "; ".join(
         f"{c.label}: X {c.x.shape[0]}x{c.x.shape[1]}, Y {c.y.shape[0]}x{c.y.shape[1]}"
         for c in cases
@@ -331,7 +331,24 @@ def _data_scope(
     }
 
 
-def _data_result(b: Backend, parts: list[CheckResult], user: bool) -> CheckResult:
+def _grid_text(times: list[float]) -> str:
+    return "t in {" + ", ".join(f"{t:g}" for t in sorted(times)) + "}"
+
+
+def _main_scope(parts: list[CheckResult], times: list[float]) -> dict[str, Any]:
+    """The union of the parts' scopes (the grid once)."""
+    if not parts:
+        return {}
+    out = {
+        k: covers("; ".join(dict.fromkeys(p.scope[k]["covered"] for p in parts)))
+        for k in ("X", "Y", "L")
+    }
+    return {"t": covers(_grid_text(times))} | out
+
+
+def _data_result(
+    b: Backend, parts: list[CheckResult], user: bool, times: list[float]
+) -> CheckResult:
     """The main result: the worst part; measured = the largest ratio over all parts."""
     verdict = combine_verdicts(p.verdict for p in parts)
     measured = max((p.measured for p in parts if p.measured is not None), default=None)
@@ -344,12 +361,7 @@ def _data_result(b: Backend, parts: list[CheckResult], user: bool) -> CheckResul
         precision_bits=b.prec,
         measured_repr="max over readings and t of (R~(t) [- R~*]) / envelope",
         parts=parts,
-        scope={
-            k: covers("; ".join(dict.fromkeys(p.scope[k]["covered"] for p in parts)))
-            for k in ("t", "X", "Y", "L")
-        }
-        if parts
-        else {},
+        scope=_main_scope(parts, times),
         evidence={"summary": summary, "user_data": user},
         notes=f"readings: {summary}. The claim as printed is vacuous for n > d_x "
         "(lambda_min(X^T X) = 0). Flow by Taylor integration; integration error estimated, "
