@@ -224,3 +224,32 @@ def test_thm41_steps_zero_target_is_stationary():
     res = _run("zas.thm4.1.steps:numeric", phi=[[0.0, 0.0], [0.0, 0.0]], depths=[2])
     assert res.verdict is Verdict.HOLDS, res.notes
     assert "stationary" in res.notes
+
+
+def test_remark_data_claim_level_reads_violated_with_parts():
+    from zascheck.engine import claim_verdicts
+
+    res = _run("zas.remark.data:flow-readings")
+    (claim,) = claim_verdicts([res])
+    assert claim["verdict"] == "violated"  # a reading fails: the claim cannot read holds
+    assert "flow-readings/printed: holds" in claim["methods"]
+    assert "flow-readings/xxt-loss: violated" in claim["methods"]
+
+
+def test_data_readings_are_one_table():
+    from zascheck import strategies as S
+    from zascheck.measure.data_remark import READINGS
+
+    assert {k: r.holds for k, r in READINGS.items()} == S.DATA_READINGS
+    assert not READINGS["xxt-loss"].holds and READINGS["printed"].holds
+
+
+def test_min_data_loss_is_the_least_squares_residual():
+    from zascheck.measure.data_remark import min_data_loss
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(-4, 5, (2, 5)) / 4
+    y = rng.integers(-4, 5, (3, 5)) / 4
+    a = np.linalg.lstsq(x.T, y.T, rcond=None)[0].T
+    assert float(min_data_loss(x, y)) == pytest.approx(0.5 * np.sum((a @ x - y) ** 2), rel=1e-12)
+    assert min_data_loss(x.T[:2].T[:, :1], y[:, :1]) == 0  # n < d_x... n = 1 <= d_x: realizable
