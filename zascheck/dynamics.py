@@ -517,10 +517,9 @@ def flow(
     ``order`` defaults to about ``-ln(tol)/2`` (Jorba-Zou), at least 8.
 
     ``until(t, ws, layer_errors)``, if given, is called after every Taylor
-    step with the time reached, the weights there and each layer's error
-    estimate so far; when it returns ``True`` the integration ends there
-    (``FlowRun.stopped_at``), e.g. once what is left to decide follows from
-    a monotone quantity.
+    step with the time reached, the weights and each layer's error estimate;
+    when it returns ``True`` the integration ends there (``FlowRun.stopped_at``),
+    e.g. once what is left to decide follows from a monotone quantity.
     """
     times = [float(t) for t in times]
     if any(t < 0 or not math.isfinite(t) for t in times) or times != sorted(times):
