@@ -164,6 +164,17 @@ class Backend:
         """Radius of the enclosure of a scalar (0 outside ball arithmetic)."""
         return 0.0
 
+    def radius_scalar(self, x: Any) -> Any:
+        """Radius of the enclosure of a scalar as a backend scalar (exact 0
+        outside ball arithmetic): unlike :meth:`radius` it is not rounded
+        through a float, so it neither underflows to 0 nor overflows."""
+        return self.scalar(0)
+
+    def upper(self, x: Any) -> Any:
+        """An upper bound of the real scalar ``x`` as a backend scalar: the
+        upper end of its ball in ball arithmetic, ``x`` itself otherwise."""
+        return x
+
     def midpoint(self, a: Any) -> Any:
         """The matrix of midpoints (``a`` itself outside ball arithmetic)."""
         return a
@@ -505,6 +516,12 @@ class BallBackend(_FlintMatrices):
 
     def radius(self, x: Any) -> float:
         return float(self._conv(x).rad())
+
+    def radius_scalar(self, x: Any) -> Any:
+        return self._conv(x).rad()
+
+    def upper(self, x: Any) -> Any:
+        return self._conv(x).upper()
 
     def to_str(self, x: Any, digits: int = 20) -> str:
         return self._conv(x).str(digits, radius=True)

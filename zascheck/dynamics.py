@@ -320,6 +320,14 @@ class FlowRun:
     order: int
     tol: float
     errors: list[float] = field(default_factory=list)
+    #: ``layer_errors[i][l]``: the error estimate of layer ``l`` alone at
+    #: ``times[i]`` (its truncation estimates plus its dropped radii), as a
+    #: backend scalar (a float in exact arithmetic), so it neither underflows
+    #: nor overflows: a layer of size ``1e-170`` gets an error on its own scale
+    layer_errors: list[list[Any]] = field(default_factory=list)
+    #: the time at which ``until`` ended the integration (``None``: it ran to
+    #: ``times[-1]``); ``times``/``ws`` then hold only the samples reached
+    stopped_at: float | None = None
 
 
 def _taylor_coefficients(
@@ -344,11 +352,160 @@ def _norm(b: Backend, mats: Sequence[Any]) -> float:
     return math.sqrt(sum(max(b.to_float(b.fro2(m)), 0.0) for m in mats))
 
 
+def _ln(b: Backend, x: Any) -> float:
+    """Natural log of a non-negative backend scalar, as a float (``-inf`` for
+    0); taken in the backend when ``x`` lies outside the float range, so a
+    norm of ``1e-400`` or ``1e+400`` gives a finite log."""
+    if isinstance(x, float):  # exact arithmetic's norms (see _fro_upper)
+        return math.log(x) if x > 0 else -math.inf
+    if b.exact:
+        p, q = int(x.p), int(x.q)
+        return -math.inf if p <= 0 else math.log(p) - math.log(q)
+    v = b.to_float(x)
+    if 1e-300 < v < 1e300:
+        return math.log(v)
+    try:
+        y = b.to_float(b.log(x))
+    except (ValueError, ZeroDivisionError):
+        return -math.inf
+    return -math.inf if math.isnan(y) else y
+
+
+def _fro_upper(b: Backend, mats: Sequence[Any]) -> Any:
+    """Upper bound of the Frobenius norm of ``mats`` (all together) as a
+    backend scalar (a float in exact arithmetic, whose square roots are not
+    rational)."""
+    s = b.scalar(0)
+    for m in mats:
+        s = s + b.fro2(m)
+    if b.exact:
+        return math.sqrt(b.to_float(s))
+    return b.sqrt(b.upper(s))
+
+
+def _radius_norm(b: Backend, m: Any) -> Any:
+    """Frobenius norm of the entry radii of ``m`` (0 outside ball arithmetic)."""
+    if not b.rigorous or b.exact:
+        return 0.0 if b.exact else b.scalar(0)
+    s = b.scalar(0)
+    for x in b.entries(m):
+        r = b.radius_scalar(x)
+        s = s + r * r
+    return b.sqrt(s)
+
+
+def _step_length(
+    log_tol: float,
+    log_scale: float,
+    ln_last: float,
+    ln_prev: float,
+    order: int,
+    remaining: Fraction,
+) -> Fraction:
+    """Jorba-Zou step from the logs of the last two coefficient norms (no
+    float over- or underflow for any size of the weights)."""
+    cands = []
+    if ln_last > -math.inf:
+        cands.append((log_tol + log_scale - ln_last) / order)
+    if ln_prev > -math.inf:
+        cands.append((log_tol + log_scale - ln_prev) / (order - 1))
+    if not cands or min(cands) > math.log(float(remaining) + 1.0) + 1.0:
+        return remaining
+    return min(Fraction(0.9 * math.exp(min(cands))), remaining)
+
+
+def _tail(ln_last: float, ln_prev: float, tau: float, order: int) -> float:
+    """Float truncation estimate ``n_last tau^order + n_prev tau^(order-1)``
+    from the logs (0 where it underflows, never ``inf * 0``)."""
+    if tau <= 0:
+        return 0.0
+    lt = math.log(tau)
+    out = 0.0
+    for ln, k in ((ln_last, order), (ln_prev, order - 1)):
+        if ln > -math.inf:
+            out += math.exp(min(ln + k * lt, 700.0))
+    return out
+
+
 def _horner(b: Backend, coefs: list[Any], h: Any) -> Any:
     acc = coefs[-1]
     for c in reversed(coefs[:-1]):
         acc = b.add(b.scale(h, acc), c)
     return acc
+
+
+def _tolerance(b: Backend, tol: float | None, order: int | None) -> tuple[float, float, int]:
+    """``(log tol, tol, order)`` of :func:`flow`: ``tol = 2^-(prec - 8)`` by
+    default, kept as a logarithm (``2^-1092`` is below the smallest double;
+    ``tol`` itself is only recorded), ``order ~ -ln(tol)/2`` (Jorba-Zou), >= 8."""
+    if tol is None:
+        log_tol = -(b.prec - 8) * math.log(2.0) if not b.exact else math.log(1e-30)
+        tol = math.exp(log_tol)
+    else:
+        log_tol = math.log(tol)
+    if order is None:
+        order = max(8, math.ceil(-log_tol / 2) + 2)
+    return log_tol, tol, order
+
+
+@dataclass
+class _TaylorStep:
+    """One Taylor step of :func:`flow`: the coefficients at the current state,
+    the step ``h`` (Jorba-Zou, from the logs of the last two coefficient
+    norms) and the truncation estimates, all layers together (``tail``, a
+    float) and per layer (``layer_errors``, backend scalars)."""
+
+    coefs: list[list[Any]]
+    h: Fraction
+    order: int
+    ln_last: float
+    ln_prev: float
+    last: list[Any]
+    prev: list[Any]
+    n_entries: float
+
+    @classmethod
+    def plan(
+        cls,
+        b: Backend,
+        sb: SeriesBackend,
+        ws: Sequence[Any],
+        target: Target,
+        order: int,
+        log_tol: float,
+        remaining: Fraction,
+    ) -> _TaylorStep:
+        coefs = _taylor_coefficients(sb, ws, target, order)
+        log_scale = max(0.0, _ln(b, _fro_upper(b, ws)))
+        ln_last = _ln(b, _fro_upper(b, [c[order] for c in coefs]))
+        ln_prev = _ln(b, _fro_upper(b, [c[order - 1] for c in coefs]))
+        h = _step_length(log_tol, log_scale, ln_last, ln_prev, order, remaining)
+        if h <= 0:
+            raise ArithmeticError("gradient flow step underflowed")
+        return cls(
+            coefs,
+            h,
+            order,
+            ln_last,
+            ln_prev,
+            [_fro_upper(b, [c[order]]) for c in coefs],
+            [_fro_upper(b, [c[order - 1]]) for c in coefs],
+            math.sqrt(sum(r * c for r, c in (b.shape(w) for w in ws))),
+        )
+
+    def tail(self, tau: Fraction) -> float:
+        """All layers' truncation estimate over ``tau`` (a float)."""
+        return _tail(self.ln_last, self.ln_prev, float(tau), self.order)
+
+    def layer_errors(self, b: Backend, lerr: list[Any], tau: Fraction, ws: list[Any]) -> list[Any]:
+        """``lerr`` plus each layer's truncation estimate over ``tau`` and the
+        Frobenius norm of its ball radii at ``ws`` (dropped on re-centring)."""
+        ts = float(tau) if b.exact else b.scalar(tau)
+        k = self.order
+        return [
+            e + n * ts**k + p * ts ** (k - 1) + _radius_norm(b, w)
+            for e, n, p, w in zip(lerr, self.last, self.prev, ws, strict=True)
+        ]
 
 
 def flow(
@@ -361,78 +518,73 @@ def flow(
     order: int | None = None,
     max_steps: int = 100_000,
     progress: Callable[[float], None] | None = None,
+    until: Callable[[float, list[Any], list[Any]], bool] | None = None,
 ) -> FlowRun:
     """Integrate gradient flow from ``ws0`` and return the weights at ``times``
     (non-decreasing, starting at or after 0).
 
     ``tol`` is the local error target relative to ``max(1, ||W||)``; by default
-    ``2**-(prec - 8)`` (float64: ``1e-14``).  ``order`` defaults to about
-    ``-ln(tol)/2`` (Jorba-Zou), at least 8.
+    ``2**-(prec - 8)`` (float64: ``1e-14``), handled through its logarithm so
+    that any precision works (``2**-1092`` is below the smallest double).
+    ``order`` defaults to about ``-ln(tol)/2`` (Jorba-Zou), at least 8.
+
+    ``until(t, ws, layer_errors)``, if given, is called after every Taylor
+    step with the time reached, the weights and each layer's error estimate;
+    when it returns ``True`` the integration ends there (``FlowRun.stopped_at``),
+    e.g. once what is left to decide follows from a monotone quantity.
     """
     times = [float(t) for t in times]
     if any(t < 0 or not math.isfinite(t) for t in times) or times != sorted(times):
         raise InputError("flow times must be finite, >= 0 and non-decreasing")
-    if tol is None:
-        tol = 2.0 ** (-(b.prec - 8)) if not b.exact else 1e-30
-    if order is None:
-        order = max(8, math.ceil(-math.log(tol) / 2) + 2)
+    log_tol, tol, order = _tolerance(b, tol, order)
     ws = [b.matrix(w) for w in ws0]
     model.validate(b, ws, target)
     sb = SeriesBackend(b)
-    out_ws: list[list[Any]] = []
     t = Fraction(0)  # the clock is exact: step sizes are doubles, their sums rationals
-    err = 0.0
-    steps = 0
-    gi = 0
-    errors: list[float] = []
-    while gi < len(times) and times[gi] <= 0.0:
-        out_ws.append(list(ws))
-        errors.append(0.0)
-        gi += 1
+    err, steps, stopped_at = 0.0, 0, None
+    lerr = [0.0 if b.exact else b.scalar(0) for _ in ws]
+    gi = sum(1 for x in times if x <= 0.0)  # samples at t = 0: the initial point
+    out_ws = [list(ws) for _ in range(gi)]
+    errors, layer_errors = [0.0] * gi, [list(lerr) for _ in range(gi)]
     while gi < len(times):
-        coefs = _taylor_coefficients(sb, ws, target, order)
-        scale = max(1.0, _norm(b, ws))
-        n_last = _norm(b, [c[order] for c in coefs])
-        n_prev = _norm(b, [c[order - 1] for c in coefs])
-        cands = []
-        if n_last > 0:
-            cands.append((tol * scale / n_last) ** (1.0 / order))
-        if n_prev > 0:
-            cands.append((tol * scale / n_prev) ** (1.0 / (order - 1)))
-        remaining = Fraction(times[-1]) - t
-        h = Fraction(0.9 * min(cands)) if cands else remaining
-        h = min(h, remaining)
+        st = _TaylorStep.plan(b, sb, ws, target, order, log_tol, Fraction(times[-1]) - t)
         # sample grid points that fall inside this step (dense output)
-        n_entries = math.sqrt(sum(r * c for r, c in (b.shape(w) for w in ws)))
-        while gi < len(times) and Fraction(times[gi]) <= t + h:
-            tau_f = float(Fraction(times[gi]) - t)
-            sample = [_horner(b, c, b.scalar(Fraction(times[gi]) - t)) for c in coefs]
-            local = n_last * tau_f**order + n_prev * tau_f ** (order - 1)
-            local += max(b.max_radius(w) for w in sample) * n_entries
+        while gi < len(times) and Fraction(times[gi]) <= t + st.h:
+            tau = Fraction(times[gi]) - t
+            sample = [_horner(b, c, b.scalar(tau)) for c in st.coefs]
             out_ws.append([b.midpoint(w) for w in sample])
-            errors.append(err + local)
+            errors.append(err + st.tail(tau) + max(b.max_radius(w) for w in sample) * st.n_entries)
+            layer_errors.append(st.layer_errors(b, lerr, tau, sample))
             gi += 1
-        hb = b.scalar(h)
-        ws = [_horner(b, c, hb) for c in coefs]
-        hf = float(h)
-        err += n_last * hf**order + n_prev * hf ** (order - 1)
+        ws = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
         # The integration is not an enclosure, so ball radii only track the
         # rounding of this step: fold them into the error estimate and
         # re-centre (otherwise wrapping inflates them exponentially).
-        rad = max(b.max_radius(w) for w in ws)
-        if rad:
-            err += rad * n_entries
+        err += st.tail(st.h) + max(b.max_radius(w) for w in ws) * st.n_entries
+        lerr = st.layer_errors(b, lerr, st.h, ws)
+        if b.rigorous and not b.exact:
             ws = [b.midpoint(w) for w in ws]
-        t += h
+        t += st.h
         steps += 1
         if progress is not None:
             progress(float(t))
-        if not b.is_finite(ws[-1]) or not math.isfinite(_norm(b, ws)):
+        if not all(b.is_finite(w) for w in ws) or _ln(b, _fro_upper(b, ws)) == math.inf:
             raise ArithmeticError(f"gradient flow blew up at t = {float(t):.4g}")
+        if until is not None and gi < len(times) and until(float(t), list(ws), list(lerr)):
+            stopped_at = float(t)
+            break
         if steps > max_steps:
             raise ArithmeticError(
                 f"gradient flow needed more than {max_steps} steps (t = {float(t):.4g})"
             )
     return FlowRun(
-        times=times, ws=out_ws, error_estimate=err, steps=steps, order=order, tol=tol, errors=errors
+        times=times[: len(out_ws)],
+        ws=out_ws,
+        error_estimate=err,
+        steps=steps,
+        order=order,
+        tol=tol,
+        errors=errors,
+        layer_errors=layer_errors,
+        stopped_at=stopped_at,
     )

@@ -33,6 +33,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from zascheck import inits
+from zascheck.measure.data_remark import READINGS
 
 __all__ = [
     "PHI_KINDS",
@@ -446,17 +447,9 @@ def data_xy(
     return {"X": x.tolist(), "Y": y.tolist()}
 
 
-#: Readings of Remark (2) (names as in ``zascheck.checks.paper.READINGS``, plus
-#: two wrong rates) and whether each holds (True) or fails (False).
-DATA_READINGS = {
-    "printed": True,  # lambda_min(X^T X) > 0: n <= d_x, X of full column rank
-    "printed-wide": True,  # lambda_min(X^T X) = 0 (n > d_x): vacuous, R~(t) <= R~(0)
-    "xxt-realizable": True,  # lambda_min(X X^T), n > d_x, Y = A X
-    "xxt-excess": True,  # R~ - R~* with lambda_min(X X^T), n > d_x, any Y
-    "xxt-loss": False,  # lambda_min(X X^T), n > d_x, Y not realizable: R~ does not go to 0
-    "sigma-rate": False,  # rate sigma_min(X) in place of its square
-    "lambda-max": False,  # rate lambda_max in place of lambda_min
-}
+#: Readings of Remark (2) and whether each holds (True) or fails (False): a
+#: view of the one table :data:`zascheck.measure.data_remark.READINGS`
+DATA_READINGS = {name: r.holds for name, r in READINGS.items()}
 
 
 @st.composite
@@ -464,18 +457,13 @@ def data_cases(draw: Any, reading: str) -> dict[str, Any]:
     """``zas.remark.data`` under one reading (see :data:`DATA_READINGS`)."""
     if reading not in DATA_READINGS:
         raise ValueError(f"unknown reading {reading!r}")
+    r = READINGS[reading]
     L = draw(depths(1, 4))
     d_x = draw(widths(1, 3))
     d_y = draw(widths(1, 3))
-    if reading == "printed":
-        n = draw(st.integers(1, d_x))
-    elif reading in ("sigma-rate", "lambda-max"):
-        n = draw(st.integers(1, d_x + 2))
-    else:
-        n = draw(st.integers(d_x + 1, d_x + 3))
-    realizable = reading in ("printed", "xxt-realizable", "sigma-rate", "lambda-max") or (
-        reading != "xxt-loss" and draw(st.booleans())
-    )
+    lo, hi = {False: (1, d_x), True: (d_x + 1, d_x + 3), None: (1, d_x + 2)}[r.wide]
+    n = draw(st.integers(lo, hi))
+    realizable = r.realizable if r.realizable is not None else draw(st.booleans())
     xy = draw(data_xy(d_x, d_y, n, realizable=realizable))
     return {"reading": reading, "L": L, **xy, "times": draw(time_grids(-2, 2))}
 

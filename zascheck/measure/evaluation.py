@@ -167,48 +167,6 @@ def lagrange_derivative_at_zero(nodes: list[Fraction]) -> list[Fraction]:
     return out
 
 
-def data_rate(case: dict[str, Any]) -> tuple[float, float, float]:
-    """``(rate, lower, upper)`` of the reading's ``lambda`` (float64
-    eigenvalues, widened by a backward-error budget ``16 m u ||X||_F^2``)."""
-    x = np.asarray(case["X"], dtype=float)
-    d_x, n = x.shape
-    reading = case["reading"]
-    xxt = np.linalg.eigvalsh(x @ x.T)
-    xtx = np.linalg.eigvalsh(x.T @ x)
-    rank = min(d_x, n)  # full rank by construction
-    delta = 16 * max(d_x, n) * 2.0**-53 * float(np.sum(x * x))
-    if reading in ("printed", "printed-wide"):
-        lam = 0.0 if n > d_x else float(xtx[0])
-    elif reading in ("xxt-loss", "xxt-realizable", "xxt-excess"):
-        lam = 0.0 if d_x > n else float(xxt[0])
-    elif reading == "sigma-rate":
-        lam = math.sqrt(max(float(sorted(xxt)[-rank]), 0.0))
-        delta = math.sqrt(delta)
-    elif reading == "lambda-max":
-        lam = float(xxt[-1])
-    else:
-        raise InputError(f"unknown reading {reading!r}; choose one of {', '.join(S.DATA_READINGS)}")
-    if lam == 0.0:
-        return 0.0, 0.0, 0.0
-    return lam, max(lam - delta, 0.0), lam + delta
-
-
-def data_min_loss(case: dict[str, Any]) -> Fraction:
-    """``R~* = min_P 1/2 ||P X - Y||_F^2`` exactly (``X`` has full rank):
-    ``1/2 ||Y (I - X^T (X X^T)^{-1} X)||^2`` when ``n >= d_x``, else 0."""
-    from zascheck.arith import ExactBackend
-
-    e = ExactBackend()
-    x, y = e.matrix(case["X"]), e.matrix(case["Y"])
-    d_x, n = e.shape(x)
-    if n < d_x:
-        return Fraction(0)
-    proj = e.mm(e.mm(e.T(x), e.mm(x, e.T(x)).inv()), x)
-    res = e.sub(y, e.mm(y, proj))
-    v = e.fro2(res) / 2
-    return Fraction(int(v.p), int(v.q))
-
-
 def thm43_case_eta(case: dict[str, Any]) -> float:
     """The step of a ``zas.thm4.3`` / ``zas.lemma4.4-4.6`` search case: the
     largest double ``<= eta_factor * eta*`` (Theorem 4.3's bound for the
@@ -274,19 +232,12 @@ def eval_thm43(case: dict[str, Any], certify: bool) -> Escalated:
 
 
 def saddle_bound(c: float, L: int, t: float) -> float:
-    """Upper bound for ``w(t)`` on the diagonal ``w_1 = ... = w_L = w >= 0``:
-    ``dw/dt = -w^{L-1}(w^L + 1) <= -w^{L-1}`` gives ``c e^{-t}`` (``L = 2``)
-    and ``(c^{2-L} + (L-2) t)^{-1/(L-2)}`` (``L >= 3``)."""
-    if c <= 0:
-        return 0.0
-    if L == 2:
-        return c * math.exp(-t)
-    return (c ** (2 - L) + (L - 2) * t) ** (-1.0 / (L - 2))
+    """Upper bound for ``w(t)`` on the diagonal ``w_1 = ... = w_L = w >= 0``
+    (``dw/dt = -w^{L-1}(w^L + 1) <= -w^{L-1}``): the comparison solution
+    :func:`zascheck.measure.flow.comparison_decay`."""
+    from zascheck.measure.flow import comparison_decay
 
-
-def data_strategy(reading: str) -> Callable[[], Any]:
-    """The strategy of one data reading, built lazily (binds ``reading`` now)."""
-    return lambda: S.data_cases(reading)
+    return comparison_decay(c, L, t)
 
 
 #: the horizon (GD steps) the zas.thm4.3 / lemma4.4-4.6 / near-zas search cases draw from

@@ -1,16 +1,138 @@
-"""Shared measurements (moved from ``checks/flow.py``).
+"""Gradient-flow measurements of the ZAS paper's Sec. 3-4 that are not the
+decay comparison itself (that is :func:`zascheck.measure.common.flow_decay`):
 
-Flow decay family: Theorem 4.1 and Remark (1) (rectangular layers).
+* how far below 1 the ratio ``R(t) / (exp(-2t) R(0))`` of Theorem 4.1 is for
+  a small target, and which working precision resolves it
+  (:func:`thm41_deficit_log2`, :func:`bits_to_decide`);
+* the saddle manifold of Sec. 3 (``d = 1``, ``Phi = -1``): the comparison
+  solution that bounds the flow on ``M = {w_1 = ... = w_L >= 0}``
+  (:func:`comparison_decay`) and the sign / symmetry tests
+  (:func:`ball_contains_zero`, :func:`sign_kept`, :func:`on_mirror_of_m`).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
-from zascheck import inits
+import numpy as np
 
+from zascheck.arith import Backend
+
+__all__ = [
+    "THM41_TIMES",
+    "ball_contains_zero",
+    "bits_to_decide",
+    "comparison_decay",
+    "on_mirror_of_m",
+    "sign_kept",
+    "thm41_deficit_log2",
+]
+
+#: the default time grid of the Theorem 4.1 checks
 THM41_TIMES = (0.25, 0.5, 1.0, 2.0, 3.0)
 
 
-def _init(name: str, L: int, d: int, seed: int) -> list[Any]:
-    return inits.make(name, L, d, seed=seed)
+def thm41_deficit_log2(phi: Any, L: int, t: float) -> float:
+    """``log2`` of the leading order, for a small target, of the deficit
+    ``1 - R(t) / (exp(-2t) R(0))`` along gradient flow from ZAS (Theorem
+    4.1, ZAS paper Sec. 4.1); ``-inf`` for ``L = 1`` (equality) or ``Phi = 0``.
+
+    From ZAS the flow splits along the SVD ``Phi = U diag(sigma) V^T`` into
+    scalar modes ``a' = -e b a^(L-2)``, ``b' = -e a^(L-1)``, ``e = b a^(L-1) -
+    sigma`` from ``a = 1, b = 0`` (zas.spectral), with ``e'/e = -a^(2L-4) (L a^2
+    - L + 1)``.  To first order in ``sigma^2``: ``a - 1 = sigma^2 (1 -
+    e^-t)^2 / 2``, so ``(e(t)/e(0))^2 e^(2t) = 1 - 4 (L-1) sigma^2 J(t)`` with
+    ``J(t) = int_0^t (1 - e^-s)^2 ds``; weighting the modes by their loss gives
+    ``4 (L-1) J(t) sum sigma^4 / sum sigma^2``.  Valid while it is small; a
+    guide to the precision needed, not a bound.  Returned as a logarithm: a
+    deficit of ``1.7e-342`` is below the smallest double.
+
+    >>> round(thm41_deficit_log2([[1e-170, 0], [0, -1e-170]], 2, 0.25) * math.log10(2), 2)
+    -341.76
+    """
+    if L <= 1 or t <= 0:
+        return -math.inf
+    s = np.linalg.svd(np.asarray(phi, dtype=float), compute_uv=False)
+    big = float(np.max(s)) if s.size else 0.0
+    if big == 0.0:
+        return -math.inf
+    w = s / big  # sum sigma^4 / sum sigma^2 = big^2 sum w^4 / sum w^2, without underflow
+    j = t + 2 * math.expm1(-t) - math.expm1(-2 * t) / 2
+    return (
+        math.log2(4 * (L - 1) * j)
+        + 2 * math.log2(big)
+        + math.log2(float(np.sum(w**4) / np.sum(w**2)))
+    )
+
+
+def bits_to_decide(
+    prec: int, resolved_bits: Sequence[float], deficit_log2: Sequence[float], margin: int = 16
+) -> int | None:
+    """The working precision (bits, a multiple of 64) at which a ratio whose
+    budget resolves ``resolved_bits[i]`` bits at ``prec`` would resolve a
+    deficit of ``2^deficit_log2[i]`` at every time: the budget scales like
+    ``2^-prec`` (integrator tolerance and rounding), so time ``i`` needs
+    ``prec - resolved_bits[i] - deficit_log2[i] + margin`` bits.  ``None``
+    when a deficit is unknown (0 or not small: precision is not the issue).
+
+    >>> bits_to_decide(128, [126.0], [-1135.0])
+    1216
+    """
+    need = 0.0
+    for rb, dl in zip(resolved_bits, deficit_log2, strict=True):
+        if not math.isfinite(dl) or dl > -8:
+            return None
+        if math.isfinite(rb):
+            need = max(need, prec - rb - dl + margin)
+    return max(prec, 64 * math.ceil(need / 64))
+
+
+# --- the saddle manifold of Sec. 3 ---
+
+
+def comparison_decay(u0: float, L: int, t: float) -> float:
+    """Solution at time ``t`` of ``u' = -u^(L-1)``, ``u(0) = u0 >= 0``: the
+    comparison function for the flow on the saddle manifold of Sec. 3
+    (``w' = -(w^L + 1) w^(L-1) <= -w^(L-1)`` for ``w >= 0``), so ``w(t) <=
+    u(t) -> 0``: ``u0 e^-t`` for ``L = 2``, ``(u0^(2-L) + (L-2) t)^(-1/(L-2))``
+    for ``L >= 3``, ``max(u0 - t, 0)`` for ``L = 1``; 0 for ``u0 <= 0``.
+
+    >>> comparison_decay(1.0, 3, 1.0)
+    0.5
+    """
+    if u0 <= 0:
+        return 0.0
+    if L == 1:
+        return max(u0 - t, 0.0)
+    if L == 2:
+        return u0 * math.exp(-t)
+    k = L - 2
+    return (u0 ** (-k) + k * t) ** (-1.0 / k)
+
+
+def ball_contains_zero(b: Backend, x: Any) -> bool:
+    """The enclosure of ``x`` contains 0 (cannot be told apart from 0)."""
+    return b.lt(b.scalar(0), x) is not True and b.lt(x, b.scalar(0)) is not True
+
+
+def sign_kept(b: Backend, x: Any, s0: int) -> bool:
+    """``x`` is certified to have sign ``s0`` (for ``s0 = 0``: its ball contains 0)."""
+    zero = b.scalar(0)
+    if s0 > 0:
+        return b.lt(zero, x) is True
+    if s0 < 0:
+        return b.lt(x, zero) is True
+    return ball_contains_zero(b, x)
+
+
+def on_mirror_of_m(p: Sequence[float]) -> bool:
+    """``|w_1| = ... = |w_L|`` with an even number of negative entries: the
+    image of a point of M under flipping the signs of an even number of layers
+    (which preserves the product, hence the flow).
+
+    >>> on_mirror_of_m([-1.0, -1.0, 1.0]), on_mirror_of_m([-0.5, 0.5, 0.5])
+    (True, False)
+    """
+    return len({abs(x) for x in p}) == 1 and sum(x < 0 for x in p) % 2 == 0

@@ -1,51 +1,106 @@
-"""Un-whitened loss with lambda_X = lambda_min(X^T X) > 0: R~(t) <= exp(-2 lambda_X t) R~(0); every reading checked.
+"""Remark (2) of the ZAS paper: the un-whitened loss decays at rate lambda_X; every reading.
 
-Source: Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Remark (2) after Theorem 4.1.
+Source: Wu, Wang & Ma, "Global Convergence of Gradient Descent for Deep Linear
+Residual Networks", NeurIPS 2019, Sec. 4.1, Remark (2) after Theorem 4.1:
+
+    "(2). For the general square loss R~ in (2.2) with un-whitened data X, if
+    lambda_X := lambda_min(X^T X) > 0, following the similar proof, we will
+    have ||grad_L R~||_F^2 >= 2 lambda_X R~, and R~(t) <= e^{-2 lambda_X t} R~(0)."
+
+with (2.2) ``R~ = 1/2 ||W_L ... W_1 X - Y||_F^2``, ``X = (x_1, ..., x_n)`` of
+shape ``d_x x n``, ``Y`` of shape ``d_y x n``.
+
+Kind: inequality (an upper bound on the loss along gradient flow from the
+(rectangular) ZAS init of Remark (1)); not claimed tight.
+
+As printed the claim is vacuous for ``n > d_x`` (every data set of the usual
+kind, more samples than features): ``X^T X`` is ``n x n`` of rank ``<= d_x``,
+so ``lambda_min(X^T X) = 0`` and the hypothesis fails.  Where it is not vacuous
+(``n <= d_x``, ``X`` of full column rank) every ``Y`` is realizable and the
+claim holds (the proof carries over: ``||G_L||^2 >= ||E X^T||^2 >= 2 lambda R~``).
+The readings a user may take (the one table
+:data:`zascheck.measure.data_remark.READINGS`), each a part with its own
+result: ``printed``, ``printed-wide`` (vacuous, checked as ``R~(t) <= R~(0)``),
+``xxt-realizable`` (``lambda_min(X X^T)``, ``Y = A X``: holds), ``xxt-loss``
+(``lambda_min(X X^T)``, ``Y`` not realizable: fails, ``R~ -> R~* > 0``; a
+counterexample), ``xxt-excess`` (``R~ - R~*`` at rate ``lambda_min(X X^T)``:
+holds); the search also tries the wrong rates ``sigma-rate`` and
+``lambda-max`` (both fail).
+
+Claim-level verdict: ``violated``.  A part is violated (``xxt-loss``: the
+reading that makes the remark say something for ``n > d_x``, applied to data
+that are not exactly fitted), so the claim cannot read ``holds``; the parts
+say which readings hold (``printed`` where not vacuous, ``xxt-realizable``,
+``xxt-excess``) and which fail.  Not formalized: the gradient inequality
+``||G_L||^2 >= 2 lambda_X R~`` on its own (it is the step (iii) of
+zas.thm4.1.steps with data), discrete GD.
+
+References: ZAS paper eq. (2.2), Remark (1) (zas.remark.rectangular), Theorem
+4.1 (zas.thm4.1).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
-from zascheck import dynamics, inits, model
+from zascheck import inits
 from zascheck import strategies as S
 from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
-from zascheck.result import combine_verdicts
-from zascheck.measure.common import loss_error_bound
-from zascheck.measure.evaluation import data_min_loss, data_rate, data_strategy, decay_eval
+from zascheck.errors import InputError
+from zascheck.measure.common import DecayMeasurement, flow_decay
 from zascheck.measure.data_remark import (
     READINGS,
-    _data_decay,
-    _dyadic_matrix,
-    _lambda_min_ball,
-    _min_loss_exact,
-    _well_conditioned,
+    data_strategy,
+    dyadic_matrix,
+    min_data_loss,
+    rate_bracket,
+    reading_rate,
+    validate_data,
+    well_conditioned,
 )
 from zascheck.model import Target
-from zascheck.result import CheckResult, Verdict, decide
+from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
+
+#: the readings the flow check runs by default (the search adds the wrong rates)
+FLOW_READINGS = ("printed", "printed-wide", "xxt-realizable", "xxt-loss", "xxt-excess")
 
 CARD = Card(
     id="zas.remark.data",
     section="A",
     kind="inequality",
-    source="Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Remark (2) after Theorem 4.1",
+    source="Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Remark (2) after Theorem 4.1 (Sec. 4.1)",
     statement="Un-whitened loss with lambda_X = lambda_min(X^T X) > 0: R~(t) <= exp(-2 lambda_X t) R~(0); every reading checked.",
     bound="upper",
     quantifiers=(
-        Q("t", "t >= 0 (gradient flow)"),
-        Q("X", "every data X (d_x x n) with lambda_min(X^T X) > 0, and every Y"),
+        Q("t", "every t >= 0 (gradient flow from the rectangular ZAS init)"),
+        Q("X", "every data X (d_x x n) with lambda_min(X^T X) > 0 (each reading: its own lambda)"),
+        Q("Y", "every Y (d_y x n) (each reading: realizable or not)"),
         Q("L", "every depth L >= 1"),
     ),
-    depends_on=("zas.thm4.1",),
+    parts=tuple(READINGS),
+    depends_on=("zas.thm4.1", "zas.remark.rectangular"),
 )
+
+
+@dataclass
+class DataCase:
+    """One data set of one reading: ``X``, ``Y``, the reading's rate (a
+    backend scalar), the offset ``R~*`` (excess readings) and a label."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    rate: Any
+    r_star: Fraction
 
 
 @CARD.check(
@@ -57,9 +112,10 @@ CARD = Card(
             "dy": 2,
             "n_wide": 4,
             "times": [0.5, 1.0, 2.0, 4.0],
-            "readings": list(READINGS),
-            "verdict_readings": ["printed"],
+            "readings": list(FLOW_READINGS),
             "arithmetic": "ball",
+            "X": None,
+            "Y": None,
         },
         "standard": {
             "depths": [1, 2, 3, 5],
@@ -67,14 +123,15 @@ CARD = Card(
             "dy": 2,
             "n_wide": 6,
             "times": [0.25, 0.5, 1.0, 2.0, 4.0, 6.0],
-            "readings": list(READINGS),
-            "verdict_readings": ["printed"],
+            "readings": list(FLOW_READINGS),
             "arithmetic": "ball",
+            "X": None,
+            "Y": None,
         },
     },
     controls={
-        # the reading that fails: non-realizable Y, decay of the loss itself to 0
-        "non-realizable-loss": {"readings": ["xxt-loss"], "verdict_readings": ["xxt-loss"]},
+        # break "Y realizable" (implied by the printed hypothesis): decay of the loss to 0
+        "non-realizable-loss": {"readings": ["xxt-loss"]},
     },
 )
 def remark_data(
@@ -85,147 +142,234 @@ def remark_data(
     n_wide: int,
     times: list[float],
     readings: list[str],
-    verdict_readings: list[str],
     arithmetic: str,
+    X: Any = None,
+    Y: Any = None,
 ) -> CheckResult:
-    """Remark (2) after Theorem 4.1 (ZAS paper, Sec. 4.1): for the un-whitened
-    loss ``R~ = 1/2 ||W_{L:1} X - Y||_F^2`` (``X`` is ``d_x x n``), "if
-    ``lambda_X = lambda_min(X^T X) > 0`` then ``R~(t) <= exp(-2 lambda_X t)
-    R~(0)``" under gradient flow from ZAS (``W_l = [I; 0]``, ``W_L = 0``).
+    """Remark (2), reading by reading, along the integrated flow.
 
-    Readings checked, each with its own verdict in ``evidence["readings"]``
-    (data: dyadic matrices, so ``A X`` and ``R~*`` are exact; ``lambda`` is an
-    arb enclosure of the eigenvalue, 0 when the exact determinant vanishes):
+    Data: the user's ``X``, ``Y`` (``--case '{"X": [[...]], "Y": [[...]]}'``,
+    validated by :func:`zascheck.measure.data_remark.validate_data`; each
+    reading that applies to them is run: ``printed`` or ``printed-wide`` by
+    ``n`` against ``d_x``, ``xxt-realizable`` or ``xxt-loss`` by whether
+    ``R~* = 0`` exactly, and ``xxt-excess``), or else drawn data: dyadic,
+    well-conditioned, ``n = d_x - 1, d_x`` for ``printed`` and ``n = n_wide``
+    for the others (so ``A X`` and ``R~*`` are exact).  ``lambda`` is an arb
+    enclosure of the eigenvalue (0 exactly when the Gram matrix is singular).
 
-    * ``printed``: as printed, ``lambda_min(X^T X)`` (``n x n``) ``> 0``,
-      which forces ``n <= d_x`` and full column rank (cases ``n = d_x - 1``
-      when ``d_x > 1``, and ``n = d_x``); every ``Y`` is then realizable.
-    * ``printed-wide``: as printed with ``n > d_x``: ``X^T X`` is singular,
-      ``lambda = 0`` (certified by the exact determinant): the hypothesis
-      fails, the claim is vacuous; reported, not judged.
-    * ``xxt-realizable``: ``lambda_min(X X^T)`` (``d_x x d_x``) in place of
-      ``X^T X``, ``n > d_x``, realizable ``Y = A X``.  (Also what "smallest
-      nonzero eigenvalue of ``X^T X``" gives when ``X`` has rank ``d_x``.)
-    * ``xxt-loss``: same ``lambda``, generic ``Y`` (not of the form ``A X``):
-      ``R~ -> R~* > 0``, so decay to 0 must fail - a counterexample is the
-      first grid time where ``R~(t) > exp(-2 lambda t) R~(0)`` beyond the
-      error budget.
-    * ``xxt-excess``: same data, the excess loss ``R~ - R~*`` with rate
-      ``lambda_min(X X^T)``.
-
-    Each judged reading integrates the flow (ball, ``ctx.bits(128)``, restarted
-    from the midpoints at every grid time, :func:`flow_restarted`) for
-    every depth and decides the inequality at ``times`` against the loss error
-    that the integrator's error estimate allows.  Overall verdict = the
-    readings in ``verdict_readings`` (default: the claim as printed).
-    measured = the largest ratio ``lhs / envelope`` over those readings.
-    Control: ``xxt-loss`` alone must be ``violated``.
+    For each reading, data set and ``L`` in ``depths``: gradient flow from
+    ``inits.rectangular_zas`` and :func:`zascheck.measure.common.flow_decay`
+    of ``R~ - R~*`` (``R~* = 0`` except ``xxt-excess``) against ``exp(-2
+    lambda t) (R~(0) - R~*)`` on ``times``, in ball arithmetic at
+    ``ctx.bits(128)`` bits.  One part per reading (``parts``); the main
+    verdict is the worst part's.  measured = the largest ratio over every
+    part.  Control: ``xxt-loss`` alone is ``violated``.
     """
     unknown = set(readings) - set(READINGS)
     if unknown:
-        from zascheck.errors import InputError
-
         raise InputError(f"unknown readings {sorted(unknown)}; choose from {', '.join(READINGS)}")
+    if (X is None) != (Y is None):
+        raise InputError('give both X and Y (--case \'{"X": [[...]], "Y": [[...]]}\')')
     b = ctx.backend(arithmetic, 128)
-    rng = ctx.rng(201)
-    out: dict[str, Any] = {}
     with b.session():
-        # data sets
-        x_wide = _well_conditioned(rng, dx, n_wide)
-        y_generic = _dyadic_matrix(rng, dy, n_wide)
-        a = _dyadic_matrix(rng, dy, dx)
-        y_real = a @ x_wide  # exact: dyadic with few bits
-        lam_xxt = _lambda_min_ball(b, x_wide @ x_wide.T)
-        lam_xtx_wide = _lambda_min_ball(b, x_wide.T @ x_wide)
-        r_star = _min_loss_exact(x_wide, y_generic)
-        tall = sorted({dx - 1, dx} if dx > 1 else {dx})
-        for name in readings:
-            rec: dict[str, Any] = {"reading": READINGS[name], "per_case": {}}
-            cases: list[tuple[str, np.ndarray, np.ndarray, Any, Fraction | None]] = []
-            if name == "printed":
-                for n in tall:
-                    xt = _well_conditioned(rng, dx, n)
-                    lam = _lambda_min_ball(b, xt.T @ xt)
-                    cases.append((f"n={n}", xt, _dyadic_matrix(rng, dy, n), lam, None))
-            elif name == "printed-wide":
-                rec["lambda"] = b.to_float(lam_xtx_wide)
-                rec["lambda_is_zero"] = bool(b.le(lam_xtx_wide, b.scalar(0)))
-                rec["verdict"] = "vacuous" if rec["lambda_is_zero"] else "inconclusive"
-                rec["note"] = (
-                    f"n = {n_wide} > d_x = {dx}: det(X^T X) = 0 exactly, so "
-                    "lambda_min(X^T X) = 0 and the hypothesis lambda_X > 0 fails"
+        if X is not None:
+            x, y = validate_data(X, Y)
+            cases = _user_cases(b, x, y)
+        else:
+            cases = _drawn_cases(b, ctx.rng(201), dx, dy, n_wide, readings)
+        parts = [
+            _reading_part(b, name, cases[name], depths, times) for name in readings if name in cases
+        ]
+    return _data_result(b, parts, X is not None, times)
+
+
+def _drawn_cases(
+    b: Backend, rng: np.random.Generator, dx: int, dy: int, n_wide: int, readings: list[str]
+) -> dict[str, list[DataCase]]:
+    """Drawn dyadic data for each reading (one wide data set shared by the
+    ``n > d_x`` readings; ``n = d_x - 1, d_x`` for ``printed``)."""
+    x_wide = well_conditioned(rng, dx, n_wide)
+    y_generic = dyadic_matrix(rng, dy, n_wide)
+    y_real = dyadic_matrix(rng, dy, dx) @ x_wide  # exact: dyadic with few bits
+    r_star = min_data_loss(x_wide, y_generic)
+    zero = Fraction(0)
+    out: dict[str, list[DataCase]] = {}
+    for name in readings:
+        r = READINGS[name]
+        if not r.wide:
+            xs = [well_conditioned(rng, dx, n) for n in sorted({max(dx - 1, 1), dx})]
+            out[name] = [
+                DataCase(
+                    f"n={x.shape[1]}",
+                    x,
+                    dyadic_matrix(rng, dy, x.shape[1]),
+                    reading_rate(b, name, x),
+                    zero,
                 )
-                out[name] = rec
-                continue
-            elif name == "xxt-realizable":
-                cases.append((f"n={n_wide}", x_wide, y_real, lam_xxt, None))
-            elif name == "xxt-loss":
-                cases.append((f"n={n_wide}", x_wide, y_generic, lam_xxt, None))
-            elif name == "xxt-excess":
-                cases.append((f"n={n_wide}", x_wide, y_generic, lam_xxt, r_star))
-            verdicts, worst, bad = [], None, None
-            for label, x, y, lam, rs in cases:
-                for L in depths:
-                    m = _data_decay(b, x, y, L, lam, times, rs)
-                    key = f"{label}/L={L}"
-                    m["lambda"] = b.to_float(lam)
-                    rec["per_case"][key] = m
-                    v = combine_verdicts(Verdict(s) for s in m["verdict"])
-                    verdicts.append(v)
-                    i = max(range(len(m["ratio"])), key=lambda k: m["ratio"][k])
-                    if worst is None or m["ratio"][i] > worst[0]:
-                        worst = (m["ratio"][i], key, m["t"][i])
-                    if v is Verdict.VIOLATED and bad is None:
-                        j = m["verdict"].index("violated")
-                        bad = {
-                            "reading": name,
-                            "case": key,
-                            "t": m["t"][j],
-                            "lhs": m["lhs"][j],
-                            "envelope": m["envelope"][j],
-                            "lambda": m["lambda"],
-                            "X": x,
-                            "Y": y,
-                            "R_star": 0.0 if name == "printed" else float(r_star),
-                        }
-            rec["verdict"] = combine_verdicts(verdicts).value
-            rec["max_ratio"] = worst[0] if worst else None
-            rec["worst"] = worst
-            rec["counterexample"] = bad
-            out[name] = rec
-    judged = [
-        r
-        for k, r in out.items()
-        if k in verdict_readings and r["verdict"] in {v.value for v in Verdict}
-    ]
-    verdict = combine_verdicts(Verdict(r["verdict"]) for r in judged)
-    worst_all = max(
-        (r["worst"] for r in judged if r.get("worst")), key=lambda w: w[0], default=None
-    )
-    summary = {k: r["verdict"] for k, r in out.items()}
+                for x in xs
+            ]
+            continue
+        y = y_real if r.realizable else y_generic
+        out[name] = [
+            DataCase(
+                f"n={n_wide}",
+                x_wide,
+                y,
+                reading_rate(b, name, x_wide),
+                r_star if r.excess else zero,
+            )
+        ]
+    return out
+
+
+def _user_cases(b: Backend, x: np.ndarray, y: np.ndarray) -> dict[str, list[DataCase]]:
+    """The readings that apply to the user's data, each with that data."""
+    d_x, n = x.shape
+    r_star = min_data_loss(x, y)
+    names = ["printed" if n <= d_x else "printed-wide"]
+    if n > d_x:
+        names += ["xxt-realizable" if r_star == 0 else "xxt-loss", "xxt-excess"]
+    label = f"user X ({d_x}x{n})"
+    return {
+        nm: [
+            DataCase(
+                label, x, y, reading_rate(b, nm, x), r_star if READINGS[nm].excess else Fraction(0)
+            )
+        ]
+        for nm in names
+    }
+
+
+def _reading_part(
+    b: Backend, name: str, cases: list[DataCase], depths: list[int], times: list[float]
+) -> CheckResult:
+    """One reading over its data sets and depths: a part of the result."""
+    runs: dict[str, tuple[DataCase, DecayMeasurement]] = {}
+    for c in cases:
+        target = Target.data(b, c.x, c.y)
+        for L in depths:
+            ws0 = inits.rectangular_zas([c.x.shape[0]] * L + [c.y.shape[0]])
+            m = flow_decay(b, ws0, target, times, c.rate, stop_early=True, offset=c.r_star)
+            runs[f"{c.label}/L={L}"] = (c, m)
+    verdict = combine_verdicts(m.verdict for _, m in runs.values())
+    key, (_, worst) = max(runs.items(), key=lambda kv: _finite(kv[1][1].max_ratio))
+    r = READINGS[name]
     res = CheckResult(
         verdict=verdict,
-        measured=worst_all[0] if worst_all else None,
+        measured=_finite(worst.max_ratio) if math.isfinite(worst.max_ratio) else None,
         bound=1.0,
-        margin=(1.0 - worst_all[0]) if worst_all else None,
         arithmetic=b.name,
         precision_bits=b.prec,
-        measured_repr="max_t (R~(t) [- R~*]) / (exp(-2 lambda t) (R~(0) [- R~*]))",
+        part=name,
+        measured_repr="max_t (R~(t) - R~*) / (exp(-2 lambda t) (R~(0) - R~*))"
+        if r.excess
+        else "max_t R~(t) / (exp(-2 lambda t) R~(0))",
+        statement=r.text,
+        scope=_data_scope(cases, depths, times, runs),
         evidence={
-            "readings": out,
-            "summary": summary,
-            "R_star_wide": float(r_star),
-            "lambda_min_XXT_wide": b.to_float(lam_xxt),
+            "reading": r.text,
+            "expected": "holds" if r.holds else "fails",
+            "why": r.why,
+            "per_case": {
+                k: m.evidence()
+                | {
+                    "verdict": m.verdict.value,
+                    "lambda": b.to_str(c.rate, 12),
+                    "R_star": float(c.r_star),
+                }
+                for k, (c, m) in runs.items()
+            },
         },
+        tightest={"case": key, "t": worst.times[worst.worst], "ratio": worst.max_ratio},
         notes=(
-            f"verdict = readings {verdict_readings}; all readings: {summary}. "
-            "Flow by Taylor integration; integration error estimated, not enclosed."
-        ),
+            "vacuous as printed: lambda_min(X^T X) = 0 (n > d_x), checked as R~(t) <= R~(0). "
+            if name == "printed-wide"
+            else ""
+        )
+        + r.why,
     )
-    if worst_all:
-        res.tightest = {"case": worst_all[1], "t": worst_all[2], "ratio": worst_all[0]}
     if verdict is Verdict.VIOLATED:
-        res.counterexample = next(r["counterexample"] for r in judged if r["counterexample"])
+        k, (c, m) = next((k, cm) for k, cm in runs.items() if cm[1].verdict is Verdict.VIOLATED)
+        j = next(i for i, v in enumerate(m.verdicts) if v is Verdict.VIOLATED)
+        res.counterexample = {
+            "reading": name,
+            "case": k,
+            "t": m.times[j],
+            "ratio": m.ratios[j],
+            "lambda": b.to_str(c.rate, 12),
+            "X": c.x,
+            "Y": c.y,
+            "R_star": float(min_data_loss(c.x, c.y)),
+        }
+    return res
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else -math.inf
+
+
+def _data_scope(
+    cases: list[DataCase],
+    depths: list[int],
+    times: list[float],
+    runs: dict[str, tuple[DataCase, DecayMeasurement]],
+) -> dict[str, Any]:
+    """What one reading's evidence covers: the grid, the data sets, the depths."""
+    mono = sorted({m.monotone_from for _, m in runs.values() if m.monotone_from is not None})
+    t_cov = _grid_text(times)
+    if mono:
+        t_cov += f" (and every t in [{mono[-1]:.3g}, {max(times):g}]: R~ non-increasing)"
+    shapes = "; ".join(
+        f"{c.label}: X {c.x.shape[0]}x{c.x.shape[1]}, Y {c.y.shape[0]}x{c.y.shape[1]}"
+        for c in cases
+    )
+    return {
+        "t": covers(t_cov),
+        "X": covers(f"{len(cases)} data set(s): {shapes}"),
+        "Y": covers("the Y of each data set"),
+        "L": covers("L in {" + ", ".join(map(str, depths)) + "}"),
+    }
+
+
+def _grid_text(times: list[float]) -> str:
+    return "t in {" + ", ".join(f"{t:g}" for t in sorted(times)) + "}"
+
+
+def _main_scope(parts: list[CheckResult], times: list[float]) -> dict[str, Any]:
+    """The union of the parts' scopes (the grid once)."""
+    if not parts:
+        return {}
+    out = {
+        k: covers("; ".join(dict.fromkeys(p.scope[k]["covered"] for p in parts)))
+        for k in ("X", "Y", "L")
+    }
+    return {"t": covers(_grid_text(times))} | out
+
+
+def _data_result(
+    b: Backend, parts: list[CheckResult], user: bool, times: list[float]
+) -> CheckResult:
+    """The main result: the worst part; measured = the largest ratio over all parts."""
+    verdict = combine_verdicts(p.verdict for p in parts)
+    measured = max((p.measured for p in parts if p.measured is not None), default=None)
+    summary = {p.part: p.verdict.value for p in parts}
+    res = CheckResult(
+        verdict=verdict,
+        measured=measured,
+        bound=1.0,
+        arithmetic=b.name,
+        precision_bits=b.prec,
+        measured_repr="max over readings and t of (R~(t) [- R~*]) / envelope",
+        parts=parts,
+        scope=_main_scope(parts, times),
+        evidence={"summary": summary, "user_data": user},
+        notes=f"readings: {summary}. The claim as printed is vacuous for n > d_x "
+        "(lambda_min(X^T X) = 0). Flow by Taylor integration; integration error estimated, "
+        "not enclosed.",
+    )
+    bad = [p for p in parts if p.verdict is Verdict.VIOLATED]
+    if bad:
+        res.counterexample = bad[0].counterexample
     return res
 
 
@@ -233,81 +377,50 @@ def remark_data(
 
 
 def eval_data(case: dict[str, Any], certify: bool) -> Escalated:
-    """zas.remark.data under one reading: ``R~(t) <= exp(-2 lambda t) R~(0)``
-    (``xxt-excess``: ``R~ - R~*``), flow from the (rectangular) ZAS init; the rate
-    is widened toward the claim (upper end) to say *holds* and toward the
-    negation (lower end) to say *violated*."""
-    x = np.asarray(case["X"], dtype=float)
-    d_x = x.shape[0]
-    d_y = len(case["Y"])
-    L = int(case["L"])
-    ws0 = inits.rectangular_zas([d_x] * L + [d_y])
-    lam, lo, hi = data_rate(case)
+    """zas.remark.data under one reading (:data:`READINGS`): flow from the
+    rectangular ZAS init and :func:`flow_decay` of ``R~ - R~*`` (``R~* = 0``
+    unless the reading is an excess one) at the reading's rate.  In ball
+    arithmetic the rate is an enclosure; in doubles it is widened toward the
+    claim (upper end) to say *holds* and toward the negation (lower end) to
+    say *violated*.  ``L = 1`` with one distinct eigenvalue is an equality
+    (like Theorem 4.1 at ``L = 1``): there ``holds`` when neither side is
+    violated within the budget."""
+    x, y = validate_data(case["X"], case["Y"])
+    name, L = case["reading"], int(case["L"])
+    ws0 = inits.rectangular_zas([x.shape[0]] * L + [y.shape[0]])
     times = [float(t) for t in case["times"]]
-    rstar = data_min_loss(case) if case["reading"] == "xxt-excess" else Fraction(0)
+    r_star = min_data_loss(x, y) if READINGS[name].excess else Fraction(0)
 
     def evaluate(b: Backend) -> Evaluation:
-
-        tgt = Target.data(b, case["X"], case["Y"])
-        if case["reading"] != "xxt-excess":
-            ev = decay_eval(b, ws0, tgt, times, hi, tight=False)
-            if ev.verdict is Verdict.VIOLATED and lo < hi:
-                ev2 = decay_eval(b, ws0, tgt, times, lo, tight=False)
-                if ev2.verdict is not Verdict.VIOLATED:
-                    ev.verdict = Verdict.INCONCLUSIVE
-            if ev.verdict is Verdict.INCONCLUSIVE and L == 1:
-                # L = 1 with equal singular values is an equality (like Theorem 4.1 at L = 1):
-                # it holds when neither side is violated within the integration budget
-                tight = decay_eval(b, ws0, tgt, times, lam, tight=True)
-                if tight.verdict is Verdict.HOLDS:
-                    ev.verdict = Verdict.HOLDS
-                    ev.evidence["equality"] = "L = 1: equality within the integration budget"
-            ev.evidence["rate"] = lam
-            return ev
-        run = dynamics.flow(b, ws0, tgt, [0.0, *times])
-        rs = b.scalar(rstar)
-        e0 = model.loss(b, run.ws[0], tgt) - rs
-        worst, verdicts, ratios = None, [], []
-        for t, ws in zip(times, run.ws[1:], strict=False):
-            et = model.loss(b, ws, tgt) - rs
-            env_hi = b.exp(-2 * b.scalar(hi) * b.scalar(t)) * e0
-            env_lo = b.exp(-2 * b.scalar(lo) * b.scalar(t)) * e0
-            err = loss_error_bound(b, ws, tgt, run.error_estimate) + 4 * b.gamma(
-                4 * d_x * L
-            ) * b.to_float(model.loss(b, ws, tgt))
-            v = decide(b, et, env_hi, err=err)
-            if v is Verdict.VIOLATED and decide(b, et, env_lo, err=err) is not Verdict.VIOLATED:
-                v = Verdict.INCONCLUSIVE
-            # L = 1 (one eigenvalue: equality) or no excess to begin with (0 <= 0):
-            # holds when neither side is violated within the budget
-            if (
-                v is Verdict.INCONCLUSIVE
-                and (L == 1 or b.to_float(e0) <= err)
-                and decide(b, et, env_lo, relation=">=", err=err) is not Verdict.VIOLATED
-            ):
-                v = Verdict.HOLDS
-            verdicts.append(v)
-            envf = b.to_float(env_hi)
-            ratio = (
-                b.to_float(et) / envf if envf > 0 else (0.0 if b.to_float(et) <= err else math.inf)
-            )
-            ratios.append(ratio)
-            if worst is None or ratio > worst[0]:
-                worst = (ratio, err / envf if envf > 0 else math.inf, t)
-        assert worst is not None, "times is non-empty"
-        from zascheck.result import combine_verdicts
-
+        tgt = Target.data(b, x, y)
+        if b.rigorous:
+            hi = lo = reading_rate(b, name, x)
+        else:
+            _, lo, hi = rate_bracket(name, x)
+        m = flow_decay(b, ws0, tgt, times, hi, offset=r_star)
+        verdict = m.verdict
+        if (
+            verdict is Verdict.VIOLATED
+            and not b.rigorous
+            and lo < hi
+            and flow_decay(b, ws0, tgt, times, lo, offset=r_star).verdict is not Verdict.VIOLATED
+        ):
+            verdict = Verdict.INCONCLUSIVE
+        if verdict is Verdict.INCONCLUSIVE and L == 1:
+            tight = flow_decay(b, ws0, tgt, times, lo, tight=True, offset=r_star)
+            if tight.verdict is Verdict.HOLDS:
+                verdict = Verdict.HOLDS
+        slack = 1.0 - m.max_ratio if math.isfinite(m.max_ratio) and not m.stationary else math.inf
         return Evaluation(
-            worst[0],
+            m.max_ratio if math.isfinite(m.max_ratio) else 0.0,
             1.0,
-            worst[1],
-            verdict=combine_verdicts(verdicts),
+            m.err[m.worst] if m.err else 0.0,
+            verdict=verdict,
             evidence={
-                "slack": 1 - worst[0] if math.isfinite(worst[0]) else math.inf,
-                "t": worst[2],
-                "ratios": ratios,
-                "rate": lam,
-                "min_loss": float(rstar),
+                "slack": slack,
+                "t": m.times[m.worst] if m.times else None,
+                "ratios": m.ratios,
+                "min_loss": float(r_star),
             },
         )
 

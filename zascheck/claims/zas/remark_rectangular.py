@@ -1,6 +1,30 @@
-"""Rectangular W_l (d_l >= d_0), init W_L = 0, W_l = [[I,0],[0,0]]: Theorem 4.1 still holds.
+"""Remark (1) of the ZAS paper: Theorem 4.1 carries over to rectangular layers.
 
-Source: Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Remark (1) after Theorem 4.1.
+Source: Wu, Wang & Ma, "Global Convergence of Gradient Descent for Deep Linear
+Residual Networks", NeurIPS 2019, Sec. 4.1, Remark (1) after Theorem 4.1:
+
+    "(1). For rectangular weight matrices W_l in R^{d_l x d_{l-1}}, if
+    d_l >= d_0 = d_x, l = 1, ..., L - 1, we can always ignore the redundant
+    nodes by initializing W_L = 0 and W_l = [[I_{d_0}, 0], [0, 0]], then the
+    proof of Theorem 4.1 still holds."
+
+Kind: inequality, the bound of Theorem 4.1, ``R(t) <= e^{-2t} R(0)`` for
+every ``t >= 0``, with ``Phi`` of shape ``d_L x d_0``.  An upper bound (tight
+only where Theorem 4.1 is: ``L = 1``, not covered by the widths here).
+
+Reading formalized (method ``flow``): for each width profile ``[d_0, ...,
+d_L]`` with ``d_l >= d_0`` (``l = 1..L-1``) and a Gaussian target of shape
+``d_L x d_0``, gradient flow from the block init above
+(:func:`zascheck.inits.rectangular_zas`) is integrated (ball arithmetic,
+Taylor method) and ``R(t) <= exp(-2t) R(0)`` compared on a time grid
+(:func:`zascheck.measure.common.flow_decay`).  The flow is integrated, not
+enclosed: ``holds`` at best; the scope is the profiles, targets and grid run.
+Method ``search``: hypothesis over widths, targets, grids.  The redundant
+nodes stay exactly 0 along the flow (their gradients vanish), which is why
+the proof carries over; this is not checked separately.
+
+References: Theorem 4.1 (zas.thm4.1); the same init with data is Remark (2)
+(zas.remark.data).
 """
 
 from __future__ import annotations
@@ -13,22 +37,21 @@ from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
-from zascheck.result import combine_verdicts
-from zascheck.measure.common import flow_decay
+from zascheck.measure.common import DecayMeasurement, flow_decay
 from zascheck.measure.evaluation import decay_eval
 from zascheck.model import Target
-from zascheck.result import CheckResult, Verdict
+from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
 
 CARD = Card(
     id="zas.remark.rectangular",
     section="A",
     kind="inequality",
-    source="Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Remark (1) after Theorem 4.1",
+    source="Wu, Wang & Ma, NeurIPS 2019 (ZAS paper), Remark (1) after Theorem 4.1 (Sec. 4.1)",
     statement="Rectangular W_l (d_l >= d_0), init W_L = 0, W_l = [[I,0],[0,0]]: Theorem 4.1 still holds.",
     bound="upper",
     quantifiers=(
-        Q("t", "t >= 0 (gradient flow)"),
-        Q("widths", "every widths d_l >= d_0 (l = 1..L-1)"),
+        Q("t", "every t >= 0 (gradient flow)"),
+        Q("widths", "every widths d_l >= d_0 (l = 1..L-1), any d_L"),
         Q("Phi", "every target Phi in R^{d_L x d_0}"),
         Q("L", "every depth L >= 1"),
     ),
@@ -62,45 +85,54 @@ def remark_rectangular(
     times: list[float],
     init: str = "embed",
 ) -> CheckResult:
-    """Remark (1) after Theorem 4.1 (ZAS paper): with rectangular layers
-    ``W_l`` of shape ``d_l x d_{l-1}``, ``d_l >= d_0`` for ``l = 1..L-1``,
-    ``W_L = 0`` and ``W_l = [[I, 0], [0, 0]]``, Theorem 4.1 still holds.
-
-    Reading formalized: for each width profile ``[d_0, ..., d_L]`` and a
-    Gaussian target of shape ``d_L x d_0``, the flow from the embedded ZAS
-    init satisfies ``R(t) <= exp(-2t) R(0)`` on the grid.  The control keeps
-    the same construction with a layer narrower than ``d_0`` (``init =
-    truncated``), which loses the gradient bound and must be caught.
+    """Remark (1): ``R(t) <= exp(-2t) R(0)`` along the flow from the block
+    ZAS init, for each width profile in ``widths`` (ball arithmetic at
+    ``ctx.bits(128)`` bits, error budget from the integrator's per-layer
+    estimates, :func:`flow_decay` with the early stop that monotonicity of
+    ``R`` allows).  measured = the largest ``R(t) / (exp(-2t) R(0))`` over
+    profiles and times (bound 1).  The control keeps the block construction
+    through a layer narrower than ``d_0`` (``init = truncated``,
+    :func:`zascheck.inits.block_zas`), which loses the gradient bound
+    ``||G_L||^2 >= 2R`` and must be caught.
     """
-
     b = ctx.backend(arithmetic, 128)
-    verdicts, per, worst = [], {}, None
+    runs: dict[str, tuple[list[int], DecayMeasurement]] = {}
     rng = ctx.rng(2)
     with b.session():
         for dims in widths:
-            # the control keeps the block construction through a bottleneck
             ws = inits.rectangular_zas(dims) if init == "embed" else inits.block_zas(dims)
             phi = rng.standard_normal((dims[-1], dims[0]))
-            m = flow_decay(b, ws, Target.whitened(b, phi), times, 1)
-            verdicts.append(m.verdict)
-            per["x".join(map(str, dims))] = m.evidence() | {"verdict": m.verdict.value}
-            if worst is None or m.max_ratio > worst[0]:
-                worst = (m.max_ratio, dims, m.times[m.worst])
-    assert worst is not None, "widths lists at least one profile"
-    verdict = combine_verdicts(verdicts)
+            m = flow_decay(b, ws, Target.whitened(b, phi), times, 1, stop_early=True)
+            runs["x".join(map(str, dims))] = (dims, m)
+    verdict = combine_verdicts(m.verdict for _, m in runs.values())
+    key = max(runs, key=lambda k: runs[k][1].max_ratio)
+    dims, worst = runs[key]
     res = CheckResult(
         verdict=verdict,
-        measured=worst[0],
+        measured=worst.max_ratio,
         bound=1.0,
-        margin=1.0 - worst[0],
         arithmetic=b.name,
         precision_bits=b.prec,
-        evidence={"per_widths": per},
-        tightest={"widths": worst[1], "t": worst[2], "ratio": worst[0]},
+        measured_repr="max over profiles and t of R(t) / (exp(-2t) R(0))",
+        evidence={
+            "per_widths": {
+                k: m.evidence() | {"verdict": m.verdict.value} for k, (_, m) in runs.items()
+            }
+        },
+        tightest={"widths": dims, "t": worst.times[worst.worst], "ratio": worst.max_ratio},
+        scope={
+            "t": covers("t in {" + ", ".join(f"{t:g}" for t in sorted(times)) + "}"),
+            "widths": covers(f"{len(widths)} profiles: " + "; ".join(runs)),
+            "Phi": covers("one Gaussian target per profile"),
+            "L": covers("L in {" + ", ".join(map(str, sorted({len(w) - 1 for w in widths}))) + "}"),
+        },
         notes="gradient flow by Taylor integration; integration error estimated, not enclosed.",
     )
     if verdict is Verdict.VIOLATED:
-        res.counterexample = {"widths": worst[1], "t": worst[2], "ratio": worst[0]}
+        k = next(k for k, (_, m) in runs.items() if m.verdict is Verdict.VIOLATED)
+        d, m = runs[k]
+        i = next(j for j, v in enumerate(m.verdicts) if v is Verdict.VIOLATED)
+        res.counterexample = {"widths": d, "t": m.times[i], "ratio": m.ratios[i]}
     return res
 
 
