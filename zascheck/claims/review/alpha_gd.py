@@ -28,13 +28,19 @@ finding asserts, and how it is decided:
     counts (``N >= 1`` would decide it) and is listed, not counted; no
     resolvable case gives ``inconclusive``.
 
-Why it should hold: the first GD step from alpha-ZAS is a least-squares step
-in ``W_L`` with Hessian ``alpha^{2(L-1)} I`` (every ``G_l``, ``l < L``,
-vanishes at ``W_L = 0``), so the step must shrink like ``alpha^{-2(L-1)}`` and
-the flow's gain is spent on the step.  What ``alpha`` does buy is a wider
-stable range in units of ``alpha^{-2(L-1)}`` (at ``alpha = 1`` the sharpness
-grows along the run), a bounded factor.  For ``alpha`` close to 1 (``1.1``,
-``1.25``) GD gains about what the flow gains and counts cannot separate them.
+Why it should hold, and where it does not: the first GD step from alpha-ZAS
+is a least-squares step in ``W_L`` with Hessian ``alpha^{2(L-1)} I`` (every
+``G_l``, ``l < L``, vanishes at ``W_L = 0``): with a normalized step
+``f = eta alpha^{2(L-1)}`` it multiplies ``R`` by ``(1 - f)^2``, so any
+``f > 2`` makes the loss grow, and the flow's gain is spent on the step.  What
+``alpha`` buys GD is a wider stable range in units of ``alpha^{-2(L-1)}``
+(from alpha-ZAS with ``alpha`` near 1 the sharpness grows along the run and the
+first failing ``f`` is well below 1), up to the catapult edge.  So for
+``alpha`` near 1, and at ``L = 2`` (measured: standard budget, ``d = 3``), GD
+keeps pace with the flow within the count budget (``inconclusive``); for
+``L >= 3`` and ``alpha >= 1.5`` it falls behind (``holds``), and its count
+settles at a few iterations while the flow's time keeps falling like
+``alpha^{-2(L-1)}`` (those cases are not resolvable by counts).
 
 The largest stable step is a bisection bracket ``[lo, hi]`` (GD at ``lo``
 converged within ``max_steps``, at ``hi`` it did not); ``hi`` failing by
