@@ -204,6 +204,8 @@ def alpha_flow(
     a finite number > 0 or whose rate the float64 clock cannot hold.
     """
     _check_inputs(alphas, depths, taus)
+    if w1_diag is not None:
+        check_values(w1_diag, "w1_diag", positive=True)
     b = ctx.backend(arithmetic, 128)
     phi_m = make_phi(phi, d, ctx.rng(4))
     d = phi_m.shape[0]
