@@ -19,8 +19,6 @@ EXPECTED = {
     "review.any-layer:flow": Verdict.HOLDS,
     "review.last-cI:flow": Verdict.HOLDS,
     "review.alpha:flow": Verdict.HOLDS,
-    # the reviewer's "arbitrarily large rate" does not carry over to GD iteration counts
-    "review.alpha:gd": Verdict.VIOLATED,
     "review.multirun:gd": Verdict.HOLDS,
     "shamir.lower:gd": Verdict.HOLDS,
 }

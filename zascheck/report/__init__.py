@@ -144,7 +144,7 @@ def plan(budget: str, seeds: int, seed: int, cards: list[str] | None = None) -> 
     def chk(key: str, case: dict[str, Any], cost: float) -> Case:
         return Case("check", {"key": key, "budget": cb, "seed": seed, "case": case}, cost=cost)
 
-    p["alpha-gd"] = [chk("review.alpha:gd", {"alphas": ev["alpha_gd"]["alphas"], "depths": [L]}, 0.5 * L)
+    p["alpha-gd"] = [chk("review.alpha.gd:gd", {"alphas": ev["alpha_gd"]["alphas"], "depths": [L]}, 0.5 * L)
                      for L in ev["alpha_gd"]["depths"]]
     p["last-ci"] = [chk("review.last-cI:flow", {"cs": ev["last_ci"]["cs"], "depths": [L], "phis": ["-I"]},
                         0.3 * 3.0 ** (L - 2)) for L in ev["last_ci"]["depths"]]

@@ -255,7 +255,7 @@ def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
 
     # --- review.alpha ------------------------------------------------------------
     af = by_claim.get(("review.alpha", "flow"))
-    ag = by_claim.get(("review.alpha", "gd"))
+    ag = by_claim.get(("review.alpha.gd", "gd"))
     ag_x = _extra(vals, "alpha-gd")
     rows = [r for x in ag_x for r in x.evidence.get("table", [])] or (ag.evidence.get("table", []) if ag else [])
     if af is not None and rows:
@@ -275,7 +275,7 @@ def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
                f"{af.verdict.value}; ball arithmetic, Gaussian Phi, d = {af.params.get('d')}): R(t)/R(0) against "
                f"the claimed exp(-2 alpha^(2(L-1)) t); largest R(t)/(exp(-2 alpha^(2(L-1)) t) R(0)) over all "
                f"(alpha, L, t): {flow_max:.6f} (<= 1; it tends to 1 as t -> 0: the rate is exact at t = 0). "
-               f"(b, c) GD in float64 (review.alpha:gd, {ag.verdict.value if ag else 'n/a'}): fewest iterations "
+               f"(b, c) GD in float64 (review.alpha.gd:gd, {ag.verdict.value if ag else 'n/a'}): fewest iterations "
                "to R <= 1e-10 R(0) over a step grid up to the largest convergent step (bisection to 2%); "
                f"{'; '.join(sp)}. The flow's speedup does not carry over to GD: its stable step shrinks with "
                "alpha. (The step alpha^(-2(L-1)) lands on P = Phi in one step from every alpha-ZAS, in exact "

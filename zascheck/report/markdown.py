@@ -63,7 +63,7 @@ def _evidence_sweeps(rb: dict[str, Any]) -> str:
     ev = rb.get("evidence")
     if not ev:
         return ""
-    return (f"Evidence sweeps (figure data only, the checks re-run with case overrides): `review.alpha:gd` at "
+    return (f"Evidence sweeps (figure data only, the checks re-run with case overrides): `review.alpha.gd:gd` at "
             f"alpha {ev['alpha_gd']['alphas']}, L {ev['alpha_gd']['depths']}; `review.last-cI:flow` at c "
             f"{ev['last_ci']['cs']}, L {ev['last_ci']['depths']}, Phi = -I; `review.any-layer:flow` at L "
             f"{ev['any_layer']['depths']} on {ev['any_layer']['times']} times up to t = {ev['any_layer']['T']:g}. ")
