@@ -226,7 +226,7 @@ def _validate_value(where: str, key: str, v: Any, samples: list[Any]) -> None:
         elems = [e for s in samples if isinstance(s, list) for e in s]
         for i, x in enumerate(v):
             if isinstance(x, dict) and all(isinstance(e, dict) for e in elems) and elems:
-                _validate_dict(f"{where}[{i}]", x, elems)
+                _validate_dict(f"{where}[{i}]", x, elems, require=True)
             else:
                 _validate_value(f"{where}[{i}]", key, x, elems)
     elif kind == "dict":
@@ -237,8 +237,16 @@ def _validate_value(where: str, key: str, v: Any, samples: list[Any]) -> None:
         _finite_everywhere(where, v)
 
 
-def _validate_dict(where: str, d: dict[str, Any], schemas: list[dict[str, Any]]) -> None:
+def _validate_dict(where: str, d: dict[str, Any], schemas: list[dict[str, Any]],
+                   *, require: bool = False) -> None:
+    """Keys of ``d`` against the parameter sets ``schemas``; with ``require``,
+    the keys every schema has must be present (an element of a list of cases)."""
     allowed = {k for s in schemas for k in s}
+    if require and schemas:
+        needed = sorted(set.intersection(*(set(s) for s in schemas)) - set(d))
+        if needed:
+            raise InputError(f"{where} lacks {', '.join(needed)} (each case sets: "
+                             f"{', '.join(sorted(set.intersection(*(set(s) for s in schemas))))})")
     unknown = sorted(set(d) - allowed)
     if unknown:
         raise InputError(
