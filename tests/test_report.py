@@ -122,14 +122,14 @@ def test_tune_lr_finds_the_l1_optimum() -> None:
 
 
 def test_report_budgets_are_consistent() -> None:
-    from zascheck.report import REPORT_BUDGETS, plan
+    from zascheck.report import CHECK_BUDGET, plan, report_config
 
-    for budget in REPORT_BUDGETS:
+    for budget in CHECK_BUDGET:
         p = plan(budget, seeds=3, seed=0)
         assert len(p["fig3"]) == 4
         assert all(c.kind == "check" for c in p["checks"])
-    assert max(REPORT_BUDGETS["standard"]["fig2"]["-I"]) == 1000
-    assert max(REPORT_BUDGETS["full"]["fig2"]["-I"]) == 10_000
+    assert max(report_config("standard")["fig2"]["-I"]) == 1000
+    assert max(report_config("full")["fig2"]["-I"]) == 10_000
     assert os.cpu_count()
 
 

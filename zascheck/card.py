@@ -197,6 +197,9 @@ class Card:
     depends_on: tuple[str, ...] = ()
     reconstructed: bool = False
     figure: str | None = None
+    #: the report's sweeps behind this claim's figure, per report budget
+    #: (``{"standard": {"fig2": {...}}}``; ``check_budget`` runs its checks at another budget)
+    report: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the symbolic proof set (``zascheck.symbolic.claims``), when the claim has one
     proofs: Callable[..., list[Any]] | None = None
     #: parts of a statement with several (Lemmas 4.4-4.6, Remark (2)'s readings, ...)

@@ -37,53 +37,30 @@ from zascheck.report.cases import Case
 from zascheck.report.runner import run_cases, sigterm_as_interrupt
 from zascheck.result import CheckResult
 
-__all__ = ["REPORT_BUDGETS", "build_report", "plan"]
+__all__ = ["CHECK_BUDGET", "build_report", "plan", "report_config"]
 
 #: what each report budget covers (README states it).
-REPORT_BUDGETS: dict[str, dict[str, Any]] = {
-    "quick": {
-        "check_budget": "quick",
-        "fig2": {"-I": [10, 20, 50, 100, 200], "gauss2": [10, 20, 50, 100, 200], "gauss2_draws": 3,
-                 "gauss100": [2, 3, 4], "fine": 8, "fine100": 4},
-        "fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10},
-        "thm41": {"depths": [1, 2, 3, 5, 10], "d": 3, "times": 31, "T": 3.0},
-        "thm43": {"depths": [1, 2, 4, 8], "d": 2, "fro": 0.5, "rel_tol": 1e-10, "max_steps": 300_000},
-        "etamax": {"depths": [1, 2, 4, 8, 16, 32], "max_steps": 2000, "rel_tol": 1e-6, "rel_width": 0.02},
-        "drift": {"depths": [2, 4, 8, 16, 32, 64], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
-        "evidence": {"alpha_gd": {"alphas": [1.0, 1.25, 1.5, 2.0, 3.0], "depths": [3]},
-                     "last_ci": {"cs": [0.1, 0.3, 0.5, 0.7, 0.9], "depths": [2, 3]},
-                     "any_layer": {"depths": [3], "times": 12, "T": 3.0}},
-    },
-    "standard": {
-        "check_budget": "quick",
-        "fig2": {"-I": [10, 20, 50, 100, 200, 500, 1000], "gauss2": [10, 20, 50, 100, 200, 500, 1000],
-                 "gauss2_draws": 3, "gauss100": [2, 3, 4, 6, 8], "fine": 8, "fine100": 4},
-        "fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10},
-        "thm41": {"depths": [1, 2, 3, 5, 10], "d": 3, "times": 61, "T": 3.0},
-        "thm43": {"depths": [1, 2, 4, 8], "d": 2, "fro": 0.5, "rel_tol": 1e-10, "max_steps": 300_000},
-        "etamax": {"depths": [1, 2, 4, 8, 16, 32, 64, 128], "max_steps": 2000, "rel_tol": 1e-6,
-                   "rel_width": 0.02},
-        "drift": {"depths": [2, 4, 8, 16, 32, 64, 128, 256], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
-        "evidence": {"alpha_gd": {"alphas": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0], "depths": [2, 3, 4]},
-                     "last_ci": {"cs": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], "depths": [2, 3, 4, 5]},
-                     "any_layer": {"depths": [3, 4], "times": 24, "T": 3.0}},
-    },
-    "full": {
-        "check_budget": "thorough",
-        "fig2": {"-I": [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
-                 "gauss2": [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000], "gauss2_draws": 5,
-                 "gauss100": [2, 3, 4, 6, 8, 12, 16], "fine": 8, "fine100": 8},
-        "fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10},
-        "thm41": {"depths": [1, 2, 3, 5, 10, 20], "d": 4, "times": 61, "T": 4.0},
-        "thm43": {"depths": [1, 2, 4, 8, 16], "d": 2, "fro": 0.5, "rel_tol": 1e-12, "max_steps": 1_000_000},
-        "etamax": {"depths": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], "max_steps": 4000, "rel_tol": 1e-6,
-                   "rel_width": 0.01},
-        "drift": {"depths": [2, 4, 8, 16, 32, 64, 128, 256], "d": 2, "fro": 1.0, "steps": 5, "bits": 113},
-        "evidence": {"alpha_gd": {"alphas": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0], "depths": [2, 3, 4]},
-                     "last_ci": {"cs": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], "depths": [2, 3, 4, 5]},
-                     "any_layer": {"depths": [3, 4], "times": 24, "T": 3.0}},
-    },
-}
+#: the check budget each report budget runs the checks at (a card's ``report`` may
+#: name another for its own checks: ``{"check_budget": ...}``)
+CHECK_BUDGET = {"quick": "quick", "standard": "quick", "full": "thorough"}
+
+
+def report_config(budget: str) -> dict[str, Any]:
+    """What a report budget covers, assembled from the cards' ``report``
+    declarations (each card owns the sweeps behind its figure): sweep name ->
+    parameters, plus ``check_budget`` and ``check_budgets`` (per claim)."""
+    if budget not in CHECK_BUDGET:
+        raise InputError(f"unknown report budget {budget!r}; choose quick, standard or full")
+    cfg: dict[str, Any] = {"check_budget": CHECK_BUDGET[budget], "check_budgets": {}}
+    for c in engine.all_cards():
+        for key, value in c.report.get(budget, {}).items():
+            if key == "check_budget":
+                cfg["check_budgets"][c.id] = value
+            elif isinstance(value, dict) and isinstance(cfg.get(key), dict):
+                cfg[key] = cfg[key] | value  # e.g. "evidence", shared by several cards
+            else:
+                cfg[key] = value
+    return cfg
 
 
 #: the report's extra evidence sweeps: registered checks re-run with case
@@ -97,15 +74,15 @@ FIG2_EQUIV_DEPTHS = [2, 3, 5, 8]
 def plan(budget: str, seeds: int, seed: int, cards: list[str] | None = None) -> dict[str, list[Case]]:
     """Every case of a report, grouped by what consumes it; ``cards`` are user
     card files whose checks join the built-in ones."""
-    if budget not in REPORT_BUDGETS:
-        raise InputError(f"unknown report budget {budget!r}; choose quick, standard or full")
-    cfg = REPORT_BUDGETS[budget]
+    cfg = report_config(budget)
     cb = cfg["check_budget"]
     p: dict[str, list[Case]] = {}
     files = [str(Path(f).resolve()) for f in cards or []]
     user = {c.id for c in engine.load_user_cards(files)} if files else set()
-    p["checks"] = [Case("check", {"key": c.key, "budget": cb, "seed": seed}
-                        | ({"cards": files} if c.claim in user else {}), cost=5.0)
+    per_claim = cfg["check_budgets"]
+    p["checks"] = [Case("check", {"key": c.key, "budget": per_claim.get(c.claim, cb), "seed": seed}
+                        | ({"cards": files} if c.claim in user else {}),
+                        cost=5.0 if c.claim not in per_claim else 5000.0)
                    for c in engine.checks_for(None)]
     t41 = cfg["thm41"]
     times = list(np.linspace(0.0, t41["T"], t41["times"]))
@@ -240,12 +217,12 @@ def build_report(
         seconds = time.time() - started
         cmd = f"zascheck report --budget {budget} --seeds {seeds} --seed {seed} --out {out.as_posix()}"
         meta = _versions() | {
-            "command": cmd, "budget": budget, "check_budget": REPORT_BUDGETS[budget]["check_budget"],
+            "command": cmd, "budget": budget, "check_budget": CHECK_BUDGET[budget],
             "seed": seed, "seeds": seeds, "jobs": jobs, "scheduler": scheduler or "local pool",
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "seconds": round(seconds, 1), "cases": len(flat), "cache_hits": c.hits,
             "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
-            "figures": figs, "report_budget": REPORT_BUDGETS[budget],
+            "figures": figs, "report_budget": report_config(budget),
         }
         claims = engine.claim_verdicts(results)
         from zascheck.report import graph

@@ -45,9 +45,9 @@ def _fit(depths: list[int], its: list[int | None]) -> dict[str, Any]:
 def draw_all(
     folder: Path, vals: dict[str, list[dict[str, Any]]], budget: str, seed: int, results: list[CheckResult]
 ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, CheckResult, dict[str, Any]]]]:
-    from zascheck.report import REPORT_BUDGETS
+    from zascheck.report import report_config
 
-    cfg = REPORT_BUDGETS[budget]
+    cfg = report_config(budget)
     by_claim = {(r.claim, r.method): r for r in results}
     figs: dict[str, dict[str, Any]] = {}
     sweeps: list[tuple[str, CheckResult, dict[str, Any]]] = []

@@ -111,6 +111,20 @@ CARD = Card(
     ),
     depends_on=("review.alpha",),
     figure="alpha",
+    # the report's sweeps behind this claim's figure, per report budget
+    report={
+        "quick": {"evidence": {"alpha_gd": {"alphas": [1.0, 1.25, 1.5, 2.0, 3.0], "depths": [3]}}},
+        "standard": {
+            "evidence": {
+                "alpha_gd": {"alphas": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0], "depths": [2, 3, 4]}
+            }
+        },
+        "full": {
+            "evidence": {
+                "alpha_gd": {"alphas": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0], "depths": [2, 3, 4]}
+            }
+        },
+    },
 )
 
 

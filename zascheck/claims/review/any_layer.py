@@ -63,6 +63,12 @@ CARD = Card(
     proofs=proof_sets.any_layer,
     depends_on=("zas.lemma4.2", "zas.thm4.1"),
     figure="any-layer",
+    # the report's sweeps behind this claim's figure, per report budget
+    report={
+        "quick": {"evidence": {"any_layer": {"depths": [3], "times": 12, "T": 3.0}}},
+        "standard": {"evidence": {"any_layer": {"depths": [3, 4], "times": 24, "T": 3.0}}},
+        "full": {"evidence": {"any_layer": {"depths": [3, 4], "times": 24, "T": 3.0}}},
+    },
 )
 
 

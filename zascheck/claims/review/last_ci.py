@@ -73,6 +73,26 @@ CARD = Card(
     proofs=proof_sets.last_ci,
     depends_on=("zas.lemma4.2", "zas.thm4.1"),
     figure="last-ci",
+    # the report's sweeps behind this claim's figure, per report budget
+    report={
+        "quick": {"evidence": {"last_ci": {"cs": [0.1, 0.3, 0.5, 0.7, 0.9], "depths": [2, 3]}}},
+        "standard": {
+            "evidence": {
+                "last_ci": {
+                    "cs": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+                    "depths": [2, 3, 4, 5],
+                }
+            }
+        },
+        "full": {
+            "evidence": {
+                "last_ci": {
+                    "cs": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+                    "depths": [2, 3, 4, 5],
+                }
+            }
+        },
+    },
 )
 
 

@@ -73,6 +73,39 @@ CARD = Card(
     ),
     depends_on=("zas.thm4.3", "zas.spectral"),
     figure="fig2",
+    # the report's sweeps behind this claim's figure, per report budget
+    report={
+        "quick": {
+            "fig2": {
+                "-I": [10, 20, 50, 100, 200],
+                "gauss2": [10, 20, 50, 100, 200],
+                "gauss2_draws": 3,
+                "gauss100": [2, 3, 4],
+                "fine": 8,
+                "fine100": 4,
+            }
+        },
+        "standard": {
+            "fig2": {
+                "-I": [10, 20, 50, 100, 200, 500, 1000],
+                "gauss2": [10, 20, 50, 100, 200, 500, 1000],
+                "gauss2_draws": 3,
+                "gauss100": [2, 3, 4, 6, 8],
+                "fine": 8,
+                "fine100": 4,
+            }
+        },
+        "full": {
+            "fig2": {
+                "-I": [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
+                "gauss2": [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
+                "gauss2_draws": 5,
+                "gauss100": [2, 3, 4, 6, 8, 12, 16],
+                "fine": 8,
+                "fine100": 8,
+            }
+        },
+    },
 )
 
 _SERIES = ["-I, d=1", "Gaussian, d=2"]

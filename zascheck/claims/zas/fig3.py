@@ -67,6 +67,12 @@ CARD = Card(
     ),
     depends_on=(),
     figure="fig3",
+    # the report's sweeps behind this claim's figure, per report budget
+    report={
+        "quick": {"fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10}},
+        "standard": {"fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10}},
+        "full": {"fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10}},
+    },
 )
 
 

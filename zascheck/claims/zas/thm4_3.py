@@ -68,6 +68,54 @@ CARD = Card(
     ),
     depends_on=("zas.lemma4.4-4.6",),
     figure="thm43",
+    # the report's sweeps behind this claim's figure, per report budget
+    report={
+        "quick": {
+            "thm43": {
+                "depths": [1, 2, 4, 8],
+                "d": 2,
+                "fro": 0.5,
+                "rel_tol": 1e-10,
+                "max_steps": 300000,
+            },
+            "etamax": {
+                "depths": [1, 2, 4, 8, 16, 32],
+                "max_steps": 2000,
+                "rel_tol": 1e-06,
+                "rel_width": 0.02,
+            },
+        },
+        "standard": {
+            "thm43": {
+                "depths": [1, 2, 4, 8],
+                "d": 2,
+                "fro": 0.5,
+                "rel_tol": 1e-10,
+                "max_steps": 300000,
+            },
+            "etamax": {
+                "depths": [1, 2, 4, 8, 16, 32, 64, 128],
+                "max_steps": 2000,
+                "rel_tol": 1e-06,
+                "rel_width": 0.02,
+            },
+        },
+        "full": {
+            "thm43": {
+                "depths": [1, 2, 4, 8, 16],
+                "d": 2,
+                "fro": 0.5,
+                "rel_tol": 1e-12,
+                "max_steps": 1000000,
+            },
+            "etamax": {
+                "depths": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+                "max_steps": 4000,
+                "rel_tol": 1e-06,
+                "rel_width": 0.01,
+            },
+        },
+    },
 )
 
 
