@@ -19,6 +19,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from zascheck import __version__
@@ -247,7 +248,7 @@ def format_claims_table(claims: list[dict[str, Any]]) -> str:
     return _fixed_width(rows)
 
 
-def _fixed_width(rows: list[tuple[str, ...]]) -> str:
+def _fixed_width(rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -277,12 +278,13 @@ def cmd_claims(args: argparse.Namespace) -> int:
         print("\n\n".join(_card_text(r) for r in data))
         return EXIT_OK
     rows = [("id", "sec", "kind", "bound", "checks", "source")]
-    for r in data:
-        methods = ",".join(k["method"] for k in r["checks"]) or "(none yet)"
-        rows.append((r["id"], r["section"], r["kind"], r["bound"], methods, r["provenance"]))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)) + "  " + r[5])
+    for rec in data:
+        methods = ",".join(k["method"] for k in rec["checks"]) or "(none yet)"
+        rows.append((rec["id"], rec["section"], rec["kind"], rec["bound"], methods,
+                     rec["provenance"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
     return EXIT_OK
 
 

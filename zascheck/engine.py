@@ -306,13 +306,12 @@ def run_check(
             "was stopped and nothing it computed is claimed",
         )
     c = card(check.claim)
-    shared = {"claim": check.claim, "control": control, "seed": ctx.seed,
-              "provenance": res.provenance or c.provenance}
+    provenance = res.provenance or c.provenance
 
     def fill(r: CheckResult, method: str) -> CheckResult:
         return dataclasses.replace(
-            r, **shared, method=method, statement=r.statement or c.statement,
-            scope=_full_scope(c, r.scope),
+            r, claim=check.claim, control=control, seed=ctx.seed, provenance=provenance,
+            method=method, statement=r.statement or c.statement, scope=_full_scope(c, r.scope),
         )
 
     method = res.method or check.method
@@ -414,9 +413,11 @@ def _claim_verdict(c: Card, rs: list[CheckResult]) -> dict[str, Any]:
         verdict, why = Verdict.HOLDS, "everything run agrees with the claim on its scope"
     else:
         verdict, why = Verdict.INCONCLUSIVE, "some evidence could not decide"
-    scope = {}
+    scope: dict[str, Any] = {}
     for n in names:
-        entries = [u.scope.get(n) for u in units if u.verdict.ok and isinstance(u.scope.get(n), dict)]
+        entries: list[dict[str, Any]] = [
+            u.scope[n] for u in units if u.verdict.ok and isinstance(u.scope.get(n), dict)
+        ]
         uni = [e for e in entries if e.get("universal")]
         if uni:
             scope[n] = uni[0]

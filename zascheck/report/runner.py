@@ -66,8 +66,8 @@ def run_cases(
 
     try:
         payloads = [(cases[i].kind, cases[i].params) for i in todo]
-        for k, v in imap_processes(run_case, payloads, jobs, scheduler):
-            done(todo[k], v)
+        for n, out in imap_processes(run_case, payloads, jobs, scheduler):
+            done(todo[n], out)
     finally:
         bar.close()
     return values  # type: ignore[return-value]

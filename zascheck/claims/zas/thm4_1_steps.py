@@ -455,7 +455,7 @@ def thm41_steps_symbolic(
         layers at once for explicit L <= Lf_max.
     """
     return _certify(
-        CARD.proofs(L_max=L_max, k_max=k_max, Lf_max=Lf_max, wrong=wrong),
+        proof_sets.thm41_steps(L_max=L_max, k_max=k_max, Lf_max=Lf_max, wrong=wrong),
         route="induction with opaque powers, rewriting, trace normal form",
         notes=f"(b) certified for every k (base + step) and explicitly for k <= {k_max}; "
         f"(a), (c), (d) explicit L <= {L_max}; (e) every L per layer, explicit L <= {Lf_max} "
