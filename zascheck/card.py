@@ -57,13 +57,16 @@ SUITE = "this suite (beyond the sources; CLAIMS.md section D)"
 
 @dataclass
 class RunContext:
-    """What the user chose for a run (budget, precision, seed, target, progress)."""
+    """What the user chose for a run (budget, precision, seed, target, progress, data)."""
 
     budget: str = "quick"
     precision: int | None = None  # bits, for mp/ball checks; None = each check's default
     seed: int = 0
     phi: np.ndarray | None = None
     progress: bool = False
+    #: a folder of data files for the checks that read real data (``--data DIR``:
+    #: Fashion-MNIST IDX files for ``zas.fig4``); None = each check's shipped default
+    data: str | None = None
 
     def __post_init__(self) -> None:
         if self.budget not in BUDGETS:

@@ -115,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("--json", metavar="FILE", help="write the results as JSON (atomically)")
     k.add_argument(
+        "--data",
+        metavar="DIR",
+        default=os.environ.get("ZASCHECK_DATA") or None,
+        help="folder of data files for the checks that read real data (zas.fig4: the "
+        "Fashion-MNIST train-*-idx*-ubyte[.gz] files); default $ZASCHECK_DATA, else the "
+        "data an installed package ships",
+    )
+    k.add_argument(
         "--case", metavar="JSON", help="parameter overrides as JSON (or @file): reproduce one case"
     )
     k.add_argument("--control", metavar="NAME", help="run the named negative control instead")
@@ -162,6 +170,7 @@ def _meta(args: argparse.Namespace, started: float) -> dict[str, Any]:
         "seed": getattr(args, "seed", None),
         "precision_bits": getattr(args, "precision", None),
         "phi": getattr(args, "phi", None),
+        "data": getattr(args, "data", None),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 3),
         "python": platform.python_version(),
@@ -306,6 +315,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     started = time.time()
     phi = read_matrix(args.phi) if args.phi else None
+    if args.data is not None and not Path(args.data).is_dir():
+        raise InputError(f"--data {args.data}: no such folder")
     case = _parse_case(args.case) if args.case else None
     if args.json:
         jp = Path(args.json)
@@ -333,6 +344,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         "precision": args.precision,
         "seed": args.seed,
         "phi": phi,
+        "data": str(Path(args.data).resolve()) if args.data is not None else None,
         # inner progress bars (long searches, sweeps) when they are worth showing
         "progress": not args.no_progress
         and args.jobs == 1

@@ -56,6 +56,8 @@ REPORT_BUDGETS: dict[str, dict[str, Any]] = {
     },
     "standard": {
         "check_budget": "quick",
+        # checks run at another budget than check_budget (zas.fig4: depths 100..10^4, Figure 4)
+        "check_budgets": {"zas.fig4": "standard"},
         "fig2": {"-I": [10, 20, 50, 100, 200, 500, 1000], "gauss2": [10, 20, 50, 100, 200, 500, 1000],
                  "gauss2_draws": 3, "gauss100": [2, 3, 4, 6, 8], "fine": 8, "fine100": 4},
         "fig3": {"L": 6, "d": 25, "eta": 0.01, "max_steps": 10000, "rel_tol": 1e-10},
@@ -70,6 +72,7 @@ REPORT_BUDGETS: dict[str, dict[str, Any]] = {
     },
     "full": {
         "check_budget": "thorough",
+        "check_budgets": {"zas.fig4": "thorough"},
         "fig2": {"-I": [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
                  "gauss2": [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000], "gauss2_draws": 5,
                  "gauss100": [2, 3, 4, 6, 8, 12, 16], "fine": 8, "fine100": 8},
@@ -104,8 +107,10 @@ def plan(budget: str, seeds: int, seed: int, cards: list[str] | None = None) -> 
     p: dict[str, list[Case]] = {}
     files = [str(Path(f).resolve()) for f in cards or []]
     user = {c.id for c in engine.load_user_cards(files)} if files else set()
-    p["checks"] = [Case("check", {"key": c.key, "budget": cb, "seed": seed}
-                        | ({"cards": files} if c.claim in user else {}), cost=5.0)
+    per_claim = cfg.get("check_budgets", {})
+    p["checks"] = [Case("check", {"key": c.key, "budget": per_claim.get(c.claim, cb), "seed": seed}
+                        | ({"cards": files} if c.claim in user else {}),
+                        cost=5.0 if c.claim not in per_claim else 5000.0)
                    for c in engine.checks_for(None)]
     t41 = cfg["thm41"]
     times = list(np.linspace(0.0, t41["T"], t41["times"]))

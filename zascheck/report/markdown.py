@@ -153,6 +153,7 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
               "drift": "Drift of D_l under GD: float64 vs high precision",
               "fig1": "Figure 1: landscape and trajectories (L = 2, d = 1)",
               "fig2": "Figure 2: iterations against depth", "fig3": "Figure 3 over many seeds",
+              "fig4": "Figure 4: nonlinear ResNet, mZAS vs Xavier",
               "shamir": "Shamir's lower bound: iterations against depth, random inits vs ZAS",
               "alpha": "Review: layers alpha I (flow rate vs GD)",
               "last-ci": "Review: last layer c I, decay rate against c",
