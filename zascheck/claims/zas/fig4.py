@@ -91,9 +91,11 @@ References: the ZAS paper, Sec. 6 and Figure 4; Glorot & Bengio, AISTATS
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
@@ -203,23 +205,32 @@ def gd(
     ds = load_dataset(ctx.data, n)  # a bad --data folder fails before jax is imported
     info = N.jax_runtime()
     base = N.baseline(ds.y, ds.classes, alpha, dtype)
-    per_depth = [
-        _depth(
-            ctx,
-            L,
-            T,
-            Tt,
-            etas,
-            ds,
-            base,
-            D=D,
-            m=m,
-            dtype=dtype,
-            inits=inits,
-            blowup=L in blowup_depths,
-        )
-        for L, T, Tt in zip(depths, iterations, tune_iterations, strict=True)
-    ]
+    with tqdm(
+        total=2 * len(depths),
+        desc="zas.fig4",
+        unit="arm",
+        disable=not ctx.progress,
+        file=sys.stderr,
+        leave=False,
+    ) as bar:
+        per_depth = [
+            _depth(
+                ctx,
+                L,
+                T,
+                Tt,
+                etas,
+                ds,
+                base,
+                D=D,
+                m=m,
+                dtype=dtype,
+                inits=inits,
+                blowup=L in blowup_depths,
+                bar=bar,
+            )
+            for L, T, Tt in zip(depths, iterations, tune_iterations, strict=True)
+        ]
     data_txt = f"{ds.name}, n = {ds.n}, d = {ds.d}"
     parts = [
         _part_a(per_depth, base, data_txt),
@@ -302,6 +313,7 @@ def _depth(
     dtype: str,
     inits: list[str],
     blowup: bool,
+    bar: Any,
 ) -> dict[str, Any]:
     """Tune each init at depth ``L`` on ``etas`` over ``Tt`` iterations,
     continue the tuned runs to ``T``; for a blow-up depth also run the Xavier
@@ -309,11 +321,13 @@ def _depth(
     out: dict[str, Any] = {"L": L, "iterations": T, "tune_iterations": Tt, "blowup_depth": blowup}
     tunings = {}
     for k, init in enumerate(inits):
+        bar.set_postfix_str(f"L = {L}, {init}")
         tu = N.Tuning(
             init, L, ds, D=D, m=m, seed=[ctx.seed, 64, L, k], dtype=dtype, horizon=Tt, base=base
         )
         tunings[init] = tu
         out[init] = _tuned(tu, tu.search(etas), T, base, ds)
+        bar.update()
     if blowup:  # part (b) needs the Xavier role at every rate where the mZAS role trains
         a, b = tunings[inits[0]], tunings[inits[1]]
         for eta, row in a.rows.items():
