@@ -55,9 +55,10 @@ Reading formalized (:mod:`zascheck.measure.resnet`):
 * **tuned rate**: the rate with the lowest loss after ``tune_iterations`` on
   the grid ``etas``, searched from the largest rate down until the loss stops
   improving; that run continues to ``iterations``, and if it diverges on the
-  way (a rate that is fastest early can be unstable later) the next-best rate
-  is continued instead (the discarded ones are in the evidence).  Every rate
-  starts from the same initial parameters.
+  way (a rate that is fastest early can be unstable later) the next-best
+  rate is continued instead, then the grid's smaller rates (the discarded
+  ones are in the evidence).  Every rate starts from the same initial
+  parameters.
 
 Parts (each its own result and scope):
 
@@ -238,6 +239,8 @@ def gd(
         _part_c(per_depth, alpha, data_txt),
     ]
     verdict = combine_verdicts([p.verdict for p in parts])
+    for p in parts:
+        p.arithmetic, p.precision_bits = dtype, int(np.finfo(dtype).nmant + 1)
     for e in per_depth:  # per-sample correctness served the McNemar tests; not evidence to keep
         for role in inits:
             e[role].pop("correct", None)
@@ -326,7 +329,7 @@ def _depth(
             init, L, ds, D=D, m=m, seed=[ctx.seed, 64, L, k], dtype=dtype, horizon=Tt, base=base
         )
         tunings[init] = tu
-        out[init] = _tuned(tu, tu.search(etas), T, base, ds)
+        out[init] = _tuned(tu, tu.search(etas), T, etas, base, ds)
         bar.update()
     if blowup:  # part (b) needs the Xavier role at every rate where the mZAS role trains
         a, b = tunings[inits[0]], tunings[inits[1]]
@@ -343,12 +346,14 @@ def _grid(tu: N.Tuning) -> list[dict[str, Any]]:
     return [tu.rows[e] for e in sorted(tu.rows, reverse=True)]
 
 
-def _tuned(tu: N.Tuning, ranked: list[N.Run], T: int, base: N.Baseline, ds: Any) -> dict[str, Any]:
+def _tuned(
+    tu: N.Tuning, ranked: list[N.Run], T: int, etas: list[float], base: N.Baseline, ds: Any
+) -> dict[str, Any]:
     """Continue the best rate of the grid to ``T`` iterations; if it diverges
-    on the way, the next-best (the rate that was best at the tuning horizon
-    can be unstable beyond it), and so on; the first that does not diverge is
-    the tuned run."""
-    out: dict[str, Any] = {"init": tu.init, "grid": _grid(tu), "tuned": None, "discarded": []}
+    on the way (a rate that is fastest early can be unstable later), the
+    next-best, and then the grid's smaller rates not yet tried, each from the
+    start; the first run that does not diverge is the tuned run."""
+    out: dict[str, Any] = {"init": tu.init, "grid": [], "tuned": None, "discarded": []}
     r0 = next(iter(tu.runs.values()))
     out["loss_t0"], out["grad_norm_t0"] = r0.loss[0], r0.grad_norm[0]
     if tu.t0_nonfinite is not None:
@@ -361,29 +366,48 @@ def _tuned(tu: N.Tuning, ranked: list[N.Run], T: int, base: N.Baseline, ds: Any)
             classes=ds.classes,
             rng=np.random.default_rng(tu.seed),
         )
-    for run in ranked:
-        if out["tuned"] is None:
-            N.advance(run, T - run.iterations)
-            row = N.classify(run, base)
-            if row["status"] == "diverged":
-                out["discarded"].append(
-                    {k: row[k] for k in ("eta", "iterations", "stopped", "loss_final")}
-                )
-            else:
-                out["tuned"] = row | {"curves": N.curves(run)}
-                out["correct"] = run.correct
+    below = [e for e in sorted(etas, reverse=True) if e < min(tu.rows)] if ranked else []
+    queue: list[Any] = list(ranked) + below
+    while queue and out["tuned"] is None:
+        item = queue.pop(0)
+        if isinstance(item, N.Run):
+            run = item
+        elif tu.run_at(item)["status"] == "diverged":
+            continue
+        else:
+            run = tu.runs[item]
+        N.advance(run, T - run.iterations)
+        row = N.classify(run, base)
+        if row["status"] == "diverged":
+            out["discarded"].append(
+                {k: row[k] for k in ("eta", "iterations", "stopped", "loss_final")}
+            )
+        else:
+            out["tuned"] = row | {"curves": N.curves(run)}
+            out["correct"] = run.correct
         N.release(run)
+    for run in queue:
+        if isinstance(run, N.Run):
+            N.release(run)
+    out["grid"] = _grid(tu)
     return out
 
 
 def _scope(
     depths: list[int], iterations: list[int], data: str, inits: list[str], extra: str = ""
 ) -> dict[str, Any]:
-    its = sorted(set(iterations))
+    by_T: dict[int, list[str]] = {}
+    for L, T in zip(depths, iterations, strict=True):
+        by_T.setdefault(T, []).append(str(L))
+    t_txt = (
+        f"t < {iterations[0]} GD iterations"
+        if len(by_T) == 1
+        else "; ".join(f"t < {T} at L = {', '.join(Ls)}" for T, Ls in by_T.items())
+    )
     return {
         "L": covers(f"L in {{{', '.join(map(str, depths))}}}{extra}"),
         "eta": covers("rate tuned on the budget's grid"),
-        "t": covers(f"t <= {its[0]}" if len(its) == 1 else f"t <= {its} per depth"),
+        "t": covers(t_txt),
         "data": covers(data),
         "init": covers(f"one draw each of {inits[0]} and {inits[1]} per depth"),
     }
