@@ -348,7 +348,9 @@ def _depth_row(L, mz, xv):
 
 
 def test_part_b_rules():
-    from zascheck.claims.zas import fig4
+    from zascheck import engine
+
+    fig4 = sys.modules[engine.card("zas.fig4").module]  # tests reach cards through the engine
 
     ok = fig4._blowup_at(_depth_row(2000, {0.1: "diverged", 0.02: "trains"}, {0.02: "diverged"}), 2)
     assert ok[0] is Verdict.HOLDS and ok[2] == 1.0
@@ -456,3 +458,36 @@ def test_malformed_data_is_exit_2_with_one_line(tmp_path):
     assert len(lines) == 1 and str(p) in lines[0] and "wrong magic number" in lines[0]
     r = _cli("check", "zas.fig4", "--data", str(tmp_path / "absent"), "--no-progress")
     assert r.returncode == 2 and "no such folder" in r.stderr and "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------
+
+
+def test_report_runs_fig4_at_its_own_budget():
+    from zascheck.report import plan
+
+    budgets = {"quick": "quick", "standard": "standard", "full": "thorough"}
+    for report, check in budgets.items():
+        p = plan(report, seeds=2, seed=0)
+        (case,) = [c for c in p["checks"] if c.params["key"] == "zas.fig4:gd"]
+        assert case.params["budget"] == check
+        others = {c.params["budget"] for c in p["checks"] if c.params["key"] != "zas.fig4:gd"}
+        assert len(others) == 1
+
+
+def test_report_figure_from_the_check_evidence(quick, tmp_path):
+    from zascheck.report import figures_data
+
+    figs = {}
+
+    def record(name, files, caption, data):
+        figs[name] = (files, caption, data)
+
+    figures_data._draw_fig4(tmp_path, {("zas.fig4", "gd"): quick}, record)
+    files, caption, _ = figs["fig4"]
+    assert {Path(f).suffix for f in files} == {".png", ".svg"}
+    for f in files:
+        assert (tmp_path / Path(f).name).stat().st_size > 1000
+    assert "digits (scikit-learn)" in caption and "D = 16" in caption

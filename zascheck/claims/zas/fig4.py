@@ -93,6 +93,7 @@ References: the ZAS paper, Sec. 6 and Figure 4; Glorot & Bengio, AISTATS
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -206,30 +207,12 @@ def gd(
     ds = load_dataset(ctx.data, n)  # a bad --data folder fails before jax is imported
     info = N.jax_runtime()
     base = N.baseline(ds.y, ds.classes, alpha, dtype)
-    with tqdm(
-        total=2 * len(depths),
-        desc="zas.fig4",
-        unit="arm",
-        disable=not ctx.progress,
-        file=sys.stderr,
-        leave=False,
-    ) as bar:
+    arm = partial(_depth, ctx, etas=etas, ds=ds, base=base, D=D, m=m, dtype=dtype, inits=inits)
+    bar = tqdm(total=2 * len(depths), desc="zas.fig4", unit="arm", disable=not ctx.progress,
+               file=sys.stderr, leave=False)  # fmt: skip
+    with bar:
         per_depth = [
-            _depth(
-                ctx,
-                L,
-                T,
-                Tt,
-                etas,
-                ds,
-                base,
-                D=D,
-                m=m,
-                dtype=dtype,
-                inits=inits,
-                blowup=L in blowup_depths,
-                bar=bar,
-            )
+            arm(L, T, Tt, blowup=L in blowup_depths, bar=bar)
             for L, T, Tt in zip(depths, iterations, tune_iterations, strict=True)
         ]
     data_txt = f"{ds.name}, n = {ds.n}, d = {ds.d}"
@@ -238,14 +221,13 @@ def gd(
         _part_b(per_depth, blowup_depths, orders, data_txt),
         _part_c(per_depth, alpha, data_txt),
     ]
-    verdict = combine_verdicts([p.verdict for p in parts])
     for p in parts:
         p.arithmetic, p.precision_bits = dtype, int(np.finfo(dtype).nmant + 1)
     for e in per_depth:  # per-sample correctness served the McNemar tests; not evidence to keep
         for role in inits:
             e[role].pop("correct", None)
     res = CheckResult(
-        verdict=verdict,
+        verdict=combine_verdicts([p.verdict for p in parts]),
         arithmetic=dtype,
         precision_bits=int(np.finfo(dtype).nmant + 1),
         measured_repr="see the parts: (a) mZAS trains, (b) Xavier blows up, (c) mZAS >= Xavier",
@@ -261,20 +243,20 @@ def gd(
         },
         evidence={
             "per_depth": per_depth,
+            "paper_etas": PAPER_ETAS,
+            "data": data_txt,
             "baseline": {
                 "entropy": base.entropy,
                 "majority": float(base.majority),
                 "alpha": alpha,
                 "gamma": base.gamma,
             },
-            "paper_etas": PAPER_ETAS,
-            "data": data_txt,
         },
         scope=_scope(depths, iterations, data_txt, inits),
         parts=parts,
         notes="; ".join(f"({p.part}) {p.verdict.value}: {p.notes}" for p in parts),
     )
-    if verdict is Verdict.VIOLATED:
+    if res.verdict is Verdict.VIOLATED:
         res.counterexample = next(p.counterexample for p in parts if p.verdict is Verdict.VIOLATED)
     return res
 
@@ -307,10 +289,10 @@ def _depth(
     L: int,
     T: int,
     Tt: int,
+    *,
     etas: list[float],
     ds: Any,
     base: N.Baseline,
-    *,
     D: int,
     m: int,
     dtype: str,
