@@ -565,7 +565,7 @@ def fig4(folder: Path, per_depth: list[dict[str, Any]], title: str, note: str) -
     a.set_ylim(0, 100)
     a.set_title("Training accuracy (the paper's Figure 4 layout)")
     a.grid(True, alpha=0.3)
-    a.legend(loc="best", fontsize=7, framealpha=0.9)
+    a.legend(loc="lower right", fontsize=7, framealpha=0.9)
     b.set_xlabel("GD iteration t + 1 (log scale)")
     b.set_ylabel("training loss: mean cross-entropy (log scale)")
     b.set_title("Training loss (solid: mZAS, dashed: Xavier; x: ended non-finite)")
