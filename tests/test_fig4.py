@@ -410,6 +410,12 @@ def test_bad_parameters_are_input_errors():
         run_check(chk, RunContext(), case=TINY | {"tune_iterations": [9, 8]})
     with pytest.raises(InputError, match="inits"):
         run_check(chk, RunContext(), case=TINY | {"inits": ["mzas", "he"]})
+    with pytest.raises(InputError, match="parameter n"):
+        run_check(chk, RunContext(), case=TINY | {"n": 1})
+    with pytest.raises(InputError, match="dtype"):
+        run_check(chk, RunContext(), case=TINY | {"dtype": "float16"})
+    with pytest.raises(InputError, match="fewer than 5000"):
+        run_check(chk, RunContext(), case=TINY | {"n": 5000})
 
 
 def test_check_with_data_reads_fashion_mnist_files(tmp_path, capsys):

@@ -32,12 +32,15 @@ softmax cross-entropy (the paper reports training accuracy on a ten-class
 classification task, for which cross-entropy is the standard loss; the
 square loss would make the readout a regression); widths ``D = m = 16``
 (not stated in the paper: wider than the 10 classes so the readout can
-separate them, equal so Xavier's per-block growth of ``E||z_l||^2`` is
-``1 + 2Dm/(D+m)^2 = 3/2``, its largest, and small because a step costs about
-``L`` times the work of the step's ``6`` block products on ``n x D`` rows:
-the 10^4-layer step must fit in seconds on a CPU); pixels scaled to ``[0,
-1]``; the first 1000 training samples; float32 (the default of the
-frameworks such experiments run in; ``dtype="float64"`` is available).
+separate them; small because a step costs ``6 L`` products of ``(n x D)(D x
+m)`` size, and the 10^4-layer step must take seconds on one CPU core:
+``benchmarks/fig4_step.py``; equal, which makes Xavier's per-block growth of
+``E||z_l||^2``, ``1 + 2Dm/(D+m)^2``, its largest, 3/2: for ``D != m`` it is
+smaller but still geometric); pixels scaled to ``[0, 1]``; the first 1000
+training samples; float32 (the default of the frameworks such experiments
+run in; ``dtype="float64"`` is available).  Runtime: jax, imported on first
+use, single-threaded XLA CPU unless ``XLA_FLAGS`` is set
+(:func:`zascheck.measure.resnet.jax_runtime`; recorded in ``params["jax"]``).
 Xavier is Glorot & Bengio (2010) eq. (16), uniform on ``+-sqrt(6/(fan_in +
 fan_out))`` for every matrix.  Without ``--data DIR`` the check runs on
 scikit-learn's handwritten digits (real data an installed package ships;
@@ -204,6 +207,7 @@ def gd(
     and ``tune_iterations`` are per depth; ``ctx.data`` (``--data DIR``)
     selects Fashion-MNIST IDX files, else the shipped digits."""
     _validate(depths, iterations, tune_iterations, etas, inits, alpha)
+    _validate_sizes(n, D, m, dtype, orders)
     ds = load_dataset(ctx.data, n)  # a bad --data folder fails before jax is imported
     info = N.jax_runtime()
     base = N.baseline(ds.y, ds.classes, alpha, dtype)
@@ -280,8 +284,16 @@ def _validate(
         raise InputError(f"etas must be a non-empty list of rates > 0, got {etas!r}")
     if len(inits) != 2 or any(i not in N.INITS for i in inits):
         raise InputError(f"inits must be two of {', '.join(N.INITS)}, got {inits!r}")
-    if not 0 < alpha < 1:
+    if not (isinstance(alpha, float) and 0 < alpha < 1):
         raise InputError(f"alpha must be in (0, 1), got {alpha!r}")
+
+
+def _validate_sizes(n: int, D: int, m: int, dtype: str, orders: int) -> None:
+    for name, v, lo in (("n", n, 2), ("D", D, 1), ("m", m, 1), ("orders", orders, 0)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise InputError(f"parameter {name} must be an integer >= {lo}, got {v!r}")
+    if dtype not in ("float32", "float64"):
+        raise InputError(f"dtype must be float32 or float64, got {dtype!r}")
 
 
 def _depth(
