@@ -232,6 +232,7 @@ def gd(
             e[role].pop("correct", None)
     res = CheckResult(
         verdict=combine_verdicts([p.verdict for p in parts]),
+        relation=">=",
         arithmetic=dtype,
         precision_bits=int(np.finfo(dtype).nmant + 1),
         measured_repr="see the parts: (a) mZAS trains, (b) Xavier blows up, (c) mZAS >= Xavier",
@@ -486,6 +487,7 @@ def _part_b(
     if not rows:
         return CheckResult(
             verdict=Verdict.INCONCLUSIVE,
+            relation=">=",
             part="b-xavier-blows-up",
             measured_repr="not run: no blow-up depth in this budget",
             notes=f"no depth of {blowup} in this budget (--budget standard runs them)",
