@@ -89,6 +89,15 @@ iterations (days on one CPU core: see the benchmark).  Negative control
 at the quick depths it only forces rates as small as Xavier's) GD diverges
 at every rate of the grid and part (a) must fail.
 
+What the verdicts depend on: at Xavier's init ``E||z_l||^2`` grows by ``g =
+1 + 2Dm/(D+m)^2`` per block, so its logits grow like ``g^(L/2)``; ``D = m``
+gives the largest ``g`` (3/2), the case least favourable to Xavier.  For a
+bottleneck ``m = D/16``, ``g = 1.11``: ``||z_L||/||z_0||`` ~ ``10^2.3`` at
+``L = 100``, ``10^4.6`` at 200 (the paper's Xavier rates 1e-3 and 1e-6 fit
+such a growth) and ``10^46`` at 2000, still beyond float32; at ``m = D/64``
+(``g = 1.03``) it is ``10^13`` at ``L = 2000``, finite.  Parts (b) and (c) are therefore claims about the
+widths as well; other widths are one ``--case '{"D": 32, "m": 8}'`` away.
+
 References: the ZAS paper, Sec. 6 and Figure 4; Glorot & Bengio, AISTATS
 2010; Xiao, Rasul & Vollgraf 2017 (Fashion-MNIST).
 """
