@@ -85,8 +85,15 @@ def step_row(L: int) -> dict[str, float]:
     first = time.perf_counter() - t0
     step = N.step_seconds(run, repeats=3 if L >= 1000 else 5)
     prods = products_seconds(L)
-    return {"L": L, "first": first, "step": step, "per_block": step / L, "products": prods,
-            "ratio": step / prods, "remat": float(run.remat)}
+    return {
+        "L": L,
+        "first": first,
+        "step": step,
+        "per_block": step / L,
+        "products": prods,
+        "ratio": step / prods,
+        "remat": float(run.remat),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,18 +101,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="depths 10, 100, 1000 only")
     args = ap.parse_args(argv)
     info = N.jax_runtime()
-    print(f"jax {info['jax']} on {info['backend']}; XLA_FLAGS={info['xla_flags']!r} "
-          f"({info['xla_flags_set_by']}); BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; "
-          f"n = {n}, d = {d}, D = m = {D}, float32, mZAS")
-    print(f"{'L':>6} {'first call s':>12} {'step s':>10} {'per block ms':>12} "
-          f"{'products s':>11} {'step/products':>13} {'remat':>5}")
+    print(
+        f"jax {info['jax']} on {info['backend']}; XLA_FLAGS={info['xla_flags']!r} "
+        f"({info['xla_flags_set_by']}); BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; "
+        f"n = {n}, d = {d}, D = m = {D}, float32, mZAS"
+    )
+    print(
+        f"{'L':>6} {'first call s':>12} {'step s':>10} {'per block ms':>12} "
+        f"{'products s':>11} {'step/products':>13} {'remat':>5}"
+    )
     rows = []
     for L in (10, 100, 1000) if args.quick else (10, 100, 1000, 10000):
         r = step_row(L)
         rows.append(r)
-        print(f"{L:>6} {r['first']:>12.2f} {r['step']:>10.4f} {1e3 * r['per_block']:>12.3f} "
-              f"{r['products']:>11.4f} {r['ratio']:>13.1f} {'yes' if r['remat'] else 'no':>5}",
-              flush=True)
+        print(
+            f"{L:>6} {r['first']:>12.2f} {r['step']:>10.4f} {1e3 * r['per_block']:>12.3f} "
+            f"{r['products']:>11.4f} {r['ratio']:>13.1f} {'yes' if r['remat'] else 'no':>5}",
+            flush=True,
+        )
     big = [r for r in rows if r["L"] >= 100]
     if len(big) >= 2:
         slope = np.polyfit(np.log([r["L"] for r in big]), np.log([r["step"] for r in big]), 1)[0]
@@ -113,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     per_block = max(r["per_block"] for r in big)
     thorough = {100: (500, 10000), 200: (500, 10000), 2000: (100, 10000), 10000: (50, 10000)}
     est = sum(per_block * L * (2 * 6 * tune + 2 * (T - tune)) for L, (tune, T) in thorough.items())
-    print(f"estimated --budget thorough (paper's 10^4 iterations at L = 100..10^4): {est / 3600:.0f} h "
-          f"= {est / 86400:.1f} days at {1e3 * per_block:.2f} ms per block-step")
+    print(
+        f"estimated --budget thorough (paper's 10^4 iterations at L = 100..10^4): {est / 3600:.0f} h "
+        f"= {est / 86400:.1f} days at {1e3 * per_block:.2f} ms per block-step"
+    )
     return 0
 
 

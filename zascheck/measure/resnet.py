@@ -67,6 +67,7 @@ __all__ = [
     "jax_runtime",
     "matmul_shapes",
     "mcnemar_greater",
+    "release",
     "start_run",
     "step_seconds",
 ]
