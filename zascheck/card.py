@@ -61,7 +61,7 @@ SUITE = "this suite (beyond the sources; CLAIMS.md section D)"
 
 @dataclass
 class RunContext:
-    """What the user chose for a run (budget, precision, seed, target, progress)."""
+    """What the user chose for a run (budget, precision, seed, target, progress, data)."""
 
     budget: str = "quick"
     precision: int | None = None  # bits, for mp/ball checks; None = each check's default
@@ -70,6 +70,9 @@ class RunContext:
     progress: bool = False
     #: seconds a check may run before it ends ``inconclusive`` (None: the budget's default; 0: none)
     time_limit: float | None = None
+    #: a folder of data files for the checks that read real data (``--data DIR``:
+    #: Fashion-MNIST IDX files for ``zas.fig4``); None = each check's shipped default
+    data: str | None = None
 
     def __post_init__(self) -> None:
         if self.budget not in BUDGETS:
@@ -131,6 +134,8 @@ class Check:
     accepts_phi: bool = False
     summary: str = ""
     module: str = ""
+    #: whether the check reads real data from ``--data DIR`` (``RunContext.data``)
+    accepts_data: bool = False
 
     @property
     def key(self) -> str:
@@ -239,6 +244,7 @@ class Card:
         budgets: dict[str, dict[str, Any]],
         controls: dict[str, dict[str, Any]] | None = None,
         accepts_phi: bool = False,
+        accepts_data: bool = False,
     ) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
         """Decorator: attach ``fn(ctx, **params) -> CheckResult`` as method ``method``."""
 
@@ -256,6 +262,7 @@ class Card:
                     accepts_phi,
                     doc[0] if doc else "",
                     fn.__module__,
+                    accepts_data,
                 )
             )
             return fn

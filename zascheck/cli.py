@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("--json", metavar="FILE", help="write the results as JSON (atomically)")
     k.add_argument(
+        "--data",
+        metavar="DIR",
+        default=None,
+        help="folder of data files for the checks that read real data (zas.fig4: the "
+        "Fashion-MNIST train-*-idx*-ubyte[.gz] files); default $ZASCHECK_DATA, else the "
+        "data an installed package ships",
+    )
+    k.add_argument(
         "--case", metavar="JSON", help="parameter overrides as JSON (or @file): reproduce one case"
     )
     k.add_argument("--control", metavar="NAME", help="run the named negative control instead")
@@ -193,6 +201,7 @@ def _meta(args: argparse.Namespace, started: float) -> dict[str, Any]:
         "seed": getattr(args, "seed", None),
         "precision_bits": getattr(args, "precision", None),
         "phi": getattr(args, "phi", None),
+        "data": getattr(args, "data", None),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 3),
         "python": platform.python_version(),
@@ -419,15 +428,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         parse_scheduler(args.scheduler)
     phi = read_matrix(args.phi) if args.phi else None
+    data = args.data if args.data is not None else os.environ.get("ZASCHECK_DATA") or None
+    if data is not None and not Path(data).is_dir():
+        flag = "--data" if args.data is not None else "$ZASCHECK_DATA"
+        raise InputError(f"{flag} {data}: no such folder")
     case = _parse_case(args.case) if args.case else None
     checks = _select_checks(args)
     if case and len(checks) != 1:
         keys = ", ".join(c.key for c in checks[:6])
         raise InputError(f"--case applies to exactly one check; name one of: {keys}")
     not_applied = _phi_not_applied(args, checks)
+    if args.data is not None and not any(c.accepts_data for c in checks):
+        raise InputError("--data: none of the selected checks reads data (zas.fig4 does)")
     ctx_kw = {
         "budget": args.budget, "precision": args.precision, "seed": args.seed, "phi": phi,
         "time_limit": args.time_limit,
+        "data": str(Path(data).resolve()) if data is not None else None,
         # inner progress bars (long searches, sweeps) when they are worth showing
         "progress": not args.no_progress and args.jobs == 1
         and (len(checks) == 1 or args.budget != "quick"),

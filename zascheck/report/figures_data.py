@@ -198,10 +198,44 @@ def draw_all(
            {"zas": zas, "runs": near, "stats": stats})
     sweeps.append(("zas.fig3", r3, {"sweep": c3, "seeds": len(near)}))
 
+    # --- Figure 4 (zas.fig4: the check's own runs) ---------------------------------
+    _draw_fig4(folder, by_claim, record)
+
     # --- the reviewers' claims and Shamir's lower bound ----------------------------
     _draw_reviews(folder, vals, by_claim, record)
     _draw_ssm(folder, by_claim, record)
     return figs, sweeps
+
+
+def _draw_fig4(folder: Path, by_claim: dict[tuple[str, str], CheckResult], record: Any) -> None:
+    """Figure 4 from the zas.fig4 check's evidence (the report runs that check at
+    the budget ``REPORT_BUDGETS[...]["check_budgets"]`` names)."""
+    r = by_claim.get(("zas.fig4", "gd"))
+    if r is None or not r.evidence.get("per_depth"):
+        return
+    pd = r.evidence["per_depth"]
+    p = r.params
+    blown = []
+    for e in pd:
+        x = e[e["roles"]["xavier"]]
+        if x.get("log10_forward_growth") is not None:
+            blown.append(f"L = {e['L']}: {x['init']} non-finite at t = 0 at every rate (forward pass grows by "
+                         f"10^{x['log10_forward_growth']:.0f}, beyond {p.get('dtype')})")
+        elif x.get("tuned") is None:
+            blown.append(f"L = {e['L']}: {x['init']} diverged at every rate of the grid")
+    runs = "; ".join(f"L = {e['L']}: {e['iterations']} iterations (rates tuned over {e['tune_iterations']})"
+                     for e in pd)
+    parts = "; ".join(f"({q.part}) {q.verdict.value}" for q in r.parts)
+    note = (f"Data: {r.evidence.get('data')}. Network (6.1) with ReLU, D = {p.get('D')}, m = {p.get('m')}, "
+            f"{p.get('dtype')}, full-batch GD on the mean cross-entropy; rates tuned per depth and init on the grid "
+            f"{p.get('etas')} (lowest loss at the tuning horizon). {runs}. "
+            + ("Not drawn: " + "; ".join(blown) + ". " if blown else "")
+            + f"Verdicts: {parts} (zas.fig4, {r.verdict.value}). Paper's rates: mZAS 1e-1, 1e-1, 2e-2, 2e-3 at "
+            "L = 100, 200, 2000, 10000; Xavier 1e-3 (L = 100), 1e-6 (L = 200).")
+    title = (f"Figure 4: nonlinear ResNet (6.1), mZAS (6.2) vs Xavier, {r.evidence.get('data', '')}")
+    files = plots.fig4(folder, pd, title, note)
+    record("fig4", files, note, {"per_depth": pd, "params": {k: p.get(k) for k in
+                                                             ("D", "m", "n", "dtype", "etas", "depths")}})
 
 
 def _extra(vals: dict[str, list[dict[str, Any]]], name: str) -> list[CheckResult]:

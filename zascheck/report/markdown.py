@@ -69,6 +69,14 @@ def _evidence_sweeps(rb: dict[str, Any]) -> str:
             f"{ev['any_layer']['depths']} on {ev['any_layer']['times']} times up to t = {ev['any_layer']['T']:g}. ")
 
 
+def _own_budgets(rb: dict[str, Any]) -> str:
+    own = rb.get("check_budgets")
+    if not own:
+        return ""
+    return ("Checks run at their own budget (their rows and figures): "
+            + ", ".join(f"`{k}` at `{v}`" for k, v in own.items()) + ". ")
+
+
 def _claims_section(claims: list[dict[str, Any]]) -> list[str]:
     """The claim-level table (README, "Verdicts") and the claim graph."""
     from zascheck.report import graph
@@ -153,6 +161,7 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
               "drift": "Drift of D_l under GD: float64 vs high precision",
               "fig1": "Figure 1: landscape and trajectories (L = 2, d = 1)",
               "fig2": "Figure 2: iterations against depth", "fig3": "Figure 3 over many seeds",
+              "fig4": "Figure 4: nonlinear ResNet, mZAS vs Xavier",
               "shamir": "Shamir's lower bound: iterations against depth, random inits vs ZAS",
               "alpha": "Review: layers alpha I (flow rate vs GD)",
               "last-ci": "Review: last layer c I, decay rate against c",
@@ -167,7 +176,7 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
     L.append(f"This report: `{meta['budget']}`. Figure 2 depths: Phi = -I (d = 1 and d = 100) "
              f"{rb['fig2']['-I']}; Gaussian d = 2 {rb['fig2']['gauss2']} ({rb['fig2']['gauss2_draws']} draws); "
              f"Gaussian d = 100 {rb['fig2']['gauss100']}. Figure 3: {meta['seeds']} seeds, d = {rb['fig3']['d']}, "
-             f"{rb['fig3']['max_steps']} iterations. {_evidence_sweeps(rb)}`--budget quick` uses smaller depth sets and quick checks; "
+             f"{rb['fig3']['max_steps']} iterations. {_evidence_sweeps(rb)}{_own_budgets(rb)}`--budget quick` uses smaller depth sets and quick checks; "
              "`--budget full` reaches L = 10^4 for Phi = -I and Gaussian d = 2, Gaussian d = 100 up to L = 16, and "
              "runs the checks at their `thorough` budget (hours on 2 cores). Gaussian d = 100 with entries "
              "N(0, 1) has singular values from ~0.1 to ~19 and needs thousands of GD steps of ~0.16 L ms each per "

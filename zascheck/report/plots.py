@@ -21,7 +21,8 @@ from zascheck.io import atomic_write_bytes
 plt.rcParams.update({"svg.hashsalt": "zascheck", "figure.dpi": 110, "font.size": 9,
                      "axes.titlesize": 10, "legend.fontsize": 8})
 
-__all__ = ["alpha", "any_layer", "drift", "fig1", "fig2", "fig3", "last_ci", "shamir", "ssm", "thm41", "thm43"]
+__all__ = ["alpha", "any_layer", "drift", "fig1", "fig2", "fig3", "fig4", "last_ci", "shamir", "ssm", "thm41",
+           "thm43"]
 
 
 def _save(fig: Any, folder: Path, name: str) -> list[str]:
@@ -538,3 +539,50 @@ def _ssm_example1(a2: Any, ex1: dict[str, Any] | None) -> None:
                      "\na diminishing step goes to the minimum 0", fontsize=9)
         a2.grid(True, which="both", alpha=0.3)
         a2.legend(loc="lower left", fontsize=7)
+
+
+def fig4(folder: Path, per_depth: list[dict[str, Any]], title: str, note: str) -> list[str]:
+    """Figure 4 of the ZAS paper redrawn from zas.fig4's evidence: training
+    accuracy against GD iterations per depth and init (left, the paper's
+    layout, linear axes) and the training loss against iterations + 1 (right,
+    log-log, so the first iterations of the deepest runs and the blow-ups
+    show); a run that ended on a non-finite value ends in a cross."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.8))
+    cmap = plt.get_cmap("viridis")
+    depths = [e["L"] for e in per_depth]
+    styles = {"mzas": "-", "xavier": "--", "mzas-u": ":"}
+    names = {"mzas": "mZAS", "xavier": "Xavier", "mzas-u": "mZAS, U != 0"}
+    for i, e in enumerate(per_depth):
+        col = cmap(i / max(1, len(depths) - 1) * 0.85)
+        for role in e["roles"].values():
+            side = e[role]
+            tuned = side.get("tuned")
+            if tuned is None:
+                why = ("non-finite at t = 0" if side.get("log10_forward_growth") is not None
+                       else "diverged")
+                a.plot([], [], "x", color=col, ms=8, mew=2,
+                       label=f"L = {e['L']}, {names.get(role, role)}: {why} at every rate (not drawn)")
+                continue
+            c = tuned["curves"]
+            t = np.asarray(c["t"], float)
+            acc = 100 * np.asarray(c["accuracy"], float)
+            loss = np.asarray([x if isinstance(x, (int, float)) else math.nan for x in c["loss"]], float)
+            lab = f"L = {e['L']}, lr = {tuned['eta']:.0e}, {names.get(role, role)} ({tuned['status']})"
+            a.plot(t, acc, styles.get(role, "-"), color=col, lw=1.5, label=lab)
+            b.loglog(t + 1, np.where(np.isfinite(loss), loss, np.nan), styles.get(role, "-"), color=col, lw=1.5)
+            if tuned.get("stopped"):
+                b.plot(t[-1] + 1, np.nanmax(loss[np.isfinite(loss)]) if np.isfinite(loss).any() else 1.0,
+                       "x", color=col, ms=9, mew=2)
+    a.set_xlabel("GD iteration t")
+    a.set_ylabel("training accuracy (%)")
+    a.set_ylim(0, 100)
+    a.set_title("Training accuracy (the paper's Figure 4 layout)")
+    a.grid(True, alpha=0.3)
+    a.legend(loc="lower right", fontsize=7, framealpha=0.9)
+    b.set_xlabel("GD iteration t + 1 (log scale)")
+    b.set_ylabel("training loss: mean cross-entropy (log scale)")
+    b.set_title("Training loss (solid: mZAS, dashed: Xavier; x: ended non-finite)")
+    b.grid(True, which="both", alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.5, -0.02, "\n".join(textwrap.wrap(note, 190)), ha="center", va="top", fontsize=7)
+    return _save(fig, folder, "fig4")
