@@ -135,6 +135,8 @@ CARD = Card(
     depends_on=(),
     figure="fig4",
     parts=("a-mzas-trains", "b-xavier-blows-up", "c-mzas-matches"),
+    # the report runs this card's checks at their own budget (depths 100..10^4)
+    report={"standard": {"check_budget": "standard"}, "full": {"check_budget": "thorough"}},
 )
 
 PAPER_ETAS = {
