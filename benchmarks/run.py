@@ -13,9 +13,9 @@ mp and ball backends, and two ratios against targets:
   products per second; a step counts its 3(L - 1) products).
 
 Timings are the best of several repeats (the minimum is the least noisy
-estimate of the cost; other processes only ever add time).  The BLAS
-configuration is whatever numpy has here (``OPENBLAS_CORETYPE`` etc. are left
-as the machine sets them; both sides of each ratio run under the same one).
+estimate of the cost; other processes only ever add time).  BLAS threads are
+chosen, not inherited: ``--threads N`` (default 1) through threadpoolctl, the
+same for both sides of each ratio.
 """
 
 from __future__ import annotations
@@ -76,7 +76,16 @@ def matmul_time(d: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller grid")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        print(f"BLAS threads: {args.threads} (threadpoolctl)")
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     grid = (
         [(2, 2), (10, 10), (50, 10)]
         if args.quick
