@@ -387,7 +387,7 @@ def claim_verdicts(results: list[CheckResult]) -> list[dict[str, Any]]:
     """
     by_claim: dict[str, list[CheckResult]] = {}
     for r in results:
-        if r.control is None and r.method != "report-sweep":
+        if r.control is None:
             by_claim.setdefault(r.claim, []).append(r)
     order = {c.id: i for i, c in enumerate(all_cards())}
     out = []
