@@ -102,6 +102,29 @@ def _parse_case(text: str) -> dict[str, Any]:
     return obj
 
 
+def _add_derive_and_report(sub: Any) -> None:
+    """The ``derive`` and ``report`` subcommands."""
+    d = sub.add_parser("derive", help="write the symbolic derivations document")
+    d.add_argument("ids", nargs="*", metavar="ID")
+    d.add_argument("--out", default="reports/derivations.md", help="output file")
+
+    r = sub.add_parser("report", help="write the bound-check report (Markdown, JSON, figures)")
+    r.add_argument("--budget", choices=["quick", "standard", "full"], default="standard")
+    r.add_argument("--out", default="reports", help="output folder (default reports/)")
+    r.add_argument(
+        "--seeds", type=_positive_int, default=50, help="seeds for the multi-seed figures"
+    )
+    r.add_argument(
+        "--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)"
+    )
+    r.add_argument("--seed", type=_seed, default=0)
+    r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the cases on a Dask cluster: local:N (N workers here) or HOST:PORT")
+    r.add_argument("--cards", metavar="FILE", action="append",
+                   help="also check the claim cards in FILE (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="zascheck",
@@ -163,25 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--cards", metavar="FILE", action="append",
                    help="load the claim cards in FILE (repeatable); with no ID, run only them")
 
-    d = sub.add_parser("derive", help="write the symbolic derivations document")
-    d.add_argument("ids", nargs="*", metavar="ID")
-    d.add_argument("--out", default="reports/derivations.md", help="output file")
-
-    r = sub.add_parser("report", help="write the bound-check report (Markdown, JSON, figures)")
-    r.add_argument("--budget", choices=["quick", "standard", "full"], default="standard")
-    r.add_argument("--out", default="reports", help="output folder (default reports/)")
-    r.add_argument(
-        "--seeds", type=_positive_int, default=50, help="seeds for the multi-seed figures"
-    )
-    r.add_argument(
-        "--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)"
-    )
-    r.add_argument("--seed", type=_seed, default=0)
-    r.add_argument("--no-progress", action="store_true")
-    r.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the cases on a Dask cluster: local:N (N workers here) or HOST:PORT")
-    r.add_argument("--cards", metavar="FILE", action="append",
-                   help="also check the claim cards in FILE (repeatable)")
+    _add_derive_and_report(sub)
     return p
 
 

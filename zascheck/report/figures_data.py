@@ -56,7 +56,26 @@ def draw_all(
         atomic_write_json(folder / f"{name}.json", jsonable({"caption": caption, "data": data}))
         figs[name] = {"files": files, "data": f"figures/{name}.json", "caption": caption}
 
-    # --- Theorem 4.1 -----------------------------------------------------------
+    args = (folder, vals, cfg, by_claim, record, sweeps, budget)
+    _draw_thm41(*args)
+    _draw_thm43(*args)
+    _draw_drift(*args)
+    _draw_fig1(*args)
+    _draw_fig2(*args)
+    _draw_fig3(*args)
+
+    # --- Figure 4 (zas.fig4: the check's own runs) ---------------------------------
+    _draw_fig4(folder, by_claim, record)
+
+    # --- the reviewers' claims and Shamir's lower bound ----------------------------
+    _draw_reviews(folder, vals, by_claim, record)
+    _draw_ssm(folder, by_claim, record)
+    return figs, sweeps
+
+
+def _draw_thm41(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any, sweeps: list[Any], budget: str) -> None:
+    """Theorem 4.1: its figure, caption and data (and the report sweep's result)."""
     t41 = vals["thm41"]
     chk = by_claim.get(("zas.thm4.1", "flow"))
     pts = chk.evidence.get("per_depth") if chk else None
@@ -71,7 +90,10 @@ def draw_all(
            f"|ratio - 1| <= {tight:.1e} (tight). Circles: the zas.thm4.1 check's points (ball arithmetic, its own d).",
            t41)
 
-    # --- Theorem 4.3 -----------------------------------------------------------
+
+def _draw_thm43(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any, sweeps: list[Any], budget: str) -> None:
+    """Theorem 4.3: its figure, caption and data (and the report sweep's result)."""
     t43, em = vals["thm43"], vals["etamax"]
     c43 = cfg["thm43"]
     files = plots.thm43(folder, t43, em, c43["fro"], c43["d"])
@@ -90,7 +112,10 @@ def draw_all(
            f"{em[-1]['ratio']:.2e} at L = {em[-1]['L']} (range {min(ratios):.2e}..{max(ratios):.2e}).",
            {"gd": t43, "eta": em})
 
-    # --- drift ------------------------------------------------------------------
+
+def _draw_drift(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any, sweeps: list[Any], budget: str) -> None:
+    """drift: its figure, caption and data (and the report sweep's result)."""
     dr = vals["drift"]
     cd = cfg["drift"]
     files = plots.drift(folder, dr, cd["d"], cd["fro"], cd["bits"])
@@ -101,7 +126,10 @@ def draw_all(
            "measures it, float64 measures rounding noise (or exactly 0) once it drops below u ||D||.",
            dr)
 
-    # --- Figure 1 ---------------------------------------------------------------
+
+def _draw_fig1(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any, sweeps: list[Any], budget: str) -> None:
+    """Figure 1: its figure, caption and data (and the report sweep's result)."""
     c1 = by_claim.get(("zas.fig1", "gd"))
     lr = float(c1.params.get("lr", 0.03)) if c1 else 0.03
     eps1 = float(c1.params.get("eps", 1e-7)) if c1 else 1e-7
@@ -119,7 +147,10 @@ def draw_all(
            f"stable manifold w1 = w2 towards the saddle and reaches R <= {eps1:g} only at t = {n_n}.",
            {"lr": lr, "runs": runs})
 
-    # --- Figure 2 ---------------------------------------------------------------
+
+def _draw_fig2(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any, sweeps: list[Any], budget: str) -> None:
+    """Figure 2: its figure, caption and data (and the report sweep's result)."""
     f2 = vals["fig2"]
     eq = vals["fig2-equiv"][0]
     rows: dict[tuple[Any, Any, bool], list[dict[str, Any]]] = {}
@@ -177,7 +208,10 @@ def draw_all(
                  " (report sweep; WARNING: the d = 100 scalar reduction did not verify)")
     sweeps.append(("zas.fig2", r2, {"sweep": cfg["fig2"], "eps": 1e-10}))
 
-    # --- Figure 3 ---------------------------------------------------------------
+
+def _draw_fig3(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any, sweeps: list[Any], budget: str) -> None:
+    """Figure 3: its figure, caption and data (and the report sweep's result)."""
     f3 = vals["fig3"]
     zas, near = f3[0], f3[1:]
     r3 = F.fig3_result(zas, near)
@@ -198,18 +232,10 @@ def draw_all(
            {"zas": zas, "runs": near, "stats": stats})
     sweeps.append(("zas.fig3", r3, {"sweep": c3, "seeds": len(near)}))
 
-    # --- Figure 4 (zas.fig4: the check's own runs) ---------------------------------
-    _draw_fig4(folder, by_claim, record)
-
-    # --- the reviewers' claims and Shamir's lower bound ----------------------------
-    _draw_reviews(folder, vals, by_claim, record)
-    _draw_ssm(folder, by_claim, record)
-    return figs, sweeps
-
 
 def _draw_fig4(folder: Path, by_claim: dict[tuple[str, str], CheckResult], record: Any) -> None:
     """Figure 4 from the zas.fig4 check's evidence (the report runs that check at
-    the budget ``REPORT_BUDGETS[...]["check_budgets"]`` names)."""
+    the budget its card's ``report`` declaration names)."""
     r = by_claim.get(("zas.fig4", "gd"))
     if r is None or not r.evidence.get("per_depth"):
         return
@@ -260,7 +286,15 @@ def _case_txt(params: dict[str, Any]) -> str:
 
 def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
                   by_claim: dict[tuple[str, str], CheckResult], record: Any) -> None:
-    # --- shamir.lower ------------------------------------------------------------
+    _draw_shamir(folder, vals, by_claim, record)
+    _draw_alpha(folder, vals, by_claim, record)
+    _draw_last_ci(folder, vals, by_claim, record)
+    _draw_any_layer(folder, vals, by_claim, record)
+
+
+def _draw_shamir(folder: Path, vals: dict[str, list[dict[str, Any]]],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any) -> None:
+    """shamir.lower: its figure, caption and data."""
     sh = by_claim.get(("shamir.lower", "gd"))
     if sh is not None and sh.evidence.get("arms"):
         ev = sh.evidence
@@ -287,7 +321,10 @@ def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
                f"(+- one standard error). {'; '.join(parts)}.",
                {"evidence": ev, "verdict": sh.verdict.value})
 
-    # --- review.alpha ------------------------------------------------------------
+
+def _draw_alpha(folder: Path, vals: dict[str, list[dict[str, Any]]],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any) -> None:
+    """review.alpha: its figure, caption and data."""
     af = by_claim.get(("review.alpha", "flow"))
     ag = by_claim.get(("review.alpha.gd", "gd"))
     ag_x = _extra(vals, "alpha-gd")
@@ -316,7 +353,10 @@ def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
                f"arithmetic.) {_sweep_note(ag_x, ag)}",
                {"flow": af.evidence, "gd_table": rows})
 
-    # --- review.last-cI ----------------------------------------------------------
+
+def _draw_last_ci(folder: Path, vals: dict[str, list[dict[str, Any]]],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any) -> None:
+    """review.last-cI: its figure, caption and data."""
     lc = by_claim.get(("review.last-cI", "flow"))
     lc_x = _extra(vals, "last-ci")
     table = [r for x in lc_x for r in x.evidence.get("rate_table", [])] or (
@@ -342,7 +382,10 @@ def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
                {"rate_table": [{k: v for k, v in r.items() if k not in ("times", "loss", "ratio_error_budget")}
                                for r in table]})
 
-    # --- review.any-layer --------------------------------------------------------
+
+def _draw_any_layer(folder: Path, vals: dict[str, list[dict[str, Any]]],
+        by_claim: dict[tuple[str, str], CheckResult], record: Any) -> None:
+    """review.any-layer: its figure, caption and data."""
     al = by_claim.get(("review.any-layer", "flow"))
     al_x = _extra(vals, "any-layer")
     if al_x:
@@ -369,7 +412,6 @@ def _draw_reviews(folder: Path, vals: dict[str, list[dict[str, Any]]],
                f"Max |Delta P| across positions (end-to-end matrices vs k = L, over all t): {dp:.1e} (tolerance "
                f"{tol:.1e}); largest R(t)/(exp(-2t) R(0)): {mx:.4f} (<= 1). {_sweep_note(al_x, al)}",
                ev)
-
 
 def _draw_ssm(folder: Path, by_claim: dict[tuple[str, str], CheckResult], record: Any) -> None:
     t1 = by_claim.get(("ssm.thm1", "exact-hessian"))

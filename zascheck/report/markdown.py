@@ -98,17 +98,9 @@ def _claims_section(claims: list[dict[str, Any]]) -> list[str]:
     return L
 
 
-def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[str, Any],
-           figs: dict[str, dict[str, Any]], claims: list[dict[str, Any]] | None = None) -> str:
-    by_claim: dict[str, list[CheckResult]] = {}
-    for r in results:
-        by_claim.setdefault(r.claim, []).append(r)
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
-    rb = meta["report_budget"]
-    L: list[str] = []
-    L.append("# zascheck bound-check report\n")
+def _header(meta: dict[str, Any], counts: dict[str, int], errors: list[dict[str, Any]]) -> list[str]:
+    """Title, provenance, versions and the verdict counts."""
+    L = ["# zascheck bound-check report\n"]
     L.append("Claims of Wu, Wang & Ma, *Global Convergence of Gradient Descent for Deep Linear Residual "
              "Networks* (NeurIPS 2019), of its reviews, and of the reviews of Nar & Sastry, *Step Size "
              "Matters in Deep Learning* (NeurIPS 2018), as catalogued in `CLAIMS.md`.\n")
@@ -127,7 +119,12 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
     L.append("Verdicts: **certified** = proven in ball/exact arithmetic (or symbolically); **holds** = held "
              "numerically with a stated error budget; **violated** = counterexample found (in `evidence`); "
              "**inconclusive** = the numbers cannot decide. *margin* > 0 means the claim held with that room.\n")
-    L += _claims_section(claims or [])
+    return L
+
+
+def _results_table(by_claim: dict[str, list[CheckResult]], figs: dict[str, dict[str, Any]]) -> list[str]:
+    """One row per result of every method, in catalogue order."""
+    L: list[str] = []
     L.append("## Results of every method\n")
     L.append("| claim | method | verdict | scope | measured | rel | bound | margin | arithmetic (bits) | provenance | "
              "figure | evidence |")
@@ -148,6 +145,21 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
                      f"{format_number(r.measured)} | {r.relation} | "
                      f"{format_number(r.bound)} | {format_number(r.margin)} | {r.arithmetic} ({r.precision_bits}) | "
                      f"{_cell(r.provenance)} | {flink} | {ev} |")
+    return L
+
+
+def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[str, Any],
+           figs: dict[str, dict[str, Any]], claims: list[dict[str, Any]] | None = None) -> str:
+    by_claim: dict[str, list[CheckResult]] = {}
+    for r in results:
+        by_claim.setdefault(r.claim, []).append(r)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
+    rb = meta["report_budget"]
+    L = _header(meta, counts, errors)
+    L += _claims_section(claims or [])
+    L += _results_table(by_claim, figs)
     if errors:
         L.append("\n### Checks that crashed\n")
         for e in errors:
