@@ -135,8 +135,10 @@ def _thm43_run(L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_st
     run = dynamics.gd(b, inits.zas(L, d), Target.whitened(b, phi), eta, max_steps=max_steps, rel_tol=rel_tol)
     losses = [b.to_float(r) for r in run.losses]
     T = len(losses) - 1
+    from zascheck.bounds import thm43_envelope
+
     env_ratio_max = max(
-        (losses[t] / (losses[0] * (1 - eta / 2) ** t) for t in range(0, T + 1, max(1, T // 2000))),
+        (losses[t] / thm43_envelope(b, eta, t, losses[0]) for t in range(0, T + 1, max(1, T // 2000))),
         default=0.0,
     )
     return {"L": L, "eta": eta, "steps": run.steps, "stop": run.stop,

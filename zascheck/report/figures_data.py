@@ -98,8 +98,11 @@ def _draw_thm43(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[s
     c43 = cfg["thm43"]
     files = plots.thm43(folder, t43, em, c43["fro"], c43["d"])
     ratios = [e["ratio"] for e in em]
+    from zascheck.bounds import thm43_envelope
+
+    f64 = Float64Backend()
     env = max(
-        (R / (r["curve"]["R"][0] * (1 - r["eta"] / 2) ** t)
+        (R / thm43_envelope(f64, r["eta"], t, r["curve"]["R"][0])
          for r in t43 for t, R in zip(r["curve"]["t"], r["curve"]["R"], strict=True) if t > 0),
         default=math.nan,
     )
