@@ -283,12 +283,17 @@ def gradient_cases(
                 dims[-1],
                 dims[0],
                 kinds=("int", "-I", "psd", "indefinite", "rank-deficient"),
-                scale_exps=(-2, 3),
+                # every magnitude a double holds with room: ||Phi|| from 1e-300 to 1e150
+                scale_exps=MAGNITUDE_EXPS,
             )
         )
     if control:
         case["control"] = control
     return case
+
+
+#: target scales 2^e the magnitude-robust properties draw from (about 1e-300 to 1e150)
+MAGNITUDE_EXPS = (-996, 498)
 
 
 @st.composite
