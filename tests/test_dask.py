@@ -75,8 +75,9 @@ def test_a_worker_killed_mid_case_has_its_case_resubmitted(tmp_path):
 
 
 def test_scheduler_addresses_are_validated():
-    assert parse_scheduler("local:3") == ("local", 3)
-    for bad in ("local:0", "local:x", "nowhere", "host:99999", "tcp://:8786"):
+    assert parse_scheduler("local:1") == ("local", 1)
+    for bad in ("local:0", "local:x", "local:100000", "nowhere", "host:99999", "tcp://:8786",
+                "http://127.0.0.1:8786"):
         with pytest.raises(InputError):
             parse_scheduler(bad)
 

@@ -239,3 +239,57 @@ def _cmdline(pid: int) -> str:
             return fh.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_outputs_never_replace_devices_or_links_and_get_the_usual_permissions(capsys, tmp_path):
+    _refused(["check", FAST, "--json", "/dev/null"], capsys)
+    target = tmp_path / "t.json"
+    target.write_text("{}")
+    link = tmp_path / "l.json"
+    link.symlink_to(target)
+    _refused(["check", FAST, "--json", str(link)], capsys)
+    _refused(["check", FAST, "--json", ""], capsys)
+    out = tmp_path / "o.json"
+    assert cli.main(["check", FAST, "--json", str(out), "--no-progress"]) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (out.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+def test_special_files_and_deep_json_are_refused(capsys, tmp_path):
+    fifo = tmp_path / "f.npy"
+    os.mkfifo(fifo)
+    _refused(["check", "zas.thm4.1:flow", "--phi", str(fifo)], capsys)
+    _refused(["check", FAST, "--case", f"@{fifo}"], capsys)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    _refused(["check", "zas.thm4.1:flow", "--phi", str(deep)], capsys)
+    _refused(["check", FAST, "--case", "{\"a\":" * 50000 + "1" + "}" * 50000], capsys)
+
+
+def test_a_control_runs_its_own_setting_and_strict_passes_when_it_is_caught(capsys, tmp_path):
+    f = tmp_path / "p.npy"
+    np.save(f, np.eye(2))
+    _refused(["check", "zas.thm4.3:gd", "--control", "eta-above-bound", "--phi", str(f)], capsys)
+    argv = ["check", "zas.thm4.3:gd", "--control", "eta-above-bound", "--strict", "--no-progress"]
+    assert cli.main(argv) == 0
+
+
+def test_scheduler_and_time_limit_ranges(capsys):
+    for argv in (["check", FAST, "--scheduler", "local:99999"],
+                 ["check", FAST, "--scheduler", "http://127.0.0.1:8786"]):
+        _refused(argv, capsys)
+    with pytest.raises(SystemExit) as e:
+        cli.main(["check", FAST, "--time-limit", "1e300"])
+    assert e.value.code == 2
+
+
+def test_a_case_outside_the_claims_hypotheses_is_reported_not_counted(tmp_path):
+    out = tmp_path / "o.json"
+    case = '{"eta": 0.5, "max_steps": 200}'
+    assert cli.main(["check", "zas.thm4.3:gd", "--case", case, "--json", str(out),
+                     "--no-progress"]) == 0
+    doc = json.loads(out.read_text())
+    (r,) = doc["results"]
+    assert "eta" in r["params"]["outside_hypotheses"]
+    assert doc["claims"] == [] or doc["claims"][0]["verdict"] != "violated"

@@ -580,8 +580,13 @@ class ExactBackend(_FlintMatrices):
         return True
 
     def to_float(self, x: Any) -> float:
+        """The nearest double (``+-inf`` beyond the double range, never an error)."""
         x = self._conv(x)
-        return int(x.p) / int(x.q)
+        p, q = int(x.p), int(x.q)
+        try:
+            return p / q
+        except OverflowError:
+            return math.copysign(math.inf, p)
 
     def to_str(self, x: Any, digits: int = 20) -> str:
         return str(self._conv(x))

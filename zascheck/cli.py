@@ -32,8 +32,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits with our input-error code and a one-line message."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"zascheck: error: {message}\n")
+        sys.stderr.write(f"zascheck: error: {message} (see 'zascheck {self.prog.split()[-1]} -h')\n"
+                         if " " in self.prog else f"zascheck: error: {message} (see 'zascheck -h')\n")
         raise SystemExit(EXIT_INPUT)
 
 
@@ -71,8 +71,8 @@ def _seconds(s: str) -> float:
         v = float(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {s!r}") from None
-    if not (v >= 0 and v < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {s}")
+    if not (v >= 0 and v <= 10**7):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds in [0, 10^7], got {s}")
     return v
 
 
@@ -90,6 +90,8 @@ def _parse_case(text: str) -> dict[str, Any]:
     src = text
     if text.startswith("@"):
         p = Path(text[1:])
+        if p.exists() and not p.is_file():
+            raise InputError(f"--case file {p}: not a regular file")
         try:
             src = p.read_text(encoding="utf-8")
         except OSError as exc:
@@ -276,7 +278,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from zascheck import engine
     from zascheck.io import atomic_write_json
 
-    if args.json:
+    if args.json is not None:
         from zascheck.spec import check_output_path
 
         check_output_path(args.json, "--json")
@@ -286,7 +288,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     if args.ids:
         cards = [engine.card(i.partition(":")[0]) for i in args.ids]
     data = [card_record(c) for c in cards]
-    if args.json:
+    if args.json is not None:
         atomic_write_json(args.json, {"claims": data})
     if args.verbose or args.ids:
         print("\n\n".join(_card_text(r) for r in data))
@@ -426,19 +428,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     from zascheck.spec import check_output_path
 
     started = time.time()
-    if args.json:
+    if args.json is not None:
         check_output_path(args.json, "--json")
     if args.scheduler:
         from zascheck.parallel import parse_scheduler
 
         parse_scheduler(args.scheduler)
     phi = read_matrix(args.phi) if args.phi else None
+    if phi is not None:
+        from zascheck.spec import MAX_WIDTH
+
+        if max(phi.shape) > MAX_WIDTH:
+            raise InputError(f"--phi {args.phi}: a {phi.shape[0]} x {phi.shape[1]} target is beyond "
+                             f"what the checks can finish (at most {MAX_WIDTH} x {MAX_WIDTH})")
     data = args.data if args.data is not None else os.environ.get("ZASCHECK_DATA") or None
     if data is not None and not Path(data).is_dir():
         flag = "--data" if args.data is not None else "$ZASCHECK_DATA"
         raise InputError(f"{flag} {data}: no such folder")
     case = _parse_case(args.case) if args.case else None
     checks = _select_checks(args)
+    if args.control and (args.phi or args.data):
+        raise InputError(f"--control {args.control} runs the control's own setting (what it breaks "
+                         "is part of it); drop --phi / --data to run it")
     if case and len(checks) != 1:
         keys = ", ".join(c.key for c in checks[:6])
         raise InputError(f"--case applies to exactly one check; name one of: {keys}")
@@ -473,7 +484,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for o in crashes:
         print(f"zascheck: check {o['key']} crashed: {o['error']}", file=sys.stderr)
     print("\n" + _summary(results, claims))
-    if args.json:
+    if args.json is not None:
         meta = _meta(args, started) | {"inputs_not_applied": [
             {"check": k, "input": "--phi"} for k in not_applied]}
         atomic_write_json(args.json, {
@@ -481,10 +492,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             "errors": [{"check": o["key"], "error": o["error"]} for o in crashes], "meta": meta})
     if crashes:
         return EXIT_CRASH
-    bad = ("violated", "inconclusive")
-    # a control run has no claim-level verdict: strict judges its results
-    judged = [r.verdict.value for r in results] if args.control else [c["verdict"] for c in claims]
-    return EXIT_STRICT if args.strict and any(v in bad for v in judged) else EXIT_OK
+    if args.control:  # a control run passes when every control is caught (violated)
+        failed = any(r.verdict.value != "violated" for r in results)
+    else:
+        failed = any(c["verdict"] in ("violated", "inconclusive") for c in claims)
+    return EXIT_STRICT if args.strict and failed else EXIT_OK
 
 
 def cmd_derive(args: argparse.Namespace) -> int:

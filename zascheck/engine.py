@@ -19,6 +19,7 @@ import signal
 import threading
 import importlib
 import importlib.util
+import math
 import pkgutil
 import sys
 import time
@@ -125,7 +126,7 @@ def load_user_cards(paths: Iterable[str | Path]) -> list[Card]:
         sys.modules[name] = mod
         try:
             spec.loader.exec_module(mod)
-        except Exception as exc:  # the user's file: report, do not crash
+        except (Exception, SystemExit) as exc:  # the user's file: report, do not crash
             sys.modules.pop(name, None)
             raise InputError(
                 f"--cards {p}: importing it failed: {type(exc).__name__}: {exc}"
@@ -309,15 +310,21 @@ def run_check(
     provenance = res.provenance or c.provenance
 
     def fill(r: CheckResult, method: str) -> CheckResult:
-        return dataclasses.replace(
+        return _finite_or_inconclusive(dataclasses.replace(
             r, claim=check.claim, control=control, seed=ctx.seed, provenance=provenance,
             method=method, statement=r.statement or c.statement, scope=_full_scope(c, r.scope),
-        )
+        ))
 
     method = res.method or check.method
     parts = [fill(p, p.method or method) for p in res.parts]
     if parts and not (control and res.verdict is Verdict.VIOLATED):
         _check_parts(res, parts)
+    outside = sorted(set(case or {}) & {k for ctl in check.controls.values() for k in ctl})
+    if outside and control is None:
+        res.notes = (f"--case sets {', '.join(outside)}, which a negative control of this check "
+                     "uses to break a hypothesis of the claim: this result is reported, not counted "
+                     "in the claim-level verdict. " + res.notes)
+        res.params = res.params | {"outside_hypotheses": outside}
     return dataclasses.replace(
         fill(res, method),
         params=dict(params) | res.params,
@@ -352,6 +359,23 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
+def _finite_or_inconclusive(r: CheckResult) -> CheckResult:
+    """A result whose measured value or margin is not a finite number has not
+    shown what it says: it becomes ``inconclusive``, and the notes say why.  A
+    violation decided in ball or exact arithmetic stays violated (a quantity
+    beyond the double range is still certainly above its bound)."""
+    bad = [x for x in (r.measured, r.margin)
+           if isinstance(x, float) and not math.isfinite(x)]
+    rigorous = r.arithmetic in ("ball", "exact") or r.arithmetic.startswith("ball+")
+    keep = r.verdict is Verdict.INCONCLUSIVE or (r.verdict is Verdict.VIOLATED and rigorous)
+    if bad and not keep:
+        return dataclasses.replace(
+            r, verdict=Verdict.INCONCLUSIVE,
+            notes=f"non-finite measured value or margin ({bad[0]}) at this precision: "
+            f"inconclusive, not {r.verdict.value}. " + r.notes)
+    return r
+
+
 def _full_scope(c: Card, scope: dict[str, Any]) -> dict[str, Any]:
     """The card's quantifiers in order, each with what ``scope`` says of it
     (``not covered`` where a check is silent), then any extra entries."""
@@ -360,12 +384,13 @@ def _full_scope(c: Card, scope: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_parts(res: CheckResult, parts: list[CheckResult]) -> None:
-    """A result with parts may not say more than its worst part."""
+    """A result with parts may not say more than its worst part: it is lowered
+    to that part's verdict, and the notes say so."""
     worst = combine_verdicts([p.verdict for p in parts])
     if res.verdict.rank > worst.rank:
-        raise AssertionError(
-            f"{res.claim}:{res.method} says {res.verdict.value} while a part is {worst.value}"
-        )
+        res.notes = (f"lowered from {res.verdict.value} to {worst.value}: a part is "
+                     f"{worst.value}. " + res.notes)
+        res.verdict = worst
 
 
 def claim_verdicts(results: list[CheckResult]) -> list[dict[str, Any]]:
@@ -387,7 +412,7 @@ def claim_verdicts(results: list[CheckResult]) -> list[dict[str, Any]]:
     """
     by_claim: dict[str, list[CheckResult]] = {}
     for r in results:
-        if r.control is None:
+        if r.control is None and not r.params.get("outside_hypotheses"):
             by_claim.setdefault(r.claim, []).append(r)
     order = {c.id: i for i, c in enumerate(all_cards())}
     out = []
@@ -454,7 +479,7 @@ def run_payload(
         return {"ok": True, "result": res.to_dict()}
     except ZascheckError as exc:
         return {"ok": False, "input_error": str(exc), "key": key}
-    except Exception as exc:  # a bug in a check: report it, keep going
+    except (Exception, SystemExit) as exc:  # a bug in a check: report it, keep going
         return {
             "ok": False,
             "error": f"{type(exc).__name__}: {exc}",

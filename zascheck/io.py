@@ -22,11 +22,18 @@ from zascheck.errors import InputError
 __all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "read_matrix"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # the usual permissions, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -61,6 +68,8 @@ def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndar
         raise InputError(f"cannot read {p}: no such file")
     if p.is_dir():
         raise InputError(f"cannot read {p}: it is a directory")
+    if not p.is_file():
+        raise InputError(f"cannot read {p}: not a regular file")
     suffix = p.suffix.lower()
     try:
         if suffix == ".npy":
@@ -88,7 +97,9 @@ def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndar
             )
     except InputError:
         raise
-    except (OSError, ValueError, TypeError, EOFError, json.JSONDecodeError) as exc:
+    except MemoryError:
+        raise InputError(f"cannot read {p}: too large to hold in memory") from None
+    except (OSError, ValueError, TypeError, EOFError, RecursionError, json.JSONDecodeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read {p}: {msg}") from None
     arr = np.asarray(arr)

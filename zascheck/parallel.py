@@ -118,8 +118,8 @@ def parse_scheduler(address: str) -> tuple[str, int | str]:
     this machine) or ``("remote", address)`` for a running scheduler
     (``tcp://host:8786`` or ``host:8786``).  Raises ``InputError`` otherwise.
 
-    >>> parse_scheduler("local:2")
-    ('local', 2)
+    >>> parse_scheduler("local:1")
+    ('local', 1)
     >>> parse_scheduler("tcp://10.0.0.5:8786")
     ('remote', 'tcp://10.0.0.5:8786')
     """
@@ -127,9 +127,13 @@ def parse_scheduler(address: str) -> tuple[str, int | str]:
 
     if address.startswith("local:"):
         n = address[len("local:"):]
-        if not n.isdigit() or int(n) < 1:
-            raise InputError(f"--scheduler {address}: expected local:N with N >= 1 workers")
+        cores = os.cpu_count() or 1
+        if not n.isdigit() or not 1 <= int(n) <= cores:
+            raise InputError(f"--scheduler {address}: expected local:N with 1 <= N <= {cores} "
+                             "(the cores of this machine)")
         return "local", int(n)
+    if "://" in address and address.split("://", 1)[0] not in ("tcp", "tls"):
+        raise InputError(f"--scheduler {address}: the scheme must be tcp:// or tls://")
     host = address.split("://", 1)[-1]
     name, _, port = host.rpartition(":")
     if not name or not port.isdigit() or not 0 < int(port) < 65536:
@@ -162,7 +166,7 @@ def dask_client(address: str) -> Iterator[Any]:
         return
     try:
         client = Client(str(arg), timeout="10s")
-    except OSError as exc:
+    except (OSError, ValueError, TimeoutError) as exc:
         raise InputError(f"--scheduler {address}: cannot reach the scheduler ({exc})") from None
     try:
         yield client

@@ -97,6 +97,8 @@ def parse_json(text: str, what: str) -> Any:
     try:
         return json.loads(text, parse_constant=constant, object_pairs_hook=pairs,
                           parse_float=number)
+    except RecursionError:
+        raise InputError(f"{what}: nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{what}: not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})") from None
 
@@ -274,6 +276,11 @@ def check_output_path(path: str | os.PathLike[str], flag: str, *, folder: bool =
     existing directory where a file is wanted (or a file where a folder is), a
     parent folder that does not exist or is not writable."""
     p = Path(path)
+    if str(path) == "":
+        raise InputError(f"{flag}: the path is empty")
+    if not folder and (p.is_symlink() or (p.exists() and not p.is_file())):
+        raise InputError(f"{flag} {p}: not a regular file (a device, link or special file is never "
+                         "replaced)")
     if folder:
         if p.exists() and not p.is_dir():
             raise InputError(f"{flag} {p} is a file, not a folder")

@@ -284,7 +284,8 @@ def gradient_cases(
                 dims[0],
                 kinds=("int", "-I", "psd", "indefinite", "rank-deficient"),
                 # every magnitude a double holds with room: ||Phi|| from 1e-300 to 1e150
-                scale_exps=MAGNITUDE_EXPS,
+                # (the control compares Phi with Phi^T: moderate scales keep it decisive)
+                scale_exps=MAGNITUDE_EXPS if control is None else (-2, 3),
             )
         )
     if control:

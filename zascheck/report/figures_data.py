@@ -392,7 +392,7 @@ def _draw_any_layer(folder: Path, vals: dict[str, list[dict[str, Any]]],
     al = by_claim.get(("review.any-layer", "flow"))
     al_x = _extra(vals, "any-layer")
     if al_x:
-        ev = {"per_case": {}, "trajectory_comparison": {}}
+        ev: dict[str, dict[str, Any]] = {"per_case": {}, "trajectory_comparison": {}}
         for x in al_x:
             ev["per_case"].update(x.evidence.get("per_case", {}))
             ev["trajectory_comparison"].update(x.evidence.get("trajectory_comparison", {}))
