@@ -319,7 +319,8 @@ def run_check(
     parts = [fill(p, p.method or method) for p in res.parts]
     if parts and not (control and res.verdict is Verdict.VIOLATED):
         _check_parts(res, parts)
-    outside = sorted(set(case or {}) & {k for ctl in check.controls.values() for k in ctl})
+    breaking = {k for ctl in check.controls.values() for k in ctl} - _EFFORT_KEYS
+    outside = sorted(set(case or {}) & breaking)
     if outside and control is None:
         res.notes = (f"--case sets {', '.join(outside)}, which a negative control of this check "
                      "uses to break a hypothesis of the claim: this result is reported, not counted "
@@ -357,6 +358,11 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+#: keys a control may also set that size the run rather than break a hypothesis
+_EFFORT_KEYS = frozenset({"max_steps", "steps", "examples", "iters", "iterations", "times",
+                          "depths", "L", "d", "seeds", "bits", "prec", "T", "tune_iterations"})
 
 
 def _finite_or_inconclusive(r: CheckResult) -> CheckResult:
