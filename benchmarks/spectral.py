@@ -28,13 +28,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import best_time  # noqa: E402
+from run import best_time
 
-from zascheck import inits, model  # noqa: E402
-from zascheck.arith import backend  # noqa: E402
-from zascheck.bounds import thm43_eta  # noqa: E402
-from zascheck.measure import spectral  # noqa: E402
-from zascheck.model import Target  # noqa: E402
+from zascheck import inits, model
+from zascheck.arith import backend
+from zascheck.bounds import thm43_eta
+from zascheck.measure import spectral
+from zascheck.model import Target
 
 OUT = Path(__file__).resolve().parent.parent / "reports" / "spectral"
 
@@ -70,9 +70,17 @@ def speed(d: int = 100, L: int = 1000) -> dict[str, Any]:
         wsf = model.gd_update(b, wsf, g, eta)
     r_full = float(model.loss(b, wsf, target))
     r_red = spectral.reduced_gd(sig, init, eta, steps).losses[-1]
-    return {"d": d, "L": L, "full_step_s": t_full, "reduced_step_s": t_red,
-            "speedup": t_full / t_red, "svd_s": t_svd, "loss_full": r_full, "loss_reduced": r_red,
-            "rel_gap": abs(r_full - r_red) / r_full}
+    return {
+        "d": d,
+        "L": L,
+        "full_step_s": t_full,
+        "reduced_step_s": t_red,
+        "speedup": t_full / t_red,
+        "svd_s": t_svd,
+        "loss_full": r_full,
+        "loss_reduced": r_red,
+        "rel_gap": abs(r_full - r_red) / r_full,
+    }
 
 
 def class_table(depths: list[int], radii: list[float]) -> list[dict[str, Any]]:
@@ -82,10 +90,22 @@ def class_table(depths: list[int], radii: list[float]) -> list[dict[str, Any]]:
     for L in depths:
         for F in radii:
             c = certify_per_step(L, F)
-            rows.append({"L": L, "F": F, "certified": c.certified, "seconds": c.seconds,
-                         "boxes": c.boxes, "min_rate": c.min_rate, "eta_max": c.eta_max})
-            print(f"L={L:3d} F={F:4g}: certified={c.certified} in {c.seconds:.2f} s, "
-                  f"{c.boxes} boxes, rate c >= {c.min_rate:.4f}", flush=True)
+            rows.append(
+                {
+                    "L": L,
+                    "F": F,
+                    "certified": c.certified,
+                    "seconds": c.seconds,
+                    "boxes": c.boxes,
+                    "min_rate": c.min_rate,
+                    "eta_max": c.eta_max,
+                }
+            )
+            print(
+                f"L={L:3d} F={F:4g}: certified={c.certified} in {c.seconds:.2f} s, "
+                f"{c.boxes} boxes, rate c >= {c.min_rate:.4f}",
+                flush=True,
+            )
     return rows
 
 
@@ -100,16 +120,27 @@ def tight_rows(depths: list[int], radii: list[float], path: Path, limit: float) 
                 continue
             br = tight_bracket(L, F, time_limit=limit)
             eta_star = float(thm43_eta(backend("float64"), F, L))
-            row = {"L": L, "F": F, "eta_lo": br.eta_lo, "eta_hi": br.eta_hi,
-                   "estimate": br.estimate, "digits": br.digits, "seconds": br.seconds,
-                   "eta_region": br.lower.eta_region if br.lower else None,
-                   "violation": br.upper, "eta_star": eta_star,
-                   "ratio_to_eta_star": (br.eta_lo / eta_star) if br.eta_lo else None}
+            row = {
+                "L": L,
+                "F": F,
+                "eta_lo": br.eta_lo,
+                "eta_hi": br.eta_hi,
+                "estimate": br.estimate,
+                "digits": br.digits,
+                "seconds": br.seconds,
+                "eta_region": br.lower.eta_region if br.lower else None,
+                "violation": br.upper,
+                "eta_star": eta_star,
+                "ratio_to_eta_star": (br.eta_lo / eta_star) if br.eta_lo else None,
+            }
             rows.append(row)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(rows, indent=1))
-            print(f"L={L:3d} F={F:4g}: [{br.eta_lo}, {br.eta_hi}] ({br.digits} digits) "
-                  f"in {br.seconds:.1f} s; eta* = {eta_star:.3g}", flush=True)
+            print(
+                f"L={L:3d} F={F:4g}: [{br.eta_lo}, {br.eta_hi}] ({br.digits} digits) "
+                f"in {br.seconds:.1f} s; eta* = {eta_star:.3g}",
+                flush=True,
+            )
 
 
 def plot(path: Path) -> Path:
@@ -135,7 +166,9 @@ def plot(path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("what", nargs="?", default="speed", choices=("speed", "class", "tight", "plot"))
     p.add_argument("--F", type=float, nargs="*", default=None, help="radii ||Phi||_F <= F")
     p.add_argument("--L", type=int, nargs="*", default=None, help="depths")
@@ -144,10 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     depths = args.L or list(range(1, 65))
     if args.what == "speed":
         r = speed()
-        print(f"d = {r['d']}, L = {r['L']}: full float64 GD step {r['full_step_s'] * 1e3:.1f} ms, "
-              f"reduced step {r['reduced_step_s'] * 1e6:.1f} us (x{r['speedup']:.0f}); "
-              f"one SVD {r['svd_s'] * 1e3:.1f} ms; losses after 5 steps agree to "
-              f"{r['rel_gap']:.1e} (relative)")
+        print(
+            f"d = {r['d']}, L = {r['L']}: full float64 GD step {r['full_step_s'] * 1e3:.1f} ms, "
+            f"reduced step {r['reduced_step_s'] * 1e6:.1f} us (x{r['speedup']:.0f}); "
+            f"one SVD {r['svd_s'] * 1e3:.1f} ms; losses after 5 steps agree to "
+            f"{r['rel_gap']:.1e} (relative)"
+        )
     elif args.what == "class":
         rows = class_table(depths, args.F or [0.5, 1.0, 2.0, 5.0])
         OUT.mkdir(parents=True, exist_ok=True)

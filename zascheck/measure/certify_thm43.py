@@ -63,8 +63,8 @@ from zascheck.result import CheckResult
 __all__ = [
     "THM43_CLASS_BUDGETS",
     "THM43_CLASS_CONTROLS",
-    "PerStepCertificate",
     "K_factor",
+    "PerStepCertificate",
     "b_max_upper",
     "certify_per_step",
     "eta_star_upper",
@@ -155,13 +155,23 @@ def per_step_checks(
     """
     d_lo = _d_lower(theta, h.hi, s.hi)
     for _ in range(3):  # D >= 1 - theta eta (sigma^2 - e^2): refine with the box's e
-        a = Iv((Iv.point(d_lo) + Iv.point(bb.lo).sqr()).sqrt().lo,
-               (1.0 + Iv.point(bb.hi).sqr()).sqrt().hi)
+        a = Iv(
+            (Iv.point(d_lo) + Iv.point(bb.lo).sqr()).sqrt().lo,
+            (1.0 + Iv.point(bb.hi).sqr()).sqrt().hi,
+        )
         e = bb * a ** (L - 1) - s
         outside = e.lo > s.hi
         e = e.intersect(Iv(-s.hi, s.hi))
         gap = Iv.point(s.hi).sqr() - e.sqr()  # >= sigma^2 - e^2 on the region
-        d_lo = np.maximum(d_lo, (1.0 - Iv.point(theta) * Iv.point(h.hi) * Iv(np.maximum(gap.lo, 0.0), np.maximum(gap.hi, 0.0))).lo)
+        d_lo = np.maximum(
+            d_lo,
+            (
+                1.0
+                - Iv.point(theta)
+                * Iv.point(h.hi)
+                * Iv(np.maximum(gap.lo, 0.0), np.maximum(gap.hi, 0.0))
+            ).lo,
+        )
     D = Iv(d_lo, np.ones_like(d_lo))
     a_m3 = a ** (L - 3) if L >= 3 else 1.0 / a
     x = h * e * bb * a_m3
@@ -251,15 +261,30 @@ def certify_per_step(
         return _certify_per_step(L, F, eta_max, theta, n0, max_boxes, time_limit)
 
 
-def _certify_per_step(L: int, F: float, eta_max: float | None, theta: float, n0: int,
-                      max_boxes: int, time_limit: float) -> PerStepCertificate:
+def _certify_per_step(
+    L: int,
+    F: float,
+    eta_max: float | None,
+    theta: float,
+    n0: int,
+    max_boxes: int,
+    time_limit: float,
+) -> PerStepCertificate:
     t0 = time.perf_counter()
     if L == 1:
         top = Fraction(eta_max) if eta_max is not None else Fraction(1, 11664)  # eta*(0, 1)
-        ok = (1 - top) ** 2 <= 1 - top / 2
-        return PerStepCertificate(1, F, bool(ok), 1, 1, time.perf_counter() - t0,
-                                  float(2 - top) if ok else math.nan, float(top),
-                                  stop="exact: (1 - eta)^2 <= 1 - eta/2 iff eta <= 3/2")
+        exact_ok = (1 - top) ** 2 <= 1 - top / 2
+        return PerStepCertificate(
+            1,
+            F,
+            bool(exact_ok),
+            1,
+            1,
+            time.perf_counter() - t0,
+            float(2 - top) if exact_ok else math.nan,
+            float(top),
+            stop="exact: (1 - eta)^2 <= 1 - eta/2 iff eta <= 3/2",
+        )
     box = _initial(L, F, eta_max, theta, n0)
     scale = np.array([F, max(float(box[3].max()), 1e-300), max(float(box[5].max()), 1e-300)])
     rounds, done, min_rate, worst = 0, 0, math.inf, {}
@@ -272,8 +297,12 @@ def _certify_per_step(L: int, F: float, eta_max: float | None, theta: float, n0:
             i = int(np.argmin(np.where(ok, c_lo, np.inf)))
             if c_lo[i] < min_rate:
                 min_rate = float(c_lo[i])
-                worst = {k: float(box[j][i]) for j, k in enumerate(
-                    ("sigma_lo", "sigma_hi", "eta_lo", "eta_hi", "b_lo", "b_hi"))}
+                worst = {
+                    k: float(box[j][i])
+                    for j, k in enumerate(
+                        ("sigma_lo", "sigma_hi", "eta_lo", "eta_hi", "b_lo", "b_hi")
+                    )
+                }
         done += int(ok.sum() + outside.sum())
         keep = ~(ok | outside)
         box = [x[keep] for x in box]
@@ -284,9 +313,17 @@ def _certify_per_step(L: int, F: float, eta_max: float | None, theta: float, n0:
             break
         box = _split(box, scale)
     return PerStepCertificate(
-        L, F, box[0].size == 0, done + int(box[0].size), rounds, time.perf_counter() - t0,
-        min_rate, float(eta_star_upper(L, np.array([0.0]))[0] if eta_max is None else eta_max),
-        left=int(box[0].size), worst_box=worst, stop=stop,
+        L,
+        F,
+        box[0].size == 0,
+        done + int(box[0].size),
+        rounds,
+        time.perf_counter() - t0,
+        min_rate,
+        float(eta_star_upper(L, np.array([0.0]))[0] if eta_max is None else eta_max),
+        left=int(box[0].size),
+        worst_box=worst,
+        stop=stop,
     )
 
 
@@ -310,15 +347,25 @@ def _class_case(L: int, F: float, eta: float | None, time_limit: float) -> dict[
     """One ``(L, F)``: the certificate, or (when it does not close) a certified
     counterexample for the rank-one target ``F e_1 e_1^T`` at the step in question."""
     c = certify_per_step(L, F, eta_max=eta, time_limit=time_limit)
-    row: dict[str, Any] = {"L": L, "F": F, "certified": c.certified, "seconds": c.seconds,
-                           "boxes": c.boxes, "min_rate": c.min_rate, "eta_max": c.eta_max,
-                           "stop": c.stop}
+    row: dict[str, Any] = {
+        "L": L,
+        "F": F,
+        "certified": c.certified,
+        "seconds": c.seconds,
+        "boxes": c.boxes,
+        "min_rate": c.min_rate,
+        "eta_max": c.eta_max,
+        "stop": c.stop,
+    }
     if not c.certified:
         from zascheck.measure.certify_tight import violation
 
         step = eta if eta is not None else float(eta_star_upper(L, np.array([F]))[0])
-        v = violation(L, F, step, time_limit=time_limit) if L >= 2 else (
-            {"kind": "finite", "t": 1, "sigma": F, "eta": step} if step > 1.5 else None)
+        v = (
+            violation(L, F, step, time_limit=time_limit)
+            if L >= 2
+            else ({"kind": "finite", "t": 1, "sigma": F, "eta": step} if step > 1.5 else None)
+        )
         row["counterexample"] = v
     return row
 
@@ -352,32 +399,50 @@ def thm43_class_certificate(
     rows = [_class_case(int(L), float(F), eta, time_limit) for L in depths for F in radii]
     bad = [r for r in rows if r.get("counterexample")]
     open_ = [r for r in rows if not r["certified"] and not r.get("counterexample")]
-    verdict = (Verdict.VIOLATED if bad else Verdict.INCONCLUSIVE if open_ else Verdict.CERTIFIED)
+    verdict = Verdict.VIOLATED if bad else Verdict.INCONCLUSIVE if open_ else Verdict.CERTIFIED
     done = [r for r in rows if r["certified"]]
     rate = min((r["min_rate"] for r in done), default=math.nan)
     pairs = f"L in {sorted(set(depths))}, F in {sorted(set(radii))}"
     uni = verdict is Verdict.CERTIFIED
-    step = "every eta <= eta*(||Phi||_F, L) (the theorem's step and all smaller)" if eta is None \
+    step = (
+        "every eta <= eta*(||Phi||_F, L) (the theorem's step and all smaller)"
+        if eta is None
         else f"eta = {eta}"
+    )
     res = CheckResult(
-        verdict=verdict, measured=rate, bound=0.5, relation=">=", arithmetic="interval",
-        precision_bits=53, measured_repr="smallest certified rate c: R(t+1) <= (1 - c eta) R(t)",
+        verdict=verdict,
+        measured=rate,
+        bound=0.5,
+        relation=">=",
+        arithmetic="interval",
+        precision_bits=53,
+        measured_repr="smallest certified rate c: R(t+1) <= (1 - c eta) R(t)",
         scope={
             "t": covers("every t >= 0 (invariant region from t = 0)", universal=uni),
             "Phi": covers(f"every Phi with ||Phi||_F <= F, every d ({pairs})"),
             "L": covers(f"L in {sorted(set(depths))}"),
             "eta": covers(step, universal=uni and eta is None),
-            "Phi_class": covers(f"every Phi with ||Phi||_F <= F for each certified (L, F): {pairs}",
-                                universal=uni),
+            "Phi_class": covers(
+                f"every Phi with ||Phi||_F <= F for each certified (L, F): {pairs}", universal=uni
+            ),
         },
-        evidence={"cases": rows, "seconds_total": time.perf_counter() - t0,
-                  "max_seconds": max(r["seconds"] for r in rows)},
-        notes=(f"{len(done)}/{len(rows)} (L, F) certified by the per-mode invariant region "
-               f"(vectorized interval arithmetic, outward rounding); slowest "
-               f"{max(r['seconds'] for r in rows):.2f} s"),
+        evidence={
+            "cases": rows,
+            "seconds_total": time.perf_counter() - t0,
+            "max_seconds": max(r["seconds"] for r in rows),
+        },
+        notes=(
+            f"{len(done)}/{len(rows)} (L, F) certified by the per-mode invariant region "
+            f"(vectorized interval arithmetic, outward rounding); slowest "
+            f"{max(r['seconds'] for r in rows):.2f} s"
+        ),
     )
     if bad:
         r = bad[0]
-        res.counterexample = {"L": r["L"], "F": r["F"], **(r["counterexample"] or {}),
-                              "Phi": f"{r['F']} e_1 e_1^T (rank one, ||Phi||_F = {r['F']})"}
+        res.counterexample = {
+            "L": r["L"],
+            "F": r["F"],
+            **(r["counterexample"] or {}),
+            "Phi": f"{r['F']} e_1 e_1^T (rank one, ||Phi||_F = {r['F']})",
+        }
     return res

@@ -45,7 +45,6 @@ import numpy as np
 from zascheck.measure.certify_thm43 import (
     K_factor,
     certify_per_step,
-    eta_star_upper,
     geometric_sum,
 )
 from zascheck.measure.interval import Iv, quiet
@@ -57,6 +56,8 @@ __all__ = [
     "certify_lower",
     "certify_tubes",
     "estimate_tight",
+    "region_reach",
+    "stretch",
     "tight_bracket",
     "violation",
 ]
@@ -149,8 +150,17 @@ class _Tubes:
     bhi: np.ndarray
 
     def take(self, m: np.ndarray) -> _Tubes:
-        return _Tubes(self.s[m], self.h[m], self.xc[:, m], self.B[:, :, m], self.r[:, m],
-                      self.S[:, :, m], self.g[m], self.blo[m], self.bhi[m])
+        return _Tubes(
+            self.s[m],
+            self.h[m],
+            self.xc[:, m],
+            self.B[:, :, m],
+            self.r[:, m],
+            self.S[:, :, m],
+            self.g[m],
+            self.blo[m],
+            self.bhi[m],
+        )
 
     @property
     def dp(self) -> tuple[Iv, Iv]:
@@ -158,9 +168,13 @@ class _Tubes:
 
     def _coord(self, i: int) -> Iv:
         d0, d1 = self.dp
-        return (Iv.point(self.xc[i]) + Iv.point(self.B[i, 0]) * self.r[0]
-                + Iv.point(self.B[i, 1]) * self.r[1] + Iv.point(self.S[i, 0]) * d0
-                + Iv.point(self.S[i, 1]) * d1)
+        return (
+            Iv.point(self.xc[i])
+            + Iv.point(self.B[i, 0]) * self.r[0]
+            + Iv.point(self.B[i, 1]) * self.r[1]
+            + Iv.point(self.S[i, 0]) * d0
+            + Iv.point(self.S[i, 1]) * d1
+        )
 
     @property
     def q(self) -> Iv:
@@ -177,9 +191,17 @@ def _start(s_lo: np.ndarray, s_hi: np.ndarray, h_lo: np.ndarray, h_hi: np.ndarra
     one, zero = np.ones(n), np.zeros(n)
     B = np.zeros((2, 2, n))
     B[0, 0] = B[1, 1] = 1.0
-    return _Tubes(Iv(s_lo, s_hi), Iv(h_lo, h_hi), np.stack([-one, one]), B,
-                  Iv(np.zeros((2, n))), np.zeros((2, 2, n)), one.copy(), zero.copy(),
-                  zero.copy())
+    return _Tubes(
+        Iv(s_lo, s_hi),
+        Iv(h_lo, h_hi),
+        np.stack([-one, one]),
+        B,
+        Iv(np.zeros((2, n))),
+        np.zeros((2, 2, n)),
+        one.copy(),
+        zero.copy(),
+        zero.copy(),
+    )
 
 
 def _pow_m(a: Iv, m: int) -> Iv:
@@ -227,8 +249,9 @@ def _stack(*ivs: Iv) -> Iv:
     return Iv(lo, hi)
 
 
-def _evaluate(L: int, s: Iv, h: Iv, q: Iv, D: Iv, blo: np.ndarray, bhi: np.ndarray,
-              deriv: bool) -> _Eval:
+def _evaluate(
+    L: int, s: Iv, h: Iv, q: Iv, D: Iv, blo: np.ndarray, bhi: np.ndarray, deriv: bool
+) -> _Eval:
     """The mode's ``a, b, e`` and ``rho = 1 - eta K`` over a box of ``(sigma, eta, q, D)``;
     with ``deriv`` also enclosures, over the box, of the Jacobian of the step
     ``(q, D) -> (q rho, D (1 - eta^2 e^2 a^(2L-4)))`` in ``(q, D, sigma, eta)``.
@@ -237,8 +260,10 @@ def _evaluate(L: int, s: Iv, h: Iv, q: Iv, D: Iv, blo: np.ndarray, bhi: np.ndarr
     blo[:] = root_lower(L, P.lo, D.hi, blo)
     bhi[:] = root_upper(L, P.hi, D.lo, np.maximum(bhi, blo))
     bb = Iv(blo, bhi)
-    a = Iv((Iv.point(D.lo) + Iv.point(blo).sqr()).sqrt().lo,
-           (Iv.point(D.hi) + Iv.point(bhi).sqr()).sqrt().hi)
+    a = Iv(
+        (Iv.point(D.lo) + Iv.point(blo).sqr()).sqrt().lo,
+        (Iv.point(D.hi) + Iv.point(bhi).sqr()).sqrt().hi,
+    )
     e = s * q
     am3 = _pow_m(a, L - 3)
     x = h * e * bb * am3
@@ -252,8 +277,9 @@ def _evaluate(L: int, s: Iv, h: Iv, q: Iv, D: Iv, blo: np.ndarray, bhi: np.ndarr
     return out
 
 
-def _jacobian(L: int, s: Iv, h: Iv, q: Iv, D: Iv, a: Iv, bb: Iv, x: Iv, K: Iv, rho: Iv,
-              a4: Iv, am3: Iv) -> tuple[Iv, Iv]:
+def _jacobian(
+    L: int, s: Iv, h: Iv, q: Iv, D: Iv, a: Iv, bb: Iv, x: Iv, K: Iv, rho: Iv, a4: Iv, am3: Iv
+) -> tuple[Iv, Iv]:
     """Chain rule through ``b(P, D)`` (``P = sigma (1 + q)``, implicit),
     ``a = sqrt(D + b^2)``, ``x = eta sigma q b a^(L-3)``, ``K(a, b, x)``; the four
     directions ``(q, D, sigma, eta)`` are stacked on axis 0."""
@@ -272,15 +298,18 @@ def _jacobian(L: int, s: Iv, h: Iv, q: Iv, D: Iv, a: Iv, bb: Iv, x: Iv, K: Iv, r
     G_v = b_v * am3 + bb * float(L - 3) * _pow_m(a, L - 4) * a_v
     x_v = _stack(h * s, zero, h * q, s * q) * (bb * am3) + (h * s * q) * G_v
     Kb = 2.0 * bb * a4 * S
-    Ka = (float(2 * L - 4) * bb.sqr() * _pow_m(a, 2 * L - 5) * S
-          + float(2 * L - 2) * _pow_m(a, 2 * L - 3) * Y)
+    Ka = (
+        float(2 * L - 4) * bb.sqr() * _pow_m(a, 2 * L - 5) * S
+        + float(2 * L - 2) * _pow_m(a, 2 * L - 3) * Y
+    )
     Kx = -(bb.sqr() * a4 * T + a ** (2 * L - 2) * float(n) * Yn1)
     K_v = Ka * a_v + Kb * b_v + Kx * x_v
     rho_v = -(h * K_v) - _stack(zero, zero, zero, K)
     J1 = q * rho_v + _stack(rho, zero, zero, zero)
     c = (h * s * q).sqr()
-    c_v = _stack(2.0 * h.sqr() * s.sqr() * q, zero, 2.0 * h.sqr() * s * q.sqr(),
-                 2.0 * h * s.sqr() * q.sqr())
+    c_v = _stack(
+        2.0 * h.sqr() * s.sqr() * q, zero, 2.0 * h.sqr() * s * q.sqr(), 2.0 * h * s.sqr() * q.sqr()
+    )
     A_v = float(2 * L - 4) * _pow_m(a, 2 * L - 5) * a_v
     J2 = _stack(zero, one, zero, zero) * (1.0 - c * a4) - D * (c_v * a4 + c * A_v)
     return J1, J2
@@ -290,7 +319,7 @@ def _mat_iv(m00: Iv, m01: Iv, m10: Iv, m11: Iv, v0: Iv, v1: Iv) -> tuple[Iv, Iv]
     return m00 * v0 + m01 * v1, m10 * v0 + m11 * v1
 
 
-def _step(L: int, T: _Tubes) -> tuple[_Tubes, np.ndarray]:
+def _step(L: int, T: _Tubes) -> tuple[_Tubes, np.ndarray, np.ndarray]:
     """One GD step of every tube (Lohner's method with parameter sensitivities).
 
     By the mean value theorem, with ``J = d f/d(q, D)`` and ``J_p = d f/d(sigma,
@@ -317,12 +346,16 @@ def _step(L: int, T: _Tubes) -> tuple[_Tubes, np.ndarray]:
     S1 = np.array([[JSp[i][j].mid for j in range(2)] for i in range(2)])
     d0, d1 = T.dp
     xc = np.stack([fc[0].mid, fc[1].mid])
-    rest = [(fc[i] - xc[i]) + (JSp[i][0] - S1[i, 0]) * d0 + (JSp[i][1] - S1[i, 1]) * d1
-            for i in range(2)]
+    rest = [
+        (fc[i] - xc[i]) + (JSp[i][0] - S1[i, 0]) * d0 + (JSp[i][1] - S1[i, 1]) * d1
+        for i in range(2)
+    ]
     Bn = _frame(np.array([[JB[i][j].mid for j in range(2)] for i in range(2)]), T.r)
     det = Iv.point(Bn[0, 0]) * Bn[1, 1] - Iv.point(Bn[0, 1]) * Bn[1, 0]
-    inv = [[Iv.point(Bn[1, 1]) / det, -Iv.point(Bn[0, 1]) / det],
-           [-Iv.point(Bn[1, 0]) / det, Iv.point(Bn[0, 0]) / det]]
+    inv = [
+        [Iv.point(Bn[1, 1]) / det, -Iv.point(Bn[0, 1]) / det],
+        [-Iv.point(Bn[1, 0]) / det, Iv.point(Bn[0, 0]) / det],
+    ]
     A = [[inv[i][0] * JB[0][j] + inv[i][1] * JB[1][j] for j in range(2)] for i in range(2)]
     r0, r1 = _mat_iv(A[0][0], A[0][1], A[1][0], A[1][1], T.r[0], T.r[1])
     e0, e1 = _mat_iv(inv[0][0], inv[0][1], inv[1][0], inv[1][1], rest[0], rest[1])
@@ -330,9 +363,14 @@ def _step(L: int, T: _Tubes) -> tuple[_Tubes, np.ndarray]:
     g1 = np.nextafter(T.g * (1.0 - T.h * 0.5).lo, -np.inf)
     new = _Tubes(T.s, T.h, xc, Bn, r, S1, g1, T.blo, T.bhi)
     q1, D1 = new.q, new.D
-    ok = (ev.adm & evc.adm & (q1.sqr().hi <= g1) & (D1.lo > 0) & np.isfinite(r.lo).all(axis=0)
-          & np.isfinite(r.hi).all(axis=0))
-    return new, ok
+    valid = (
+        ev.adm
+        & evc.adm
+        & (D1.lo > 0)
+        & np.isfinite(r.lo).all(axis=0)
+        & np.isfinite(r.hi).all(axis=0)
+    )
+    return new, valid, valid & (q1.sqr().hi <= g1)
 
 
 def _frame(M: np.ndarray, r: Iv) -> np.ndarray:
@@ -369,8 +407,16 @@ def _tail(L: int, T: _Tubes, slices: int = 8, q_cap: float | None = None) -> np.
         lam = (2.0 * Iv.point(T.h.hi) * Iv.point(M)).hi
         d_lo = (Iv.point(T.D.lo) - Iv.point(lam) * (Iv.point(T.s.hi) * Iv.point(qT)).sqr()).lo
         Dw = Iv(rep(d_lo), rep(T.D.hi))
-        ev = _evaluate(L, T.s[np.tile(np.arange(n), slices)], T.h[np.tile(np.arange(n), slices)],
-                       Iv(ql, qh), Dw, rep(T.blo), rep(T.bhi), deriv=False)
+        ev = _evaluate(
+            L,
+            T.s[np.tile(np.arange(n), slices)],
+            T.h[np.tile(np.arange(n), slices)],
+            Iv(ql, qh),
+            Dw,
+            rep(T.blo),
+            rep(T.bhi),
+            deriv=False,
+        )
         m_new = (ev.a4 * Dw).hi.reshape(slices, n).max(axis=0)
         m_ok = m_new <= M
         if bool(np.all(m_ok)):
@@ -394,8 +440,9 @@ class TubeResult:
     worst: dict[str, float] = field(default_factory=dict)
 
 
-def _run_generation(L: int, T: _Tubes, max_steps: int, tail_every: int, q_tail: float,
-                    deadline: float) -> tuple[np.ndarray, int]:
+def _run_generation(
+    L: int, T: _Tubes, max_steps: int, tail_every: int, q_tail: float, deadline: float
+) -> tuple[np.ndarray, int]:
     """Push every tube until it enters the tail (done) or fails; returns the mask of
     failed tubes (over the input order) and the steps taken.  A tube whose
     ``max |q|`` has not shrunk by 10% over ``max(64, 4 / eta)`` steps is
@@ -407,7 +454,7 @@ def _run_generation(L: int, T: _Tubes, max_steps: int, tail_every: int, q_tail: 
     ref_q, ref_t = np.ones(n), np.zeros(n, np.int64)
     t = 0
     while idx.size and t < max_steps and time.perf_counter() < deadline:
-        T, ok = _step(L, T)
+        T, _valid, ok = _step(L, T)
         t += 1
         qmax = np.maximum(np.abs(T.q.lo), np.abs(T.q.hi))
         due = t - ref_t[idx] >= window[idx]
@@ -452,17 +499,40 @@ def certify_tubes(
     ``[0, F]`` and every ``eta`` in ``[eta_lo, eta_hi]`` (``L >= 2``), by tubes
     with a branch-and-bound over ``(sigma, eta)`` boxes (module docstring)."""
     with quiet():
-        return _certify_tubes(L, F, eta_lo, eta_hi, n_sigma, n_eta, max_steps, max_boxes,
-                              time_limit, tail_every, q_tail)
+        return _certify_tubes(
+            L,
+            F,
+            eta_lo,
+            eta_hi,
+            n_sigma,
+            n_eta,
+            max_steps,
+            max_boxes,
+            time_limit,
+            tail_every,
+            q_tail,
+        )
 
 
-def _certify_tubes(L: int, F: float, eta_lo: float, eta_hi: float, n_sigma: int, n_eta: int,
-                   max_steps: int, max_boxes: int, time_limit: float, tail_every: int,
-                   q_tail: float) -> TubeResult:
+def _certify_tubes(
+    L: int,
+    F: float,
+    eta_lo: float,
+    eta_hi: float,
+    n_sigma: int,
+    n_eta: int,
+    max_steps: int,
+    max_boxes: int,
+    time_limit: float,
+    tail_every: int,
+    q_tail: float,
+) -> TubeResult:
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     se = np.linspace(0.0, F, n_sigma + 1)
-    he = np.geomspace(eta_lo, eta_hi, n_eta + 1) if eta_lo > 0 else np.linspace(0, eta_hi, n_eta + 1)
+    he = (
+        np.geomspace(eta_lo, eta_hi, n_eta + 1) if eta_lo > 0 else np.linspace(0, eta_hi, n_eta + 1)
+    )
     S, H = np.meshgrid(np.arange(n_sigma), np.arange(n_eta), indexing="ij")
     box = [se[S.ravel()], se[S.ravel() + 1], he[H.ravel()], he[H.ravel() + 1]]
     boxes, steps, stop = 0, 0, "decided"
@@ -479,17 +549,25 @@ def _certify_tubes(L: int, F: float, eta_lo: float, eta_hi: float, n_sigma: int,
         ws = (box[1] - box[0]) / F
         wh = (box[3] - box[2]) / max(eta_hi, 1e-300)
         along_s = ws >= wh
-        mid_s, mid_h = 0.5 * (box[0] + box[1]), np.sqrt(box[2] * box[3]) if eta_lo > 0 else 0.5 * (box[2] + box[3])
+        mid_s, mid_h = (
+            0.5 * (box[0] + box[1]),
+            np.sqrt(box[2] * box[3]) if eta_lo > 0 else 0.5 * (box[2] + box[3]),
+        )
         left = [box[0], np.where(along_s, mid_s, box[1]), box[2], np.where(along_s, box[3], mid_h)]
         right = [np.where(along_s, mid_s, box[0]), box[1], np.where(along_s, box[2], mid_h), box[3]]
         box = [np.concatenate([x, y]) for x, y in zip(left, right, strict=True)]
     worst = {}
     if box[0].size:
         i = int(np.argmax(box[1]))
-        worst = {"sigma_lo": float(box[0][i]), "sigma_hi": float(box[1][i]),
-                 "eta_lo": float(box[2][i]), "eta_hi": float(box[3][i])}
-    return TubeResult(box[0].size == 0, boxes, steps, time.perf_counter() - t0,
-                      int(box[0].size), stop, worst)
+        worst = {
+            "sigma_lo": float(box[0][i]),
+            "sigma_hi": float(box[1][i]),
+            "eta_lo": float(box[2][i]),
+            "eta_hi": float(box[3][i]),
+        }
+    return TubeResult(
+        box[0].size == 0, boxes, steps, time.perf_counter() - t0, int(box[0].size), stop, worst
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -497,7 +575,9 @@ def _certify_tubes(L: int, F: float, eta_lo: float, eta_hi: float, n_sigma: int,
 # ---------------------------------------------------------------------------
 
 
-def _float_run(L: int, sig: np.ndarray, eta: float, max_steps: int) -> tuple[np.ndarray, np.ndarray]:
+def _float_run(
+    L: int, sig: np.ndarray, eta: float, max_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Float64 scalar runs for every ``sigma`` in ``sig``: the largest
     ``log(q_t^2) - t log(1 - eta/2)`` seen while ``|q_t| > 1e-7``, and the
     asymptotic excess ``log((1 - eta k)^2) - log(1 - eta/2)`` at the end,
@@ -521,8 +601,9 @@ def _float_run(L: int, sig: np.ndarray, eta: float, max_steps: int) -> tuple[np.
     return np.where(bad, np.inf, worst), np.where(np.isfinite(asym), asym, np.inf)
 
 
-def estimate_tight(L: int, F: float, *, n_sigma: int = 64, max_steps: int = 200_000,
-                   iters: int = 26) -> tuple[float, float]:
+def estimate_tight(
+    L: int, F: float, *, n_sigma: int = 64, max_steps: int = 200_000, iters: int = 26
+) -> tuple[float, float]:
     """Float64 estimate of ``eta_tight(L, F)`` (bisection on ``eta``; a step is
     good when every ``sigma`` of a grid in ``(0, F]`` keeps ``q_t^2 <= (1 -
     eta/2)^t`` while ``|q_t| > 1e-7`` and contracts at least as fast at its
@@ -564,8 +645,9 @@ def _expanding_tail(L: int, T: _Tubes, g_hi: np.ndarray) -> int | None:
             return None
         lam = (Iv.point(T.h.hi).sqr() * Iv.point(M) / (1.0 - Iv.point(rmax).sqr())).hi
         d_lo = (Iv.point(T.D.lo) - Iv.point(lam) * (Iv.point(T.s.hi) * Iv.point(qT)).sqr()).lo
-        ev = _evaluate(L, T.s, T.h, Iv(-qT, qT), Iv(d_lo, T.D.hi), T.blo.copy(), T.bhi.copy(),
-                       False)
+        ev = _evaluate(
+            L, T.s, T.h, Iv(-qT, qT), Iv(d_lo, T.D.hi), T.blo.copy(), T.bhi.copy(), False
+        )
         m_new = (ev.a4 * Iv(d_lo, T.D.hi)).hi
         r_new = np.maximum(np.abs(ev.rho.lo), np.abs(ev.rho.hi))
         if bool(np.all((m_new <= M) & (r_new <= rmax))):
@@ -580,11 +662,18 @@ def _expanding_tail(L: int, T: _Tubes, g_hi: np.ndarray) -> int | None:
     if not (ev.adm.all() and d_lo[0] > 0 and grow[0] > 1 and r_now[0] > 0):
         return None
     need = (-arb(float(r_now[0])).log()) / arb(float(grow[0])).log()
-    return int(math.ceil(float(need.upper()))) + 1
+    return math.ceil(float(need.upper())) + 1
 
 
-def violation(L: int, sigma: float, eta: float, *, max_steps: int = 200_000,
-              q_small: float = 1e-4, time_limit: float = 60.0) -> dict[str, Any] | None:
+def violation(
+    L: int,
+    sigma: float,
+    eta: float,
+    *,
+    max_steps: int = 200_000,
+    q_small: float = 1e-4,
+    time_limit: float = 60.0,
+) -> dict[str, Any] | None:
     """A certified counterexample to ``e_t^2 <= (1 - eta/2)^t sigma^2`` for the rank-one
     target ``Phi = sigma e_1 e_1^T`` (``||Phi||_F = sigma``): the scalar map from
     ZAS is run in interval arithmetic; either some step has
@@ -598,17 +687,29 @@ def violation(L: int, sigma: float, eta: float, *, max_steps: int = 200_000,
         T = _start(s, s, h, h)
         g_hi = np.ones(1)
         for t in range(1, max_steps + 1):
-            T, ok = _step(L, T)
+            T, valid, _ok = _step(L, T)
+            if not valid.all():
+                return None  # the enclosure is not valid past here: nothing to conclude
             g_hi = np.nextafter(g_hi * (1.0 - Iv.point(h) * 0.5).hi, np.inf)
             if (T.q.sqr().lo > g_hi).all():
-                return {"kind": "finite", "t": t, "sigma": float(sigma), "eta": float(eta),
-                        "q2_over_bound_lo": float((T.q.sqr().lo / g_hi)[0])}
+                return {
+                    "kind": "finite",
+                    "t": t,
+                    "sigma": float(sigma),
+                    "eta": float(eta),
+                    "q2_over_bound_lo": float((T.q.sqr().lo / g_hi)[0]),
+                }
             qm = float(max(abs(T.q.lo[0]), abs(T.q.hi[0])))
             if qm <= q_small and t % 4 == 0:
                 n = _expanding_tail(L, T, g_hi)
                 if n is not None:
-                    return {"kind": "asymptotic", "t": t + n, "entered": t, "sigma": float(sigma),
-                            "eta": float(eta)}
+                    return {
+                        "kind": "asymptotic",
+                        "t": t + n,
+                        "entered": t,
+                        "sigma": float(sigma),
+                        "eta": float(eta),
+                    }
             if qm == 0.0 or time.perf_counter() - t0 > time_limit:
                 return None
         return None
@@ -616,10 +717,11 @@ def violation(L: int, sigma: float, eta: float, *, max_steps: int = 200_000,
 
 @dataclass
 class LowerCertificate:
-    """:func:`certify_lower`'s outcome: the bound is certified for every ``eta`` in
-    ``(0, eta_region]`` (invariant region) and at ``eta`` itself (tubes), for
-    every target with ``||Phi||_F <= F`` and every ``t``; ``certified`` is the
-    latter (the point the bracket's lower end stands on)."""
+    """:func:`certify_lower`'s outcome for the step ``eta``: ``certified`` = the bound
+    holds at ``eta`` for every target with ``||Phi||_F <= F`` and every ``t``
+    (tubes); it holds for every step in ``(0, eta_region]`` (invariant region);
+    ``every_step`` = also for every step in ``[eta_region, eta]`` (tubes with
+    ``eta`` boxes), hence for every step in ``(0, eta]``."""
 
     certified: bool
     eta: float
@@ -627,38 +729,67 @@ class LowerCertificate:
     seconds: float
     tubes: TubeResult | None = None
     region_boxes: int = 0
+    every_step: bool = False
+    stretch: TubeResult | None = None
 
 
-def certify_lower(L: int, F: float, eta: float, *, time_limit: float = 120.0) -> LowerCertificate:
+def certify_lower(
+    L: int, F: float, eta: float, *, time_limit: float = 120.0, stretch_limit: float = 0.0
+) -> LowerCertificate:
     """Certify ``R(t) <= (1 - eta/2)^t R(0)`` at the step ``eta`` (tubes over
-    ``sigma`` in ``[0, F]``, :func:`certify_tubes` with a point ``eta``), and for
+    ``sigma`` in ``[0, F]``, :func:`certify_tubes` with a point ``eta``), for
     every step in ``(0, eta_A]`` with ``eta_A = eta 2^-j`` the largest the
     invariant region (:func:`~zascheck.measure.certify_thm43.certify_per_step`)
-    reaches.  ``L = 1`` is exact (``eta <= 3/2``, and then every smaller step)."""
+    reaches, and, given ``stretch_limit`` seconds, for every step in
+    ``[eta_A, eta]`` (tubes over ``(sigma, eta)`` boxes).  ``L = 1`` is exact
+    (``eta <= 3/2``, and then every smaller step)."""
     t0 = time.perf_counter()
     if L == 1:
         ok = eta <= 1.5
-        return LowerCertificate(ok, eta, eta if ok else 0.0, time.perf_counter() - t0)
+        return LowerCertificate(
+            ok, eta, eta if ok else 0.0, time.perf_counter() - t0, every_step=ok
+        )
     tr = certify_tubes(L, F, eta, eta, time_limit=max(1.0, time_limit - 6.0))
-    eta_a, boxes = 0.0, 0
+    eta_a, boxes = region_reach(L, F, eta, time_limit - (time.perf_counter() - t0))
+    out = LowerCertificate(tr.certified, eta, eta_a, time.perf_counter() - t0, tr, boxes)
+    if tr.certified and eta_a > 0 and stretch_limit > 0:
+        out.stretch = stretch(L, F, eta_a, eta, time_limit=stretch_limit)
+        out.every_step = out.stretch.certified
+        out.seconds = time.perf_counter() - t0
+    return out
+
+
+def region_reach(L: int, F: float, eta: float, time_limit: float) -> tuple[float, int]:
+    """The largest ``eta 2^-j`` (``j >= 2``) up to which the invariant region
+    certifies every step, and the boxes it used (``(0.0, n)`` if none)."""
+    t0, boxes = time.perf_counter(), 0
     for j in range(2, 40):
         left = time_limit - (time.perf_counter() - t0)
         cand = eta * 2.0**-j
-        c = certify_per_step(L, F, eta_max=cand, time_limit=max(0.5, min(3.0, left)),
-                             max_boxes=50_000)
+        c = certify_per_step(
+            L, F, eta_max=cand, time_limit=max(0.5, min(3.0, left)), max_boxes=50_000
+        )
         boxes += c.boxes
         if c.certified:
-            eta_a = cand
-            break
-    return LowerCertificate(tr.certified, eta, eta_a, time.perf_counter() - t0, tr, boxes)
+            return cand, boxes
+    return 0.0, boxes
+
+
+def stretch(L: int, F: float, eta_a: float, eta: float, *, time_limit: float) -> TubeResult:
+    """Tubes over every ``(sigma, eta')`` with ``sigma`` in ``[0, F]`` and ``eta'`` in
+    ``[eta_a, eta]`` (8 ``eta`` boxes per octave to start)."""
+    n_eta = max(1, math.ceil(math.log2(eta / eta_a) * 8))
+    return certify_tubes(L, F, eta_a, eta, n_eta=n_eta, time_limit=time_limit)
 
 
 @dataclass
 class TightBracket:
-    """A certified bracket ``eta_lo <= eta_tight(L, F) < eta_hi``: every step in
-    ``(0, eta_lo]`` satisfies the bound for every target with ``||Phi||_F <= F``
-    and every ``t`` (``lower``), and ``eta_hi`` fails it for the rank-one
-    target ``sigma e_1 e_1^T`` at step ``t`` (``upper``)."""
+    """A certified bracket of ``eta_tight(L, F)``: ``eta_lo`` satisfies the bound for
+    every target with ``||Phi||_F <= F`` and every ``t`` (``lower``; with
+    ``every_step`` so does every smaller step, and then
+    ``eta_lo <= eta_tight < eta_hi`` for ``eta_tight`` the largest step below
+    which every step is safe), and ``eta_hi`` fails it for the rank-one target
+    ``sigma e_1 e_1^T`` at step ``t`` (``upper``)."""
 
     L: int
     F: float
@@ -669,6 +800,11 @@ class TightBracket:
     lower: LowerCertificate | None = None
     upper: dict[str, Any] | None = None
     notes: str = ""
+
+    @property
+    def every_step(self) -> bool:
+        """Whether every step in ``(0, eta_lo]`` is certified (not only ``eta_lo``)."""
+        return bool(self.lower is not None and self.lower.every_step and self.eta_lo is not None)
 
     @property
     def rel_width(self) -> float:
@@ -691,21 +827,45 @@ class TightBracket:
         return d
 
 
-def tight_bracket(L: int, F: float, *, rel: float = 2.5e-4, time_limit: float = 120.0,
-                  n_sigma: int = 64) -> TightBracket:
+def tight_bracket(
+    L: int,
+    F: float,
+    *,
+    rel: float = 2.5e-4,
+    time_limit: float = 120.0,
+    n_sigma: int = 64,
+    stretch_limit: float = 0.0,
+) -> TightBracket:
     """Certify a bracket of ``eta_tight(L, F)`` about a float estimate: the upper
     end at ``estimate (1 + rel 2^j)`` by :func:`violation` (first ``j`` that
     succeeds), the lower end at ``estimate (1 - rel 2^j)`` by
-    :func:`certify_lower`.  ``L = 1`` is exact: ``eta_tight = 3/2``."""
+    :func:`certify_lower` (with ``stretch_limit`` seconds for every smaller
+    step; ``time_limit`` bounds the rest).  ``L = 1`` is exact:
+    ``eta_tight = 3/2``."""
     t0 = time.perf_counter()
     if L == 1:
-        low = certify_lower(1, F, 1.5)
-        up = {"kind": "finite", "t": 1, "sigma": F, "eta": 1.5 * (1 + rel),
-              "note": "(1 - eta)^2 > 1 - eta/2 for eta > 3/2: e_1^2 > (1 - eta/2) sigma^2"}
-        return TightBracket(1, F, 1.5, 1.5 * (1 + rel), 1.5, time.perf_counter() - t0, low, up,
-                            "exact at L = 1: (1 - eta)^2 <= 1 - eta/2 iff eta <= 3/2")
+        low1 = certify_lower(1, F, 1.5)
+        up1 = {
+            "kind": "finite",
+            "t": 1,
+            "sigma": F,
+            "eta": 1.5 * (1 + rel),
+            "note": "(1 - eta)^2 > 1 - eta/2 for eta > 3/2: e_1^2 > (1 - eta/2) sigma^2",
+        }
+        return TightBracket(
+            1,
+            F,
+            1.5,
+            1.5 * (1 + rel),
+            1.5,
+            time.perf_counter() - t0,
+            low1,
+            up1,
+            "exact at L = 1: (1 - eta)^2 <= 1 - eta/2 iff eta <= 3/2",
+        )
     est, s_worst = estimate_tight(L, F, n_sigma=n_sigma)
-    hi, up = None, None
+    hi: float | None = None
+    up: dict[str, Any] | None = None
     for j in range(8):
         cand = est * (1 + rel * 2**j)
         for s in dict.fromkeys([s_worst, F]):
@@ -715,13 +875,14 @@ def tight_bracket(L: int, F: float, *, rel: float = 2.5e-4, time_limit: float = 
                 break
         if hi is not None:
             break
-    lo, low = None, None
+    lo: float | None = None
+    low: LowerCertificate | None = None
     for j in range(8):
         cand = est * (1 - rel * 2**j)
         left = time_limit - (time.perf_counter() - t0)
         if left <= 1:
             break
-        low = certify_lower(L, F, cand, time_limit=left)
+        low = certify_lower(L, F, cand, time_limit=left, stretch_limit=stretch_limit)
         if low.certified:
             lo = cand
             break

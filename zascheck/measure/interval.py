@@ -36,6 +36,7 @@ _PINF = np.inf
 
 Num = Union["Iv", float, int, np.ndarray]
 
+
 #: overflow to inf, 0 * inf and x / 0 are handled by the outward widening (to the line)
 def quiet() -> Any:
     """The numpy error state interval code runs in: overflow to ``inf``, ``0 * inf``

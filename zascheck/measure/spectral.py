@@ -286,7 +286,7 @@ def rational_orthogonal(d: int, rng: np.random.Generator, size: int = 3) -> Any:
     return (eye - a) * (eye + a).inv()
 
 
-def _diag(b: Backend, vals: Sequence[Any], rows: int, cols: int) -> Any:
+def _diag(b: Backend, vals: Any, rows: int, cols: int) -> Any:
     m = b.zeros(rows, cols)
     for i, v in enumerate(list(vals)[: min(rows, cols)]):
         m[i, i] = b.scalar(v)
@@ -431,8 +431,13 @@ def compare_full_reduced(
             break
         ws = model.gd_update(b, ws, g, eta_b)
         a_, b_, c_, _e = mode_step(a_, b_, c_, sig, eta_b, init.p, init.q)
-    return {"first_disjoint": first, "steps": t, "max_gap": gap, "max_radius": rad,
-            "max_gap_over_radii": ratio}
+    return {
+        "first_disjoint": first,
+        "steps": t,
+        "max_gap": gap,
+        "max_radius": rad,
+        "max_gap_over_radii": ratio,
+    }
 
 
 def exact_target(
@@ -453,8 +458,9 @@ def exact_target(
         raise InputError("a symmetric target is square")
     q = rational_orthogonal(d_x, rng)
     signs = [1 if i % 2 == 0 else -1 for i in range(d_x)]
-    u = q * flint.fmpq_mat(d_x, d_x, [signs[i] if i == j else 0 for i in range(d_x)
-                                      for j in range(d_x)])
+    u = q * flint.fmpq_mat(
+        d_x, d_x, [signs[i] if i == j else 0 for i in range(d_x) for j in range(d_x)]
+    )
     return u, sig, q
 
 

@@ -48,8 +48,8 @@ __all__ = [
     "any_layer_rate_proof",
     "closure_proofs",
     "diagonal_proofs",
-    "mode_fact_proofs",
     "frobenius_proof",
+    "mode_fact_proofs",
     "rate_proofs",
     "rectangular_proofs",
     "spectral_proofs",
@@ -75,8 +75,15 @@ def _scalar_residual(expr: Any) -> Terms:
 
 
 def _scalar_proof(name: str, lhs: Any, rhs: Any, route: str, steps: list[str]) -> Proof:
-    return Proof(name=name, lhs=lhs, rhs=rhs, residual=_scalar_residual(lhs - rhs), route=route,
-                 scope=_EVERY, steps=steps)
+    return Proof(
+        name=name,
+        lhs=lhs,
+        rhs=rhs,
+        residual=_scalar_residual(lhs - rhs),
+        route=route,
+        scope=_EVERY,
+        steps=steps,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -96,12 +103,19 @@ def _orthogonal_algebra() -> tuple[Algebra, dict[str, Any], list[tuple[Any, Any]
     return alg, L, rules
 
 
-def _nf_proof(alg: Algebra, rules: list[tuple[Any, Any]], name: str, lhs: Any, rhs: Any,
-              steps: list[str]) -> Proof:
+def _nf_proof(
+    alg: Algebra, rules: list[tuple[Any, Any]], name: str, lhs: Any, rhs: Any, steps: list[str]
+) -> Proof:
     res = alg.rewrite(lhs - rhs, rules)
-    return Proof(name=name, lhs=lhs, rhs=rhs, residual=res,
-                 route="free algebra, rewriting modulo U^T U = U U^T = V^T V = V V^T = 1",
-                 scope=_EVERY, steps=steps)
+    return Proof(
+        name=name,
+        lhs=lhs,
+        rhs=rhs,
+        residual=res,
+        route="free algebra, rewriting modulo U^T U = U U^T = V^T V = V V^T = 1",
+        scope=_EVERY,
+        steps=steps,
+    )
 
 
 def closure_proofs(wrong: str | None = None) -> list[Proof]:
@@ -153,19 +167,37 @@ def diagonal_proofs(wrong: str | None = None) -> list[Proof]:
     """
     _check(wrong)
     p, q = ks - 1, Ls - ks
-    right = a ** ls if wrong == "exponent" else a ** (ls - 1)
+    right = a**ls if wrong == "exponent" else a ** (ls - 1)
     step = "diagonal matrices commute and are symmetric; exponents combine (powsimp)"
     return [
-        _scalar_proof("diag E = c^q b a^p - sigma", c ** (Ls - ks) * b * a ** (ks - 1) - sigma,
-                      c**q * b * a**p - sigma, "commuting scalars", [step]),
-        _scalar_proof("diag G_l (l < k) = g_a = c^q b e a^(p-1), for every l",
-                      c ** (Ls - ks) * b * a ** (ks - 1 - ls) * e * right,
-                      c**q * b * e * a ** (p - 1), "commuting scalars, symbolic L, k, l", [step]),
-        _scalar_proof("diag G_k = g_b = c^q e a^p", c ** (Ls - ks) * e * a ** (ks - 1),
-                      c**q * e * a**p, "commuting scalars, symbolic L, k", [step]),
-        _scalar_proof("diag G_l (l > k) = g_c = c^(q-1) b e a^p, for every l",
-                      c ** (Ls - ls) * e * c ** (ls - 1 - ks) * b * a ** (ks - 1),
-                      c ** (q - 1) * b * e * a**p, "commuting scalars, symbolic L, k, l", [step]),
+        _scalar_proof(
+            "diag E = c^q b a^p - sigma",
+            c ** (Ls - ks) * b * a ** (ks - 1) - sigma,
+            c**q * b * a**p - sigma,
+            "commuting scalars",
+            [step],
+        ),
+        _scalar_proof(
+            "diag G_l (l < k) = g_a = c^q b e a^(p-1), for every l",
+            c ** (Ls - ks) * b * a ** (ks - 1 - ls) * e * right,
+            c**q * b * e * a ** (p - 1),
+            "commuting scalars, symbolic L, k, l",
+            [step],
+        ),
+        _scalar_proof(
+            "diag G_k = g_b = c^q e a^p",
+            c ** (Ls - ks) * e * a ** (ks - 1),
+            c**q * e * a**p,
+            "commuting scalars, symbolic L, k",
+            [step],
+        ),
+        _scalar_proof(
+            "diag G_l (l > k) = g_c = c^(q-1) b e a^p, for every l",
+            c ** (Ls - ls) * e * c ** (ls - 1 - ks) * b * a ** (ks - 1),
+            c ** (q - 1) * b * e * a**p,
+            "commuting scalars, symbolic L, k, l",
+            [step],
+        ),
     ]
 
 
@@ -184,20 +216,35 @@ def _grads(p: Any, q: Any) -> tuple[Any, Any, Any, Any]:
 def mode_fact_proofs() -> list[Proof]:
     """Per-mode identities (symbolic ``p``, ``q``, ``L``): flow invariants, the
     GD drift of ``D = a^2 - b^2``, and the GD step ``e' = e (1 - eta K)``."""
-    ee, ga, gb, gc = _grads(ps, qs)
+    _e, ga, gb, gc = _grads(ps, qs)
     out = [
-        _scalar_proof("flow: d/dt (b^2 - a^2) = 0", 2 * b * (-gb) - 2 * a * (-ga), 0,
-                      "commuting scalars, symbolic p, q", ["D_{k-1} = W_k^T W_k - W_{k-1} W_{k-1}^T = V (b^2 - a^2) V^T"]),
-        _scalar_proof("flow: d/dt (c^2 - b^2) = 0", 2 * c * (-gc) - 2 * b * (-gb), 0,
-                      "commuting scalars, symbolic p, q", ["D_k = U (c^2 - b^2) U^T"]),
+        _scalar_proof(
+            "flow: d/dt (b^2 - a^2) = 0",
+            2 * b * (-gb) - 2 * a * (-ga),
+            0,
+            "commuting scalars, symbolic p, q",
+            ["D_{k-1} = W_k^T W_k - W_{k-1} W_{k-1}^T = V (b^2 - a^2) V^T"],
+        ),
+        _scalar_proof(
+            "flow: d/dt (c^2 - b^2) = 0",
+            2 * c * (-gc) - 2 * b * (-gb),
+            0,
+            "commuting scalars, symbolic p, q",
+            ["D_k = U (c^2 - b^2) U^T"],
+        ),
     ]
     E = sp.Symbol("E")  # e as an independent symbol
     a1 = a - eta * c**qs * b * E * a ** (ps - 1)
     b1 = b - eta * c**qs * E * a**ps
-    out.append(_scalar_proof(
-        "GD: D' = D (1 - eta^2 c^(2q) e^2 a^(2p-2)), D = a^2 - b^2",
-        a1**2 - b1**2, (a**2 - b**2) * (1 - eta**2 * c ** (2 * qs) * E**2 * a ** (2 * ps - 2)),
-        "commuting scalars, symbolic p, q", ["first-order terms cancel (zas.drift, per mode)"]))
+    out.append(
+        _scalar_proof(
+            "GD: D' = D (1 - eta^2 c^(2q) e^2 a^(2p-2)), D = a^2 - b^2",
+            a1**2 - b1**2,
+            (a**2 - b**2) * (1 - eta**2 * c ** (2 * qs) * E**2 * a ** (2 * ps - 2)),
+            "commuting scalars, symbolic p, q",
+            ["first-order terms cancel (zas.drift, per mode)"],
+        )
+    )
     out += _factorisation_proofs()
     return out
 
@@ -214,13 +261,27 @@ def _factorisation_proofs() -> list[Proof]:
     geo = sp.summation((1 - x) ** i, (i, 0, n - 1))
     geo = geo.args[-1][0] if isinstance(geo, sp.Piecewise) else geo
     return [
-        _scalar_proof("GD (ZAS): a' = a (1 - x), x = eta e b a^(L-3)",
-                      a - eta * b * E * a ** (Ls - 2), a * (1 - xx), "commuting scalars, symbolic L", []),
-        _scalar_proof("GD (ZAS): e' = e (1 - eta K), K = b^2 a^(2L-4) S + a^(2L-2) (1-x)^(L-1)",
-                      e1, E * (1 - eta * K), "commuting scalars, symbolic L, (1-x)^(L-1) opaque",
-                      ["S = (1 - (1-x)^(L-1)) / x"]),
-        _scalar_proof("S_n(x) = sum_{i<n} (1-x)^i = (1 - (1-x)^n) / x  (x != 0)",
-                      geo, (1 - (1 - x) ** n) / x, "sympy summation", []),
+        _scalar_proof(
+            "GD (ZAS): a' = a (1 - x), x = eta e b a^(L-3)",
+            a - eta * b * E * a ** (Ls - 2),
+            a * (1 - xx),
+            "commuting scalars, symbolic L",
+            [],
+        ),
+        _scalar_proof(
+            "GD (ZAS): e' = e (1 - eta K), K = b^2 a^(2L-4) S + a^(2L-2) (1-x)^(L-1)",
+            e1,
+            E * (1 - eta * K),
+            "commuting scalars, symbolic L, (1-x)^(L-1) opaque",
+            ["S = (1 - (1-x)^(L-1)) / x"],
+        ),
+        _scalar_proof(
+            "S_n(x) = sum_{i<n} (1-x)^i = (1 - (1-x)^n) / x  (x != 0)",
+            geo,
+            (1 - (1 - x) ** n) / x,
+            "sympy summation",
+            [],
+        ),
     ]
 
 
@@ -241,25 +302,52 @@ def rate_proofs(alpha_sq: Any = 1) -> list[Proof]:
     step_lhs = (A + s) ** (m + 1) - A ** (m + 1)
     step_rhs = (A + s) * ((A + s) ** m - A**m) + s * A**m
     out = [
-        _scalar_proof("flow (alpha-ZAS): de/dt = -k e, k = a^(2L-4) (a^2 + (L-1) b^2)", k_here,
-                      a ** (2 * Ls - 4) * (a**2 + (Ls - 1) * b**2), "chain rule, symbolic L", []),
-        _scalar_proof("k at a^2 = alpha^2 + b^2:  k = (alpha^2 + b^2)^(L-2) (alpha^2 + L b^2)",
-                      (a ** (2 * Ls - 4) * (a**2 + (Ls - 1) * b**2)).subs(a, sp.sqrt(A + b**2)),
-                      (A + b**2) ** (Ls - 2) * (A + Ls * b**2),
-                      "substitution of the flow invariant b^2 - a^2 = -alpha^2", []),
-        _scalar_proof("induction step: (A+s)^(m+1) - A^(m+1) = (A+s)((A+s)^m - A^m) + s A^m",
-                      step_lhs, step_rhs, "commuting scalars, symbolic m", []),
+        _scalar_proof(
+            "flow (alpha-ZAS): de/dt = -k e, k = a^(2L-4) (a^2 + (L-1) b^2)",
+            k_here,
+            a ** (2 * Ls - 4) * (a**2 + (Ls - 1) * b**2),
+            "chain rule, symbolic L",
+            [],
+        ),
+        _scalar_proof(
+            "k at a^2 = alpha^2 + b^2:  k = (alpha^2 + b^2)^(L-2) (alpha^2 + L b^2)",
+            (a ** (2 * Ls - 4) * (a**2 + (Ls - 1) * b**2)).subs(a, sp.sqrt(A + b**2)),
+            (A + b**2) ** (Ls - 2) * (A + Ls * b**2),
+            "substitution of the flow invariant b^2 - a^2 = -alpha^2",
+            [],
+        ),
+        _scalar_proof(
+            "induction step: (A+s)^(m+1) - A^(m+1) = (A+s)((A+s)^m - A^m) + s A^m",
+            step_lhs,
+            step_rhs,
+            "commuting scalars, symbolic m",
+            [],
+        ),
     ]
-    out.append(_scalar_proof("k - alpha^(2(L-1)) = H (A + L s) + A^m L s, H = (A+s)^m - A^m",
-                             k_of_s - A ** (m + 1),
-                             ((A + s) ** m - A**m) * (A + (m + 2) * s) + A**m * (m + 2) * s,
-                             "commuting scalars, symbolic m = L - 2", ["s = b^2"]))
-    out.append(_nonneg_proof("induction: (A+s)^m - A^m >= 0 (base m = 0: 0; step: H >= 0 => "
-                             "(A+s) H + s A^m >= 0)", (A + s) * H + s * A**m,
-                             [f"A = alpha^2 = {A}", "s = b^2 >= 0, H = (A+s)^m - A^m >= 0"]))
+    out.append(
+        _scalar_proof(
+            "k - alpha^(2(L-1)) = H (A + L s) + A^m L s, H = (A+s)^m - A^m",
+            k_of_s - A ** (m + 1),
+            ((A + s) ** m - A**m) * (A + (m + 2) * s) + A**m * (m + 2) * s,
+            "commuting scalars, symbolic m = L - 2",
+            ["s = b^2"],
+        )
+    )
+    out.append(
+        _nonneg_proof(
+            "induction: (A+s)^m - A^m >= 0 (base m = 0: 0; step: H >= 0 => (A+s) H + s A^m >= 0)",
+            (A + s) * H + s * A**m,
+            [f"A = alpha^2 = {A}", "s = b^2 >= 0, H = (A+s)^m - A^m >= 0"],
+        )
+    )
     kmin = A ** (m + 1)
-    out.append(_nonneg_proof("k - alpha^(2(L-1)) = H (A + L s) + A^m L s >= 0",
-                             H * (A + (m + 2) * s) + A**m * (m + 2) * s, ["m = L - 2 >= 0"]))
+    out.append(
+        _nonneg_proof(
+            "k - alpha^(2(L-1)) = H (A + L s) + A^m L s >= 0",
+            H * (A + (m + 2) * s) + A**m * (m + 2) * s,
+            ["m = L - 2 >= 0"],
+        )
+    )
     out.append(_nonneg_proof("alpha^(2(L-1)) >= 1, hence k >= 1", kmin - 1, [f"A = {A}"]))
     return out
 
@@ -273,9 +361,13 @@ def any_layer_rate_proof() -> Proof:
     ee, ga, gb, gc = _grads(ps, qs)
     de = sp.diff(ee, c) * (-gc) + sp.diff(ee, b) * (-gb) + sp.diff(ee, a) * (-ga)
     lhs = (de / ee).subs(c, a).subs(qs, Ls - 1 - ps)
-    return _scalar_proof("zero at layer k, c = a: de/dt = -a^(2L-4) (a^2 + (L-1) b^2) e", lhs,
-                         -(a ** (2 * Ls - 4)) * (a**2 + (Ls - 1) * b**2),
-                         "chain rule, symbolic p and L = p + q + 1", [])
+    return _scalar_proof(
+        "zero at layer k, c = a: de/dt = -a^(2L-4) (a^2 + (L-1) b^2) e",
+        lhs,
+        -(a ** (2 * Ls - 4)) * (a**2 + (Ls - 1) * b**2),
+        "chain rule, symbolic p and L = p + q + 1",
+        [],
+    )
 
 
 def tightness_proofs() -> list[Proof]:
@@ -291,14 +383,32 @@ def tightness_proofs() -> list[Proof]:
     sol = -sigma * sp.exp(-t)
     k1 = (1 + s) ** m * (1 + (m + 2) * s)
     return [
-        _scalar_proof("L = 1: e(t) = -sigma exp(-t) solves e' = -e", sp.diff(sol, t), -sol,
-                      "sympy differentiation", ["e(0) = -sigma: the initial value"]),
-        _scalar_proof("L = 1: e(t)^2 = exp(-2t) sigma^2 (equality for all t)", sol**2,
-                      sp.exp(-2 * t) * sigma**2, "commuting scalars", []),
-        _scalar_proof("L >= 2: k - 1 - L s = H (1 + L s), H = (1+s)^m - 1", k1 - 1 - (m + 2) * s,
-                      ((1 + s) ** m - 1) * (1 + (m + 2) * s), "commuting scalars, m = L - 2", []),
-        _nonneg_proof("L >= 2: H (1 + L s) >= 0, so k >= 1 + L b^2 > 1 when b != 0",
-                      H * (1 + (m + 2) * s), ["H >= 0 by the induction of rate_proofs (A = 1)"]),
+        _scalar_proof(
+            "L = 1: e(t) = -sigma exp(-t) solves e' = -e",
+            sp.diff(sol, t),
+            -sol,
+            "sympy differentiation",
+            ["e(0) = -sigma: the initial value"],
+        ),
+        _scalar_proof(
+            "L = 1: e(t)^2 = exp(-2t) sigma^2 (equality for all t)",
+            sol**2,
+            sp.exp(-2 * t) * sigma**2,
+            "commuting scalars",
+            [],
+        ),
+        _scalar_proof(
+            "L >= 2: k - 1 - L s = H (1 + L s), H = (1+s)^m - 1",
+            k1 - 1 - (m + 2) * s,
+            ((1 + s) ** m - 1) * (1 + (m + 2) * s),
+            "commuting scalars, m = L - 2",
+            [],
+        ),
+        _nonneg_proof(
+            "L >= 2: H (1 + L s) >= 0, so k >= 1 + L b^2 > 1 when b != 0",
+            H * (1 + (m + 2) * s),
+            ["H >= 0 by the induction of rate_proofs (A = 1)"],
+        ),
     ]
 
 
@@ -313,17 +423,29 @@ def frobenius_proof() -> Proof:
     rotated = {w[-1:] + w[:-1]: k for w, k in first.items()}  # tr(w) = tr(last letter first)
     nf = alg.rewrite(alg.from_terms(rotated), rules)
     res = alg.terms(alg.from_terms(nf) - X * X)
-    return Proof(name="||U X V^T||_F^2 = tr(X^2): R = 1/2 sum_i e_i^2", lhs=T(U * X * T(V)) * U * X * T(V),
-                 rhs=X * X, residual=res, route="free algebra: rewrite, cyclic rotation, rewrite",
-                 scope=_EVERY, steps=["tr(M) = tr of a cyclic rotation of M"])
+    return Proof(
+        name="||U X V^T||_F^2 = tr(X^2): R = 1/2 sum_i e_i^2",
+        lhs=T(U * X * T(V)) * U * X * T(V),
+        rhs=X * X,
+        residual=res,
+        route="free algebra: rewrite, cyclic rotation, rewrite",
+        scope=_EVERY,
+        steps=["tr(M) = tr of a cyclic rotation of M"],
+    )
 
 
 def _nonneg_proof(name: str, expr: Any, steps: list[str]) -> Proof:
     """A nonnegativity decided by sympy's assumptions (``is_nonnegative``)."""
     ok = sp.simplify(expr).is_nonnegative
-    return Proof(name=name, lhs=expr, rhs=sp.Integer(0),
-                 residual={} if ok else {("not shown >= 0",): expr},
-                 route="sympy assumptions (nonnegative symbols)", scope=_EVERY, steps=steps)
+    return Proof(
+        name=name,
+        lhs=expr,
+        rhs=sp.Integer(0),
+        residual={} if ok else {("not shown >= 0",): expr},
+        route="sympy assumptions (nonnegative symbols)",
+        scope=_EVERY,
+        steps=steps,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -338,27 +460,45 @@ def rectangular_proofs() -> list[Proof]:
     every ``G_l`` is ``J_l (core gradient) J_{l-1}^T``, so GD keeps the
     embedding and runs the square core network (every L by induction)."""
     alg = Algebra()
-    J1, J2, J3, A1, A2, A3, C, E = (alg.letter(n) for n in ("J1", "J2", "J3", "A1", "A2", "A3",
-                                                            "C", "E"))
+    J1, J2, J3, A1, A2, A3, C, E = (
+        alg.letter(n) for n in ("J1", "J2", "J3", "A1", "A2", "A3", "C", "E")
+    )
     T = alg.T
     rules = [(T(J) * J, sp.Integer(1)) for J in (J1, J2, J3)]
     why = ["induction on the number of factors"]
     eqs = [
         ("W_{2:1}: (J2 A2 J1^T)(J1 A1) = J2 A2 A1", J2 * A2 * T(J1) * J1 * A1, J2 * A2 * A1),
         ("W_{L:l}: (C J3^T)(J3 A3 J2^T) = C A3 J2^T", C * T(J3) * J3 * A3 * T(J2), C * A3 * T(J2)),
-        ("G_l = (C J_l^T)^T E (J_{l-1} A)^T = J_l (C^T E A^T) J_{l-1}^T",
-         T(C * T(J2)) * E * T(J1 * A1), J2 * T(C) * E * T(A1) * T(J1)),
+        (
+            "G_l = (C J_l^T)^T E (J_{l-1} A)^T = J_l (C^T E A^T) J_{l-1}^T",
+            T(C * T(J2)) * E * T(J1 * A1),
+            J2 * T(C) * E * T(A1) * T(J1),
+        ),
     ]
-    return [Proof(name=n, lhs=lhs, rhs=rhs, residual=alg.rewrite(lhs - rhs, rules),
-                  route="free algebra, rewriting modulo J_l^T J_l = 1", scope=_EVERY, steps=why)
-            for n, lhs, rhs in eqs]
+    return [
+        Proof(
+            name=n,
+            lhs=lhs,
+            rhs=rhs,
+            residual=alg.rewrite(lhs - rhs, rules),
+            route="free algebra, rewriting modulo J_l^T J_l = 1",
+            scope=_EVERY,
+            steps=why,
+        )
+        for n, lhs, rhs in eqs
+    ]
 
 
 def spectral_proofs(wrong: str | None = None) -> list[Proof]:
     """The proof set of ``zas.spectral``: matrix closure, diagonals, per-mode
     facts, the rectangular embedding, and the flow rate from ZAS."""
-    return [*closure_proofs(wrong), *diagonal_proofs(wrong), frobenius_proof(),
-            *mode_fact_proofs(), *rectangular_proofs()]
+    return [
+        *closure_proofs(wrong),
+        *diagonal_proofs(wrong),
+        frobenius_proof(),
+        *mode_fact_proofs(),
+        *rectangular_proofs(),
+    ]
 
 
 def _check(wrong: str | None) -> None:

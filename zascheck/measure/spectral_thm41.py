@@ -58,10 +58,18 @@ __all__ = [
 #: budgets for the ``spectral-proof`` method of ``zas.thm4.1``
 THM41_SPECTRAL_BUDGETS: dict[str, dict[str, Any]] = {
     "quick": {"depths": [1, 2, 3, 8], "sigmas": [0.5, 2.0], "points": 8, "alpha": 1.0},
-    "standard": {"depths": [1, 2, 3, 5, 8, 16, 64], "sigmas": [0.1, 0.5, 1.0, 2.0, 5.0],
-                 "points": 16, "alpha": 1.0},
-    "thorough": {"depths": [1, 2, 3, 4, 5, 8, 12, 16, 32, 64, 128],
-                 "sigmas": [0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 20.0], "points": 24, "alpha": 1.0},
+    "standard": {
+        "depths": [1, 2, 3, 5, 8, 16, 64],
+        "sigmas": [0.1, 0.5, 1.0, 2.0, 5.0],
+        "points": 16,
+        "alpha": 1.0,
+    },
+    "thorough": {
+        "depths": [1, 2, 3, 4, 5, 8, 12, 16, 32, 64, 128],
+        "sigmas": [0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 20.0],
+        "points": 24,
+        "alpha": 1.0,
+    },
 }
 #: its negative control: layers alpha I with alpha < 1 (not ZAS): the rate drops below 1
 THM41_SPECTRAL_CONTROLS: dict[str, dict[str, Any]] = {
@@ -146,8 +154,9 @@ def mode_flow_grid(
         flint.ctx.prec = old
 
 
-def _grid(depths: list[int], sigmas: list[float], alpha: float, points: int, prec: int
-          ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _grid(
+    depths: list[int], sigmas: list[float], alpha: float, points: int, prec: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every grid point of every ``(L, sigma)``, flattened, and a summary."""
     rows = []
     for L in depths:
@@ -175,20 +184,33 @@ def _rate_part(proven: bool, rows: list[dict[str, Any]], alpha: float) -> CheckR
     else:
         verdict = Verdict.INCONCLUSIVE
     res = CheckResult(
-        verdict=verdict, measured=worst["ratio"], bound=1.0, relation="<=", part="rate",
-        arithmetic="symbolic + ball", precision_bits=0,
+        verdict=verdict,
+        measured=worst["ratio"],
+        bound=1.0,
+        relation="<=",
+        part="rate",
+        arithmetic="symbolic + ball",
+        precision_bits=0,
         measured_repr="max over the grid of e(t)^2 / (exp(-2t) sigma^2), L >= 2 (upper end)",
-        notes=("R(t) <= exp(-2t) R(0) for every t, Phi, L, d: symbolic (reduction + k >= 1)"
-               if verdict is Verdict.CERTIFIED else
-               f"the proof does not close for layers alpha I with alpha = {alpha}"
-               if not proven else ""),
+        notes=(
+            "R(t) <= exp(-2t) R(0) for every t, Phi, L, d: symbolic (reduction + k >= 1)"
+            if verdict is Verdict.CERTIFIED
+            else f"the proof does not close for layers alpha I with alpha = {alpha}"
+            if not proven
+            else ""
+        ),
     )
     if bad:
         r = min(bad, key=lambda r: float(r["t"].mid()))
-        res.counterexample = {"L": r["L"], "sigma": r["sigma"], "t": _s(r["t"]),
-                              "e2": _s(r["e2"]), "exp(-2t) sigma^2": _s(r["bound"]),
-                              "Phi": f"sigma * e_1 e_1^T (d = 1: Phi = {r['sigma']})",
-                              "init": f"W_l = {alpha} I (l < L), W_L = 0"}
+        res.counterexample = {
+            "L": r["L"],
+            "sigma": r["sigma"],
+            "t": _s(r["t"]),
+            "e2": _s(r["e2"]),
+            "exp(-2t) sigma^2": _s(r["bound"]),
+            "Phi": f"sigma * e_1 e_1^T (d = 1: Phi = {r['sigma']})",
+            "init": f"W_l = {alpha} I (l < L), W_L = 0",
+        }
     return res
 
 
@@ -198,16 +220,26 @@ def _tight_part(proven: bool, rows: list[dict[str, Any]]) -> CheckResult:
     dev = max((abs(float((r["e2"] / r["bound"] - 1).mid())) for r in l1), default=0.0)
     verdict = Verdict.VIOLATED if apart else (Verdict.CERTIFIED if proven else Verdict.INCONCLUSIVE)
     res = CheckResult(
-        verdict=verdict, measured=dev, bound=0.0, relation="<=", part="tight-at-L=1",
-        arithmetic="symbolic + ball", precision_bits=0,
+        verdict=verdict,
+        measured=dev,
+        bound=0.0,
+        relation="<=",
+        part="tight-at-L=1",
+        arithmetic="symbolic + ball",
+        precision_bits=0,
         measured_repr="max |e^2 / (exp(-2t) sigma^2) - 1| on the L = 1 grid (midpoints)",
         notes="L = 1: e(t) = -sigma exp(-t) (symbolic), so R(t) = exp(-2t) R(0) for every t; "
-              "for L >= 2 and Phi != 0 the inequality is strict for t > 0 (k >= 1 + L b^2)",
+        "for L >= 2 and Phi != 0 the inequality is strict for t > 0 (k >= 1 + L b^2)",
     )
     if apart:
         r = apart[0]
-        res.counterexample = {"L": 1, "sigma": r["sigma"], "t": _s(r["t"]), "e2": _s(r["e2"]),
-                              "exp(-2t) sigma^2": _s(r["bound"])}
+        res.counterexample = {
+            "L": 1,
+            "sigma": r["sigma"],
+            "t": _s(r["t"]),
+            "e2": _s(r["e2"]),
+            "exp(-2t) sigma^2": _s(r["bound"]),
+        }
     return res
 
 
@@ -247,28 +279,47 @@ def thm41_spectral_proof(
     verdict = combine_verdicts(p.verdict for p in parts)
     uni = verdict is Verdict.CERTIFIED
     scope = {
-        "t": covers("every t >= 0 (symbolic: de/dt = -k e, k >= 1)" if uni else
-                    f"grid of {summary['points']} times", universal=uni),
-        "Phi": covers("every Phi in R^{d x d} (SVD reduction)" if uni else
-                      f"sigma in {sorted(sigmas)}", universal=uni),
-        "L": covers("every L >= 1 (symbolic L)" if uni else f"L in {sorted(depths)}",
-                    universal=uni),
+        "t": covers(
+            "every t >= 0 (symbolic: de/dt = -k e, k >= 1)"
+            if uni
+            else f"grid of {summary['points']} times",
+            universal=uni,
+        ),
+        "Phi": covers(
+            "every Phi in R^{d x d} (SVD reduction)" if uni else f"sigma in {sorted(sigmas)}",
+            universal=uni,
+        ),
+        "L": covers(
+            "every L >= 1 (symbolic L)" if uni else f"L in {sorted(depths)}", universal=uni
+        ),
         "d": covers("every d >= 1 (free algebra)" if uni else "d = 1 (per mode)", universal=uni),
     }
     for p in parts:
         p.scope = dict(scope)
     unproven = [p.summary() for p in proofs if not p.proven]
     res = CheckResult(
-        verdict=verdict, measured=parts[0].measured, bound=1.0, relation="<=",
-        arithmetic="symbolic + ball", precision_bits=prec, parts=parts, scope=scope,
+        verdict=verdict,
+        measured=parts[0].measured,
+        bound=1.0,
+        relation="<=",
+        arithmetic="symbolic + ball",
+        precision_bits=prec,
+        parts=parts,
+        scope=scope,
         measured_repr=parts[0].measured_repr,
-        evidence={"proofs": len(proofs), "proven": sum(p.proven for p in proofs),
-                  "unproven": unproven[:6], "grid": summary, "depths": list(depths),
-                  "sigmas": list(sigmas), "alpha": alpha},
+        evidence={
+            "proofs": len(proofs),
+            "proven": sum(p.proven for p in proofs),
+            "unproven": unproven[:6],
+            "grid": summary,
+            "depths": list(depths),
+            "sigmas": list(sigmas),
+            "alpha": alpha,
+        },
         notes=f"{sum(p.proven for p in proofs)}/{len(proofs)} proofs reduced to 0; validated "
-              f"flow enclosure: {summary['decided_L>=2']}/{summary['points_L>=2']} grid points "
-              f"with L >= 2 decided, {summary['violated']} violated; L = 1: "
-              f"{summary['L=1_consistent']} points consistent with equality",
+        f"flow enclosure: {summary['decided_L>=2']}/{summary['points_L>=2']} grid points "
+        f"with L >= 2 decided, {summary['violated']} violated; L = 1: "
+        f"{summary['L=1_consistent']} points consistent with equality",
     )
     res.counterexample = parts[0].counterexample or parts[1].counterexample
     return res

@@ -144,15 +144,24 @@ _BALL_QUICK = [
     budgets={
         "quick": {"cases": _BALL_QUICK, "steps": 20, "eta": "1/16"},
         "standard": {
-            "cases": [*_BALL_QUICK, ["zas", 6, [4] * 7, {}], ["zero-at", 5, [3] * 6, {"k": 1}],
-                      ["alpha-zas", 5, [3] * 6, {"alpha": 0.75}], ["zas", 4, [2, 3, 5, 2, 3], {}],
-                      ["last-cI", 4, [4] * 5, {"c": 0.25, "symmetric": True}]],
+            "cases": [
+                *_BALL_QUICK,
+                ["zas", 6, [4] * 7, {}],
+                ["zero-at", 5, [3] * 6, {"k": 1}],
+                ["alpha-zas", 5, [3] * 6, {"alpha": 0.75}],
+                ["zas", 4, [2, 3, 5, 2, 3], {}],
+                ["last-cI", 4, [4] * 5, {"c": 0.25, "symmetric": True}],
+            ],
             "steps": 60,
             "eta": "1/16",
         },
         "thorough": {
-            "cases": [*_BALL_QUICK, ["zas", 12, [5] * 13, {}], ["zero-at", 10, [4] * 11, {"k": 5}],
-                      ["zas", 6, [3, 5, 4, 6, 3, 5, 2], {}]],
+            "cases": [
+                *_BALL_QUICK,
+                ["zas", 12, [5] * 13, {}],
+                ["zero-at", 10, [4] * 11, {"k": 5}],
+                ["zas", 6, [3, 5, 4, 6, 3, 5, 2], {}],
+            ],
             "steps": 200,
             "eta": "1/32",
         },
@@ -164,9 +173,7 @@ _BALL_QUICK = [
         "last-cI-nonsymmetric": {"cases": [["last-cI", 3, [3] * 4, {"c": 0.125}]]},
     },
 )
-def spectral_ball(
-    ctx: RunContext, *, cases: list[list[Any]], steps: int, eta: str
-) -> CheckResult:
+def spectral_ball(ctx: RunContext, *, cases: list[list[Any]], steps: int, eta: str) -> CheckResult:
     """Full matrix GD beside the reduced GD, in ball arithmetic, step by step.
 
     Reading formalized: for each case ``[init, L, dims, opts]`` an exact target
@@ -188,8 +195,9 @@ def spectral_ball(
         for i, (name, L, dims, opts) in enumerate(cases):
             u, sig, v = exact_target(rng, dims[-1], dims[0], symmetric=bool(opts.get("symmetric")))
             ws0, mi = case_init(name, int(L), list(dims), u, v, opts, seed=ctx.seed + i)
-            out = compare_full_reduced(b, u, sig, v, ws0, mi, eta_q, int(steps),
-                                       dims if len(set(dims)) > 1 else None)
+            out = compare_full_reduced(
+                b, u, sig, v, ws0, mi, eta_q, int(steps), dims if len(set(dims)) > 1 else None
+            )
             key = f"{name}/L={L}/dims={dims}" + ("/symmetric" if opts.get("symmetric") else "")
             ok = out["first_disjoint"] is None
             verdicts.append(Verdict.HOLDS if ok else Verdict.VIOLATED)
@@ -199,12 +207,19 @@ def spectral_ball(
     verdict = combine_verdicts(verdicts)
     worst = max(o["max_gap_over_radii"] for o in per.values())
     res = CheckResult(
-        verdict=verdict, measured=worst, bound=1.0, relation="<=", arithmetic=b.name,
+        verdict=verdict,
+        measured=worst,
+        bound=1.0,
+        relation="<=",
+        arithmetic=b.name,
         precision_bits=b.prec,
         measured_repr="max |mid_full - mid_reduced| / (rad_full + rad_reduced) over entries, steps",
         evidence={"per_case": per},
-        notes=("every entry of every W_l and R overlapped at every step (consistent)" if
-               verdict is Verdict.HOLDS else "full and reduced GD certainly differ"),
+        notes=(
+            "every entry of every W_l and R overlapped at every step (consistent)"
+            if verdict is Verdict.HOLDS
+            else "full and reduced GD certainly differ"
+        ),
         scope={
             "t": covers(f"t <= {steps} GD steps"),
             "Phi": covers(f"{len(cases)} exact rational targets"),
