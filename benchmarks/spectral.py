@@ -3,6 +3,7 @@
     python benchmarks/spectral.py                 # speed: reduced vs full GD step (d = 100, L = 1000)
     python benchmarks/spectral.py class           # Thm 4.3 class certificates, L = 1..64, F in {0.5, 1, 2, 5}
     python benchmarks/spectral.py tight --F 1     # tight-step brackets, L = 1..64 (resumable)
+    python benchmarks/spectral.py stretch --L 2 4 # every smaller step too, for saved rows
     python benchmarks/spectral.py plot            # the tight-step figure from the saved table
 
 ``speed`` prints the time of one GD step of the full float64 model
@@ -143,6 +144,28 @@ def tight_rows(depths: list[int], radii: list[float], path: Path, limit: float) 
             )
 
 
+def stretch_rows(path: Path, depths: list[int], limit: float) -> None:
+    """Certify every step in ``[eta_region, eta_lo]`` for the saved rows (``every_step``)."""
+    from zascheck.measure.certify_tight import stretch
+
+    rows = json.loads(path.read_text())
+    for r in rows:
+        if r["L"] not in depths or "every_step" in r or not r["eta_lo"]:
+            continue
+        if r["L"] == 1:
+            r["every_step"], r["stretch_seconds"] = True, 0.0
+        else:
+            tr = stretch(r["L"], r["F"], r["eta_region"], r["eta_lo"], time_limit=limit)
+            r["every_step"], r["stretch_seconds"] = tr.certified, tr.seconds
+            r["stretch_boxes"] = tr.boxes
+        path.write_text(json.dumps(rows, indent=1))
+        print(
+            f"L={r['L']:3d} F={r['F']:4g}: every step in (0, {r['eta_lo']:.6g}]: "
+            f"{r['every_step']} ({r['stretch_seconds']:.1f} s)",
+            flush=True,
+        )
+
+
 def plot(path: Path) -> Path:
     import matplotlib
 
@@ -169,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("what", nargs="?", default="speed", choices=("speed", "class", "tight", "plot"))
+    p.add_argument(
+        "what", nargs="?", default="speed", choices=("speed", "class", "tight", "stretch", "plot")
+    )
     p.add_argument("--F", type=float, nargs="*", default=None, help="radii ||Phi||_F <= F")
     p.add_argument("--L", type=int, nargs="*", default=None, help="depths")
     p.add_argument("--limit", type=float, default=120.0, help="seconds per tight bracket")
@@ -189,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         (OUT / "class_certificates.json").write_text(json.dumps(rows, indent=1))
     elif args.what == "tight":
         tight_rows(depths, args.F or [1.0], OUT / "tight_steps.json", args.limit)
+    elif args.what == "stretch":
+        stretch_rows(OUT / "tight_steps.json", depths, args.limit)
     else:
         print(plot(OUT / "tight_steps.json"))
     return 0

@@ -29,10 +29,11 @@ Where the argument carries over (``alpha``, ``c I``, any layer):
   mode's ``k`` is exactly ZAS's (:func:`~zascheck.measure.spectral_proof.any_layer_rate_proof`):
   the same ``R(t)`` curve, hence the same ``exp(-2t)`` bound, for every ``k``.
 * ``c I`` on the last layer (review.last-cI): aligned only when ``Phi`` is
-  symmetric; then ``b(0) = c s_i``, ``b^2 - a^2 = c^2 - 1`` and
-  ``k >= (1 - c^2)^(L-1)`` for ``|c| < 1`` (a rate, not ``exp(-2t)``), and
-  ``R(0)`` changes.  For a non-symmetric ``Phi`` the init is not aligned and
-  this argument says nothing.
+  symmetric; then ``b(0) = c s_i``, ``b^2 - a^2 = c^2 - 1`` and, by the same
+  proofs with ``alpha^2`` replaced by ``1 - c^2``, ``k >= (1 - c^2)^(L-1)``
+  for ``|c| < 1`` (a rate, not ``exp(-2t)``; ``R(0)`` changes too).  For a
+  non-symmetric ``Phi`` the init is not aligned and this argument says
+  nothing (``zas.spectral``'s control ``last-cI-nonsymmetric``).
 
 Provenance: this suite (beyond the sources), after Saxe, McClelland &
 Ganguli, ICLR 2014.

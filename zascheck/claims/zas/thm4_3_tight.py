@@ -135,7 +135,7 @@ def growth_law(rows: list[dict[str, Any]], L_min: int = 4) -> dict[str, Any]:
             "stretch_limit": 30.0,
         },
         "standard": {
-            "pairs": [[L, 1.0] for L in (1, 2, 3, 4, 6, 8, 12, 16)] + [[4, 0.5], [4, 2.0]],
+            "pairs": [[L, 1.0] for L in (1, 2, 3, 4, 6, 8)] + [[4, 0.5], [4, 2.0]],
             "rel": 2.5e-4,
             "time_limit": 150.0,
             "stretch_limit": 150.0,
