@@ -85,3 +85,41 @@ def test_scheduler_addresses_are_validated():
 def test_an_unreachable_scheduler_is_an_input_error():
     with pytest.raises(InputError, match="cannot reach"), dask_client("tcp://127.0.0.1:1"):
         pass
+
+
+#: fields of claims.json that record time or place, not numbers (issue 14, item 3)
+_PLACE = {"seconds", "_seconds", "search_seconds", "started", "jobs", "scheduler", "cache_hits", "command",
+          "machine"}
+
+
+def _numbers(v):
+    if isinstance(v, dict):
+        return {k: _numbers(x) for k, x in v.items() if k not in _PLACE}
+    if isinstance(v, list):
+        return [_numbers(x) for x in v]
+    return v
+
+
+def test_a_small_report_on_a_dask_cluster_writes_the_local_pools_claims_json(cluster_address, tmp_path):
+    """``zascheck report ID... --scheduler ADDRESS`` and the local pool give the same
+    claims.json for the same seed (time and place excepted); the claims chosen
+    have a check and a report sweep each, so both kinds of case go through Dask."""
+    import json
+
+    from zascheck.report import build_report
+
+    kw = {"budget": "quick", "seeds": 2, "seed": 0, "claims": ["zas.drift", "zas.fig1", "zas.thm4.1"]}
+    build_report(out=tmp_path / "local", jobs=1, **kw)
+    build_report(out=tmp_path / "dask", scheduler=cluster_address, **kw)
+    local = json.loads((tmp_path / "local" / "claims.json").read_text())
+    dask = json.loads((tmp_path / "dask" / "claims.json").read_text())
+    assert dask["meta"]["scheduler"] == cluster_address and local["meta"]["scheduler"] == "local pool"
+    assert {c["claim"] for c in local["claims"]} == set(kw["claims"])
+    assert _numbers(dask) == _numbers(local)
+    # the sweeps' numbers are in the figures' data files
+    figs = sorted(p.name for p in (tmp_path / "local" / "figures").glob("*.json"))
+    assert {"drift.json", "fig1.json", "thm41.json"} <= set(figs)
+    for name in figs:
+        a = json.loads((tmp_path / "local" / "figures" / name).read_text())
+        b = json.loads((tmp_path / "dask" / "figures" / name).read_text())
+        assert _numbers(b) == _numbers(a), name

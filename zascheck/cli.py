@@ -111,6 +111,8 @@ def _add_derive_and_report(sub: Any) -> None:
     d.add_argument("--out", default="reports/derivations.md", help="output file")
 
     r = sub.add_parser("report", help="write the bound-check report (Markdown, JSON, figures)")
+    r.add_argument("ids", nargs="*", metavar="ID",
+                   help="claim ids: a report of these claims only (default: every claim)")
     r.add_argument("--budget", choices=["quick", "standard", "full"], default="standard")
     r.add_argument("--out", default="reports", help="output folder (default reports/)")
     r.add_argument(
@@ -516,6 +518,28 @@ def cmd_derive(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report_claims(ids: list[str], cards: list[str]) -> list[str] | None:
+    """The claim ids of ``zascheck report ID...`` (None: every claim), checked
+    before any work: each a known claim (built in or from ``--cards``), no method
+    suffix, duplicates dropped."""
+    if not ids:
+        return None
+    from zascheck import engine
+
+    if cards:
+        engine.load_user_cards(cards)
+    known = {c.id for c in engine.all_cards()}
+    out: list[str] = []
+    for i in ids:
+        if ":" in i:
+            raise InputError(f"report takes claim ids, not methods: {i!r} (try {i.split(':')[0]!r})")
+        if i not in known:
+            raise InputError(f"unknown claim id {i!r} (zascheck claims lists them)")
+        if i not in out:
+            out.append(i)
+    return out
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     try:
         from zascheck.report import build_report
@@ -528,6 +552,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from zascheck.parallel import parse_scheduler
 
         parse_scheduler(args.scheduler)
+    claims = _report_claims(args.ids, args.cards or [])
     out = build_report(
         budget=args.budget,
         out=Path(args.out),
@@ -537,6 +562,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         cards=args.cards or [],
         scheduler=args.scheduler,
+        claims=claims,
     )
     print(f"wrote {out}")
     return EXIT_OK

@@ -71,9 +71,36 @@ EVIDENCE_SWEEPS = ("alpha-gd", "last-ci", "any-layer")
 FIG2_EQUIV_DEPTHS = [2, 3, 5, 8]
 
 
-def plan(budget: str, seeds: int, seed: int, cards: list[str] | None = None) -> dict[str, list[Case]]:
+#: the claim each sweep group of :func:`plan` belongs to (the card whose figure it draws)
+SWEEP_OWNER = {
+    "thm41": "zas.thm4.1", "thm43": "zas.thm4.3", "etamax": "zas.thm4.3", "drift": "zas.drift",
+    "fig2": "zas.fig2", "fig2-equiv": "zas.fig2", "fig3": "zas.fig3", "alpha-gd": "review.alpha.gd",
+    "last-ci": "review.last-cI", "any-layer": "review.any-layer",
+}
+
+
+def plan(budget: str, seeds: int, seed: int, cards: list[str] | None = None,
+         claims: list[str] | None = None) -> dict[str, list[Case]]:
     """Every case of a report, grouped by what consumes it; ``cards`` are user
-    card files whose checks join the built-in ones."""
+    card files whose checks join the built-in ones; ``claims`` (ids) restricts the
+    report to those claims: their checks and the sweeps they own
+    (:data:`SWEEP_OWNER`).
+
+    Raises :class:`~zascheck.errors.InputError` for an unknown claim id."""
+    p = _plan_all(budget, seeds, seed, cards)
+    if claims is None:
+        return p
+    known = {c.id for c in engine.all_cards()}
+    unknown = [c for c in claims if c not in known]
+    if unknown:
+        raise InputError(f"unknown claim id {unknown[0]!r} (zascheck claims lists them)")
+    keep = set(claims)
+    checks = [c for c in p["checks"] if c.params["key"].split(":")[0] in keep]
+    return {"checks": checks} | {g: cs for g, cs in p.items() if g != "checks" and SWEEP_OWNER[g] in keep}
+
+
+def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> dict[str, list[Case]]:
+    """Every case of the whole report (see :func:`plan`)."""
     cfg = report_config(budget)
     cb = cfg["check_budget"]
     p: dict[str, list[Case]] = {}
@@ -166,13 +193,15 @@ def build_report(
     cache: bool = True,
     cards: list[str] | None = None,
     scheduler: str | None = None,
+    claims: list[str] | None = None,
     _plan: dict[str, list[Case]] | None = None,
 ) -> Path:
     """Run everything and write the report into ``out``; returns the README path.
 
     ``jobs`` local worker processes (default: the cores), or the Dask cluster
     ``scheduler`` (``local:N`` or ``HOST:PORT``); either way finished cases are
-    cached by this process, so a rerun resumes."""
+    cached by this process, so a rerun resumes.  ``claims`` (ids) makes a report
+    of those claims only (their checks, sweeps and figures)."""
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1, got {seeds}")
     out = Path(out)
@@ -184,7 +213,7 @@ def build_report(
     remove_stale_tmp(out)
     c = Cache(out / ".cache" if cache else None)
     with sigterm_as_interrupt():
-        groups = _plan if _plan is not None else plan(budget, seeds, seed, cards)
+        groups = _plan if _plan is not None else plan(budget, seeds, seed, cards, claims)
         flat = [case for g in groups.values() for case in g]
         values = run_cases(flat, c, jobs=jobs, progress=progress, desc=f"report ({budget})",
                            scheduler=scheduler)
@@ -208,14 +237,16 @@ def build_report(
             for v in vals.get(name, []):
                 if not v.get("ok"):
                     errors.append({"check": f"{v.get('key')} (evidence sweep {name})", "error": v.get("error")})
-        figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results)
+        selected = set(claims) if claims is not None else None
+        figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results, selected)
         results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
         order = {c.id: k for k, c in enumerate(engine.all_cards())}
         results.sort(key=lambda r: (order.get(r.claim, 10**6), r.method != "report-sweep", r.method))
         for r in results:
             atomic_write_json(out / "evidence" / f"{r.claim}--{r.method}.json", r.to_dict())
         seconds = time.time() - started
-        cmd = f"zascheck report --budget {budget} --seeds {seeds} --seed {seed} --out {out.as_posix()}"
+        cmd = (f"zascheck report{''.join(' ' + c for c in claims or [])} --budget {budget} --seeds {seeds} "
+               f"--seed {seed} --out {out.as_posix()}")
         meta = _versions() | {
             "command": cmd, "budget": budget, "check_budget": CHECK_BUDGET[budget],
             "seed": seed, "seeds": seeds, "jobs": jobs, "scheduler": scheduler or "local pool",
@@ -223,6 +254,7 @@ def build_report(
             "seconds": round(seconds, 1), "cases": len(flat), "cache_hits": c.hits,
             "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
             "figures": figs, "report_budget": report_config(budget),
+            "claims_selected": list(claims) if claims is not None else None,
         }
         claims = engine.claim_verdicts(results)
         from zascheck.report import graph
@@ -231,7 +263,7 @@ def build_report(
                                "data": "claims.json", "caption": "The claim graph (see above)."}
         atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "claims": claims,
                                                 "errors": errors, "meta": meta})
-        readme = markdown.render(results, errors, meta, figs, claims)
+        readme = markdown.render(results, errors, meta, figs, claims, selected)
         return atomic_write_text(out / "README.md", readme)
 
 

@@ -43,8 +43,12 @@ def _fit(depths: list[int], its: list[int | None]) -> dict[str, Any]:
 
 
 def draw_all(
-    folder: Path, vals: dict[str, list[dict[str, Any]]], budget: str, seed: int, results: list[CheckResult]
+    folder: Path, vals: dict[str, list[dict[str, Any]]], budget: str, seed: int, results: list[CheckResult],
+    claims: set[str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, CheckResult, dict[str, Any]]]]:
+    """Every figure of the report (PNG, SVG and the JSON of the numbers drawn) and
+    the sweep results behind them; ``claims`` restricts the sweep figures to those
+    claims (``zascheck report ID...``: their sweeps are the only ones run)."""
     from zascheck.report import report_config
 
     cfg = report_config(budget)
@@ -57,12 +61,9 @@ def draw_all(
         figs[name] = {"files": files, "data": f"figures/{name}.json", "caption": caption}
 
     args = (folder, vals, cfg, by_claim, record, sweeps, budget)
-    _draw_thm41(*args)
-    _draw_thm43(*args)
-    _draw_drift(*args)
-    _draw_fig1(*args)
-    _draw_fig2(*args)
-    _draw_fig3(*args)
+    for claim, draw in _SWEEP_FIGURES:
+        if claims is None or claim in claims:
+            draw(*args)
 
     # --- Figure 4 (zas.fig4: the check's own runs) ---------------------------------
     _draw_fig4(folder, by_claim, record)
@@ -265,6 +266,17 @@ def _draw_fig4(folder: Path, by_claim: dict[tuple[str, str], CheckResult], recor
     files = plots.fig4(folder, pd, title, note)
     record("fig4", files, note, {"per_depth": pd, "params": {k: p.get(k) for k in
                                                              ("D", "m", "n", "dtype", "etas", "depths")}})
+
+
+#: the figures drawn from the report's own sweeps, each with the claim it belongs to
+_SWEEP_FIGURES = (
+    ("zas.thm4.1", _draw_thm41),
+    ("zas.thm4.3", _draw_thm43),
+    ("zas.drift", _draw_drift),
+    ("zas.fig1", _draw_fig1),
+    ("zas.fig2", _draw_fig2),
+    ("zas.fig3", _draw_fig3),
+)
 
 
 def _extra(vals: dict[str, list[dict[str, Any]]], name: str) -> list[CheckResult]:

@@ -110,6 +110,8 @@ def _header(meta: dict[str, Any], counts: dict[str, int], errors: list[dict[str,
     for k in ("zascheck", "python", "numpy", "mpmath", "sympy", "python-flint", "matplotlib"):
         L.append(f"| {k} | {meta[k]} |")
     L.append(f"| budget | report `{meta['budget']}` (checks run at `{meta['check_budget']}`) |")
+    if meta.get("claims_selected") is not None:
+        L.append(f"| claims | only {', '.join(f'`{c}`' for c in meta['claims_selected'])} |")
     L.append(f"| seed / seeds | {meta['seed']} / {meta['seeds']} (multi-seed figures) |")
     L.append(f"| machine | {meta['machine']}; {meta['jobs']} worker processes |")
     L.append(f"| generated | {meta['started']}, {meta['seconds']} s, {meta['cases']} cases "
@@ -122,8 +124,10 @@ def _header(meta: dict[str, Any], counts: dict[str, int], errors: list[dict[str,
     return L
 
 
-def _results_table(by_claim: dict[str, list[CheckResult]], figs: dict[str, dict[str, Any]]) -> list[str]:
-    """One row per result of every method, in catalogue order."""
+def _results_table(by_claim: dict[str, list[CheckResult]], figs: dict[str, dict[str, Any]],
+                   selected: set[str] | None = None) -> list[str]:
+    """One row per result of every method, in catalogue order (of the ``selected``
+    claims only, when given)."""
     L: list[str] = []
     L.append("## Results of every method\n")
     L.append("| claim | method | verdict | scope | measured | rel | bound | margin | arithmetic (bits) | provenance | "
@@ -131,6 +135,8 @@ def _results_table(by_claim: dict[str, list[CheckResult]], figs: dict[str, dict[
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for info in engine.all_cards():
         cid = info.id
+        if selected is not None and cid not in selected:
+            continue
         fig = info.figure
         flink = f"[{fig}](figures/{fig}.png)" if fig and fig in figs else "-"
         rs = by_claim.get(cid, [])
@@ -149,7 +155,10 @@ def _results_table(by_claim: dict[str, list[CheckResult]], figs: dict[str, dict[
 
 
 def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[str, Any],
-           figs: dict[str, dict[str, Any]], claims: list[dict[str, Any]] | None = None) -> str:
+           figs: dict[str, dict[str, Any]], claims: list[dict[str, Any]] | None = None,
+           selected: set[str] | None = None) -> str:
+    """The report's README.md: header, claim-level table, every result, the
+    figures and the JSON schema; ``selected`` limits the tables to those claims."""
     by_claim: dict[str, list[CheckResult]] = {}
     for r in results:
         by_claim.setdefault(r.claim, []).append(r)
@@ -159,7 +168,7 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
     rb = meta["report_budget"]
     L = _header(meta, counts, errors)
     L += _claims_section(claims or [])
-    L += _results_table(by_claim, figs)
+    L += _results_table(by_claim, figs, selected)
     if errors:
         L.append("\n### Checks that crashed\n")
         for e in errors:
