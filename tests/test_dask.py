@@ -31,7 +31,7 @@ def _cases() -> list[Case]:
         Case("check", {"key": "zas.drift:exact", "budget": "quick", "seed": 0}),
         Case("check", {"key": "zas.fig1:gd", "budget": "quick", "seed": 0}),
         Case("fig3", {"L": 3, "d": 3, "eta": 0.05, "max_steps": 300, "rel_tol": 1e-6, "seed": 0,
-                      "init": "near-identity", "index": 1}),
+                      "init": "near-identity", "indices": [1, 2]}),
     ]
 
 

@@ -294,6 +294,50 @@ class Float64Backend(Backend):
         return np.linalg.eigvalsh((s + s.T) / 2).tolist()
 
 
+class StackedFloat64Backend(Float64Backend):
+    """IEEE double precision on a stack of ``n`` independent networks at once:
+    every "matrix" is an array of shape ``(n, r, c)``, products are
+    ``numpy.matmul`` slice by slice (the same BLAS call per slice as
+    :class:`Float64Backend`, so each slice evolves bit for bit as it would
+    alone) and :meth:`fro2` is the sum over the stack (the loss of the batch
+    is the sum of the run losses).  Used by
+    :func:`zascheck.experiments.batch_first_hits`; float64 only."""
+
+    name = "float64"
+
+    def matrix(self, a: Any) -> np.ndarray:
+        arr = np.array(a, dtype=float)
+        if arr.ndim != 3:
+            raise InputError(f"expected a stack of matrices (n, r, c), got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise InputError("matrix contains NaN or infinite entries")
+        return arr
+
+    def shape(self, a: np.ndarray) -> tuple[int, int]:
+        return cast("tuple[int, int]", a.shape[-2:])
+
+    def T(self, a: np.ndarray) -> np.ndarray:
+        return np.swapaxes(a, -1, -2)
+
+    def fro2(self, a: np.ndarray) -> float:
+        return float(np.sum(self.fro2_each(a)))
+
+    def fro2_each(self, a: np.ndarray) -> np.ndarray:
+        """``||A_i||_F^2`` of every slice, shape ``(n,)``, each summed as
+        :meth:`Float64Backend.fro2` sums it (so a slice's loss is bit for bit
+        its solo loss)."""
+        return np.array([v @ v for v in a.reshape(a.shape[0], -1)])
+
+    def entries(self, a: np.ndarray) -> list[float]:
+        return a.ravel().tolist()
+
+    def trace(self, a: np.ndarray) -> float:
+        return float(np.trace(a, axis1=-2, axis2=-1).sum())
+
+    def eigvalsh(self, s: np.ndarray) -> list[float]:
+        raise InputError("eigenvalues of a stack are not defined here")
+
+
 def _rows(a: Any) -> list[list[Any]]:
     """Nested rows of an mpmath / flint matrix."""
     if hasattr(a, "tolist"):

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import stats
 
 from zascheck import dynamics, model
-from zascheck.arith import Backend
+from zascheck.arith import Backend, StackedFloat64Backend
 from zascheck.errors import InputError
 from zascheck.model import Target
 
@@ -42,7 +42,6 @@ __all__ = [
     "Tuned",
     "batch_first_hits",
     "binomial_p",
-    "block_diag_runs",
     "compare_growth",
     "first_hit",
     "fisher_exact_p",
@@ -203,39 +202,8 @@ def tune_eta(iterations: Callable[[float], int | None], etas: Sequence[float]) -
 
 
 # ---------------------------------------------------------------------------
-# batches of independent runs (block-diagonal embedding)
+# batches of independent runs (one stack of networks)
 # ---------------------------------------------------------------------------
-
-
-def block_diag_runs(runs: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
-    """Embed ``n`` independent networks of the same depth and square width
-    ``d`` as one network of width ``n d`` with block-diagonal layers.
-
-    Products and gradients of block-diagonal matrices are block-diagonal with
-    the per-run products and gradients in the blocks (eq. 2.5 acts block by
-    block), and the extra terms of each inner product are exact zeros, so in
-    IEEE arithmetic every block evolves bit for bit as the run would alone;
-    the batch loss is the sum of the run losses.
-
-    >>> w = block_diag_runs([[np.array([[2.0]])], [np.array([[3.0]])]])
-    >>> w[0].tolist()
-    [[2.0, 0.0], [0.0, 3.0]]
-    """
-    if not runs:
-        raise InputError("need at least one run")
-    L = len(runs[0])
-    d = runs[0][0].shape[0]
-    for r in runs:
-        if len(r) != L or any(w.shape != (d, d) for w in r):
-            raise InputError("every run must have the same depth and square d x d layers")
-    n = len(runs)
-    out = []
-    for layer in range(L):
-        m = np.zeros((n * d, n * d))
-        for i, r in enumerate(runs):
-            m[i * d : (i + 1) * d, i * d : (i + 1) * d] = r[layer]
-        out.append(m)
-    return out
 
 
 @dataclass
@@ -272,7 +240,8 @@ def batch_first_hits(
     its own initial loss.
 
     ``runs`` are the per-run inits (``d x d`` layers), all fitted to the same
-    ``phi``.  ``until = "all"`` stops when every run converged (or the budget
+    ``phi``; they run as one stack (:class:`~zascheck.arith.StackedFloat64Backend`:
+    each run evolves bit for bit as it would alone, the batch loss is the sum).  ``until = "all"`` stops when every run converged (or the budget
     ran out); ``until = "median"`` stops as soon as, in every group of run
     indices in ``groups``, more than half the runs converged, which fixes each
     group's lower median (:func:`lower_median`).  A run that diverges makes the
@@ -282,7 +251,7 @@ def batch_first_hits(
     ``(steps + 1, n)``).
     """
     if b.name != "float64":
-        raise InputError("batch_first_hits embeds runs block-diagonally: float64 only")
+        raise InputError("batch_first_hits stacks the runs in float64: float64 only")
     if until not in ("all", "median"):
         raise InputError(f"until must be 'all' or 'median', got {until!r}")
     n = len(runs)
@@ -290,18 +259,19 @@ def batch_first_hits(
     phi = np.asarray(phi, dtype=float)
     if phi.shape != (d, d):
         raise InputError(f"phi must be {d} x {d}, got {phi.shape}")
-    ws0 = block_diag_runs(runs)
-    target = Target.whitened(b, np.kron(np.eye(n), phi))
+    for r in runs:
+        if len(r) != len(runs[0]) or any(np.shape(w) != (d, d) for w in r):
+            raise InputError("every run must have the same depth and square d x d layers")
+    sb = StackedFloat64Backend()
+    ws0 = [np.stack([np.asarray(r[l], dtype=float) for r in runs]) for l in range(len(runs[0]))]
+    target = Target.whitened(sb, np.broadcast_to(phi, (n, d, d)))
     grp = [list(g) for g in groups] if groups is not None else [list(range(n))]
     hits: list[int | None] = [None] * n
-    idx = np.arange(n)
     state: dict[str, Any] = {}
     history: list[np.ndarray] = []
 
     def per_run_losses(ws: Sequence[Any]) -> np.ndarray:
-        e = model.residual(b, model.end_to_end(b, ws), target)
-        blocks = e.reshape(n, d, n, d)[idx, :, idx, :]
-        return 0.5 * np.einsum("nij,nij->n", blocks, blocks)
+        return 0.5 * sb.fro2_each(model.residual(sb, model.end_to_end(sb, ws), target))
 
     def observer(t: int, ws: Sequence[Any], r: Any, g: Sequence[Any]) -> bool:
         ri = per_run_losses(ws)
@@ -318,7 +288,7 @@ def batch_first_hits(
             return all(h is not None for h in hits)
         return all(sum(hits[i] is not None for i in g) * 2 > len(g) for g in grp)
 
-    run = dynamics.gd(b, ws0, target, eta, max_steps=max_steps, observers=[observer])
+    run = dynamics.gd(sb, ws0, target, eta, max_steps=max_steps, observers=[observer])
     last = state.get("last", np.full(n, math.nan))
     if run.stop == "diverged":
         last = np.full(n, math.inf)

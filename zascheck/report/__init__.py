@@ -70,6 +70,9 @@ EVIDENCE_SWEEPS = ("alpha-gd", "last-ci", "any-layer")
 
 FIG2_EQUIV_DEPTHS = [2, 3, 5, 8]
 
+#: Figure 3's near-identity seeds run in this many cases (each one stacked batch)
+FIG3_CASES = 4
+
 
 #: the claim each sweep group of :func:`plan` belongs to (the card whose figure it draws)
 SWEEP_OWNER = {
@@ -158,8 +161,10 @@ def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> di
                       for L in al["depths"]]
     f3 = cfg["fig3"]
     common = {k: f3[k] for k in ("L", "d", "eta", "max_steps", "rel_tol")} | {"seed": seed}
-    p["fig3"] = [Case("fig3", common | {"init": "zas", "index": 1}, cost=0.5)] + [
-        Case("fig3", common | {"init": "near-identity", "index": i}, cost=2.0) for i in range(seeds)
+    chunk = max(1, math.ceil(seeds / FIG3_CASES))
+    p["fig3"] = [Case("fig3", common | {"init": "zas", "indices": [1]}, cost=0.5)] + [
+        Case("fig3", common | {"init": "near-identity", "indices": list(range(i, min(i + chunk, seeds)))},
+             cost=0.5 * chunk) for i in range(0, seeds, chunk)
     ]
     return p
 

@@ -216,7 +216,7 @@ def _draw_fig2(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[st
 def _draw_fig3(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],
         by_claim: dict[tuple[str, str], CheckResult], record: Any, sweeps: list[Any], budget: str) -> None:
     """Figure 3: its figure, caption and data (and the report sweep's result)."""
-    f3 = vals["fig3"]
+    f3 = [run for v in vals["fig3"] for run in v["runs"]]
     zas, near = f3[0], f3[1:]
     r3 = F.fig3_result(zas, near)
     stats = r3.evidence
