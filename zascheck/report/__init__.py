@@ -261,14 +261,14 @@ def build_report(
             "figures": figs, "report_budget": report_config(budget),
             "claims_selected": list(claims) if claims is not None else None,
         }
-        claims = engine.claim_verdicts(results)
+        verdicts = engine.claim_verdicts(results)
         from zascheck.report import graph
 
-        figs["claim-graph"] = {"files": graph.draw(out / "figures", graph.verdict_map(claims)),
+        figs["claim-graph"] = {"files": graph.draw(out / "figures", graph.verdict_map(verdicts)),
                                "data": "claims.json", "caption": "The claim graph (see above)."}
-        atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "claims": claims,
+        atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "claims": verdicts,
                                                 "errors": errors, "meta": meta})
-        readme = markdown.render(results, errors, meta, figs, claims, selected)
+        readme = markdown.render(results, errors, meta, figs, verdicts, selected)
         return atomic_write_text(out / "README.md", readme)
 
 
