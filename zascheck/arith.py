@@ -210,10 +210,11 @@ class Backend:
         return f"<{type(self).__name__} prec={self.prec}>"
 
 
-def _check_array(a: Any) -> np.ndarray:
+def _check_array(a: Any, ndim: int = 2) -> np.ndarray:
     arr = np.asarray(a, dtype=float)
-    if arr.ndim != 2:
-        raise InputError(f"expected a 2-D matrix, got an array of shape {arr.shape}")
+    if arr.ndim != ndim:
+        what = "a 2-D matrix" if ndim == 2 else "a stack of matrices (n, r, c)"
+        raise InputError(f"expected {what}, got an array of shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise InputError("matrix contains NaN or infinite entries")
     return arr
@@ -306,12 +307,7 @@ class StackedFloat64Backend(Float64Backend):
     name = "float64"
 
     def matrix(self, a: Any) -> np.ndarray:
-        arr = np.array(a, dtype=float)
-        if arr.ndim != 3:
-            raise InputError(f"expected a stack of matrices (n, r, c), got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise InputError("matrix contains NaN or infinite entries")
-        return arr
+        return _check_array(np.array(a, dtype=float), ndim=3)
 
     def shape(self, a: np.ndarray) -> tuple[int, int]:
         return cast("tuple[int, int]", a.shape[-2:])

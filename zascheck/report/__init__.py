@@ -232,16 +232,7 @@ def build_report(
             return out / "claims.json"
         from zascheck.report import figures_data, markdown
 
-        results, errors = [], []
-        for v in vals["checks"]:
-            if v.get("ok"):
-                results.append(CheckResult.from_dict(v["result"]))
-            else:
-                errors.append({"check": v.get("key"), "error": v.get("error")})
-        for name in EVIDENCE_SWEEPS:
-            for v in vals.get(name, []):
-                if not v.get("ok"):
-                    errors.append({"check": f"{v.get('key')} (evidence sweep {name})", "error": v.get("error")})
+        results, errors = _collect(vals)
         selected = set(claims) if claims is not None else None
         figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results, selected)
         results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
@@ -270,6 +261,21 @@ def build_report(
                                                 "errors": errors, "meta": meta})
         readme = markdown.render(results, errors, meta, figs, verdicts, selected)
         return atomic_write_text(out / "README.md", readme)
+
+
+def _collect(vals: dict[str, list[dict[str, Any]]]) -> tuple[list[CheckResult], list[dict[str, Any]]]:
+    """The checks' results, and the checks and evidence sweeps that crashed."""
+    results, errors = [], []
+    for v in vals["checks"]:
+        if v.get("ok"):
+            results.append(CheckResult.from_dict(v["result"]))
+        else:
+            errors.append({"check": v.get("key"), "error": v.get("error")})
+    for name in EVIDENCE_SWEEPS:
+        for v in vals.get(name, []):
+            if not v.get("ok"):
+                errors.append({"check": f"{v.get('key')} (evidence sweep {name})", "error": v.get("error")})
+    return results, errors
 
 
 def _finite(x: Any) -> bool:
