@@ -69,7 +69,7 @@ CARD = Card(
     figure="shamir",
 )
 
-#: float64: the batches embed runs block-diagonally
+#: float64: the batches stack the runs (one array of networks)
 _F = backend("float64")
 
 
@@ -118,7 +118,7 @@ def shamir_lower(
     random_inits: list[str],
     zas_alpha: float,
 ) -> CheckResult:
-    """Iteration counts per arm (random arms batched block-diagonally per
+    """Iteration counts per arm (random arms batched, one stack per
     depth, stopping once more than half the seeds converged:
     :func:`zascheck.experiments.batch_first_hits`), then one growth-law
     test per arm.  measured = the largest one-sided p-value of the claimed
