@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import signal
@@ -174,6 +175,18 @@ def dask_client(address: str) -> Iterator[Any]:
         client.close()
 
 
+def _on_worker(fn: Callable[[Any], Any], payload: Any) -> Any:
+    """``fn(payload)`` on a Dask worker.  The worker's own threads draw from the
+    ``random`` module while a hypothesis search runs, which hypothesis reports as
+    a strategy using ``random`` (it is not: the searches seed their own
+    generators); that one false warning is silenced here."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
+        return fn(payload)
+
+
 def imap_dask(fn: Callable[[Any], Any], payloads: Sequence[Any], address: str,
               ) -> Iterator[tuple[int, Any]]:
     """``(i, fn(payloads[i]))`` as they finish on the Dask cluster at ``address``.
@@ -188,7 +201,8 @@ def imap_dask(fn: Callable[[Any], Any], payloads: Sequence[Any], address: str,
     from distributed import as_completed
 
     with dask_client(address) as client:
-        futures = [client.submit(fn, p, pure=False) for p in payloads]
+        task = functools.partial(_on_worker, fn)
+        futures = [client.submit(task, p, pure=False) for p in payloads]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for fut in as_completed(futures):
