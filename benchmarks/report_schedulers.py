@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 #: fields of claims.json that record time or place, not numbers
-PLACE = {"seconds", "_seconds", "search_seconds", "started", "jobs", "scheduler", "cache_hits",
+PLACE = {"seconds", "_seconds", "search_seconds", "started", "jobs", "scheduler", "cache_hits", "out",
          "command", "machine"}
 
 

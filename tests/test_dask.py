@@ -88,7 +88,7 @@ def test_an_unreachable_scheduler_is_an_input_error():
 
 
 #: fields of claims.json that record time or place, not numbers (issue 14, item 3)
-_PLACE = {"seconds", "_seconds", "search_seconds", "started", "jobs", "scheduler", "cache_hits", "command",
+_PLACE = {"seconds", "_seconds", "search_seconds", "started", "jobs", "scheduler", "cache_hits", "command", "out",
           "machine"}
 
 
