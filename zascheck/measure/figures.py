@@ -281,7 +281,7 @@ FIG2_VALLEY = (0.5, 2.0)
 #: the tuning protocols a reader of "the learning rate tuned per depth" could mean
 #: (:func:`fig2_protocols`); the first decides the claim (card zas.fig2)
 FIG2_PROTOCOLS = {
-    "grid": "(a) fewest iterations on the grid 2^(k/{fine}) from 2^-6/(L max(1, ||Phi||_2)^2) "
+    "grid": "(a) fewest iterations on the grid 2^(k/{fine}) from 2^-{floor}/(L max(1, ||Phi||_2)^2) "
     "to 4, outside (1/2, 2) (the one-step eta = 1 excluded)",
     "init-stable": "(b) fewest iterations on the grid 2^(k/{fine}) at or below the stability "
     "limit 2/lambda_0 of the first iterations (lambda_0 = top Hessian eigenvalue of R at ZAS)",
@@ -333,12 +333,12 @@ def fig2_grid(fine: int = FIG2_FINE, log2_range: tuple[int, int] = FIG2_LOG2_ETA
     return 2.0 ** (np.arange(log2_range[0] * fine, log2_range[1] * fine + 1) / fine)
 
 
-def fig2_eta_floor(L: int, sigma_max: float) -> float:
-    """The smallest step the plane runs at depth ``L``: ``2^-6 / (L max(1,
-    ||Phi||_2)^2)``, six octaves below the scale ``1 / (L ||Phi||_2^2)`` of
-    the stability limit at the minimum (the tuned steps sit 1 to 2 octaves
-    above it; a tuned step at this floor is flagged ``at_edge``)."""
-    return 2.0**-6 / (L * max(1.0, sigma_max) ** 2)
+def fig2_eta_floor(L: int, sigma_max: float, octaves: float = 6) -> float:
+    """The smallest step the plane runs at depth ``L``: ``2^-octaves / (L
+    max(1, ||Phi||_2)^2)``, below the scale ``1 / (L ||Phi||_2^2)`` of the
+    stability limit at the minimum (the tuned steps sit 1 to 2 octaves above
+    it; a tuned step at this floor is flagged ``at_edge``)."""
+    return 2.0**-octaves / (L * max(1.0, sigma_max) ** 2)
 
 
 def fig2_card_grid(L: int, sigma_max: float, fine: int = FIG2_FINE) -> np.ndarray:
@@ -385,6 +385,7 @@ def fig2_plane(
     fine: int = FIG2_FINE,
     give_up: float = 3.0,
     max_steps: int = 5_000_000,
+    floor_octaves: float = 6,
 ) -> dict[str, Any]:
     """Iterations of GD from ZAS to ``R <= eps`` at depth ``L`` over the
     plane's steps (:func:`fig2_grid`, from :func:`fig2_eta_floor` up) and
@@ -404,7 +405,7 @@ def fig2_plane(
     rel = eps / m["r0"]
     init = mode_init("zas", L)
     full_grid = fig2_grid(fine)
-    lowest = fig2_eta_floor(L, m["sigma_max"])
+    lowest = fig2_eta_floor(L, m["sigma_max"], floor_octaves)
     grid = full_grid[full_grid >= lowest]
     valley = (grid > FIG2_VALLEY[0]) & (grid < FIG2_VALLEY[1])
     card = fig2_card_grid(L, m["sigma_max"], fine)
@@ -422,8 +423,9 @@ def fig2_plane(
         "phi": phi, "d": d, "L": L, "phi_seed": phi_seed, "eps": eps, "fine": fine,
         "etas": grid.tolist(), "counts": counts.tolist(),
         "card_etas": card.tolist(), "card_counts": n_out[int((~valley).sum()):].tolist(),
-        "cap": cap, "give_up": give_up, "init_limit": init_stability_limit(L, m["sigma_max"]),
+        "cap": cap, "give_up": give_up, "floor": float(lowest), "init_limit": init_stability_limit(L, m["sigma_max"]),
         "r0": m["r0"], "sigma_max": m["sigma_max"], "modes": int(m["sigma"].size),
+        "floor_octaves": floor_octaves,
     }  # fmt: skip
 
 
@@ -490,12 +492,13 @@ def fig2_point(
     fine: int = FIG2_FINE,
     give_up: float = 3.0,
     full_seconds: float = 1.0,
+    floor_octaves: float = 6,
 ) -> dict[str, Any]:
     """One point of Figure 2 (Sec. 5.1) for every protocol: the plane of
     :func:`fig2_plane`, the tuned step and count per protocol
     (:func:`fig2_protocols`) and the full-model re-runs of those steps and
     of ``eta = 1`` (:func:`fig2_full_check`, each if under ``full_seconds``)."""
-    plane = fig2_plane(phi, d, L, phi_seed, eps, fine, give_up)
+    plane = fig2_plane(phi, d, L, phi_seed, eps, fine, give_up, floor_octaves=floor_octaves)
     prot = fig2_protocols(plane)
     etas = [p["eta"] for p in prot.values() if p["eta"] is not None] + [1.0]
     plane["protocols"] = prot
@@ -794,7 +797,8 @@ def fig2_series(
                        for j in range(len(depths))],
             "draws": len(draws),
             "protocol": draws[0][0].get("rule")
-            or FIG2_PROTOCOLS[protocol].format(fine=draws[0][0].get("fine", FIG2_FINE)),
+            or FIG2_PROTOCOLS[protocol].format(fine=draws[0][0].get("fine", FIG2_FINE),
+                                               floor=draws[0][0].get("floor_octaves", 6)),
         }  # fmt: skip
     return out
 
@@ -837,7 +841,7 @@ def fig2_protocol_results(points: dict[str, list[list[dict[str, Any]]]]) -> Chec
     table: dict[str, Any] = {}
     for p, r in results.items():
         table[p] = {
-            "description": FIG2_PROTOCOLS[p].format(fine="fine"),
+            "description": FIG2_PROTOCOLS[p].format(fine="fine", floor="floor"),
             "decides": p == FIG2_DECIDING,
             "verdict": r.verdict.value,
             "series": {q.part: {k: q.evidence.get(k) for k in ("gamma", "ci95", "interval", "depths",
@@ -853,7 +857,7 @@ def fig2_protocol_results(points: dict[str, list[list[dict[str, Any]]]]) -> Chec
         for p, t in table.items() if not t["decides"])  # fmt: skip
     fc = res.evidence["full_check"]
     res.notes += (
-        f"; decided by protocol {FIG2_PROTOCOLS[FIG2_DECIDING].format(fine='fine')}; other protocols (findings): {found}; "
+        f"; decided by protocol {FIG2_PROTOCOLS[FIG2_DECIDING].format(fine='fine', floor='floor')}; other protocols (findings): {found}; "
         f"full matrix GD re-ran {fc['agreed']} tuned points with the same counts "
         f"({fc['skipped_over_1s']} skipped as over 1 s)"
     )

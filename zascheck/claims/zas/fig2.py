@@ -34,7 +34,8 @@ same runs (:data:`zascheck.measure.figures.FIG2_PROTOCOLS`):
 
 (a) ``grid`` -- DECIDES: the fewest iterations on the grid ``2^(k/fine)``
     (``fine = 8``; 4 for Gaussian ``d = 100``) from
-    ``2^-6 / (L max(1, ||Phi||_2)^2)`` to 4, outside ``(1/2, 2)``.  It is
+    ``2^-floor / (L max(1, ||Phi||_2)^2)`` (``floor = 6``; 2 for Gaussian
+    ``d = 100``, whose points cost 10^4..10^5 steps) to 4, outside ``(1/2, 2)``.  It is
     the literal "optimal learning rate for each L" with only the degenerate
     neighbourhood of 1 removed, and it is unconstrained otherwise;
 (b) ``init-stable``: the same grid at or below ``2 / lambda_0``, the
@@ -110,16 +111,16 @@ CARD = Card(
     # the report's sweeps behind this claim's figure, per report budget
     report={
         "quick": {
-            "fig2": {"depths": [10, 100, 1000, 10000], "draws": 2, "depths100": [10, 20],
-                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.5}
+            "fig2": {"depths": [10, 100, 1000, 10000], "draws": 2, "draws100": 1, "depths100": [10, 20],
+                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 2}
         },
         "standard": {
-            "fig2": {"depths": _DEPTHS, "draws": 3, "depths100": [10, 20, 50],
-                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.5}
+            "fig2": {"depths": _DEPTHS, "draws": 3, "draws100": 1, "depths100": [10, 20, 50],
+                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 2}
         },
         "full": {
-            "fig2": {"depths": _DEPTHS, "draws": 5, "depths100": [10, 20, 50, 100, 200],
-                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.5}
+            "fig2": {"depths": _DEPTHS, "draws": 5, "draws100": 3, "depths100": [10, 20, 50, 100, 200],
+                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 2}
         },
     },
 )  # fmt: skip
@@ -134,9 +135,9 @@ _ALL = list(FIG2_SERIES)
         "quick": {"series": _SERIES, "depths": _QUICK, "eps": 1e-10, "fine": 8, "draws": 1,
                   "lr_rule": "tuned", "full_seconds": 0.2},
         "standard": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 50], "eps": 1e-10,
-                     "fine": 8, "draws": 3, "lr_rule": "tuned"},
+                     "fine": 8, "draws": 3, "draws100": 1, "lr_rule": "tuned"},
         "thorough": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 50, 100],
-                     "eps": 1e-10, "fine": 8, "draws": 5, "lr_rule": "tuned"},
+                     "eps": 1e-10, "fine": 8, "draws": 5, "draws100": 3, "lr_rule": "tuned"},
     },
     controls={
         # break "lr tuned per depth": eta = 1/(4 L^2) makes the count grow like L^2
@@ -154,11 +155,13 @@ def fig2(
     depths100: list[int] | None = None,
     fine100: int = 4,
     give_up: float = 3.0,
-    give_up100: float = 1.5,
+    give_up100: float = 1.3,
+    floor100: float = 2,
     full_seconds: float = 1.0,
+    draws100: int = 1,
 ) -> CheckResult:
-    """Figure 2 (Sec. 5.1) on ``depths`` (``depths100`` for Gaussian
-    ``d = 100``) for each of ``series``
+    """Figure 2 (Sec. 5.1) on ``depths`` (``depths100`` and ``draws100``
+    for Gaussian ``d = 100``) for each of ``series``
     (:data:`zascheck.measure.figures.FIG2_SERIES`): GD from ZAS to ``R <= eps``
     by the reduced engine (each tuned point re-run by the full matrix GD
     when that costs under ``full_seconds``), every protocol of
@@ -173,7 +176,7 @@ def fig2(
             f"or 'L^-2' (got {lr_rule!r}), draws >= 1 (got {draws})"
         )
     plan = {"fine": fine, "give_up": give_up, "fine100": fine100, "give_up100": give_up100,
-            "full_seconds": full_seconds}  # fmt: skip
+            "full_seconds": full_seconds, "draws100": draws100, "floor100": floor100}  # fmt: skip
     points = {
         name: _series_points(ctx.seed, name, depths, depths100, eps, draws, lr_rule, plan)
         for name in series
@@ -205,18 +208,20 @@ def _series_points(
     plan: dict[str, Any],
 ) -> list[list[dict[str, Any]]]:
     """One series: per draw (Gaussian: ``draws`` of them) the
-    :func:`~zascheck.measure.figures.fig2_point` record of every depth."""
+    :func:`~zascheck.measure.figures.fig2_point` record of every depth
+    (``plan`` holds the grid spacing, give-up factor, draws of ``d = 100``
+    and the full-model re-run limit)."""
     phi, d, _claimed = FIG2_SERIES[name]
     big = phi == "gaussian" and d == 100
     Ls = (depths100 or depths) if big else depths
     fine = plan["fine100"] if big else plan["fine"]
     give_up = plan["give_up100"] if big else plan["give_up"]
     out = []
-    for k in range(draws if phi == "gaussian" else 1):
+    for k in range((plan["draws100"] if big else draws) if phi == "gaussian" else 1):
         ps = seed * 1000 + k
         if lr_rule == "tuned":
-            out.append([fig2_point(phi, d, L, ps, eps, fine, give_up, plan["full_seconds"])
-                        for L in Ls])  # fmt: skip
+            out.append([fig2_point(phi, d, L, ps, eps, fine, give_up, plan["full_seconds"],
+                                   plan["floor100"] if big else 6) for L in Ls])  # fmt: skip
         else:
             out.append([fig2_fixed_point(phi, d, L, 1.0 / (4 * L * L), ps, eps,
                                          rule="untuned: eta = 1/(4 L^2)",
