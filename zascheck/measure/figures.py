@@ -393,11 +393,11 @@ def fig2_plane(
     reduced engine (:func:`zascheck.measure.spectral.iterations_to_eps_grid`,
     O(d) per step after one SVD).
 
-    Counts are ``-1`` when censored (more than ``give_up`` times the fewest
-    iterations outside the valley ``(1/2, 2)``, or ``max_steps``) and ``-2``
-    when the run diverged (``R > 10^12 R(0)`` or not finite, the rule of
-    :func:`zascheck.dynamics.gd`).  The valley's steps run with the same
-    cap.  Returns ``etas``, ``counts``, ``card_etas``, ``card_counts``,
+    Counts are ``-1`` when censored (more than ``cap = give_up`` times the
+    fewest iterations on the grid outside the valley ``(1/2, 2)``, or
+    ``max_steps``) and ``-2`` when the run diverged (``R > 10^12 R(0)`` or
+    not finite, the rule of :func:`zascheck.dynamics.gd`).  The valley's and
+    protocol (c)'s steps run with the same cap.  Returns ``etas``, ``counts``, ``card_etas``, ``card_counts``,
     ``cap``, ``init_limit`` (:func:`init_stability_limit`) and the target's
     ``r0``, ``sigma_max``, ``modes``.
     """
@@ -409,20 +409,20 @@ def fig2_plane(
     grid = full_grid[full_grid >= lowest]
     valley = (grid > FIG2_VALLEY[0]) & (grid < FIG2_VALLEY[1])
     card = fig2_card_grid(L, m["sigma_max"], fine)
-    out_etas = np.concatenate([grid[~valley], card])
     kw = {"rel_tol": rel, "weights": m["weights"]}
-    n_out = iterations_to_eps_grid(m["sigma"], init, out_etas, max_steps=max_steps,
+    n_out = iterations_to_eps_grid(m["sigma"], init, grid[~valley], max_steps=max_steps,
                                    give_up=give_up, **kw)  # fmt: skip
     best = int(n_out[n_out >= 0].min()) if np.any(n_out >= 0) else None
     cap = max_steps if best is None else min(max_steps, math.floor(give_up * best))
-    n_val = iterations_to_eps_grid(m["sigma"], init, grid[valley], max_steps=cap, **kw)
+    rest = iterations_to_eps_grid(m["sigma"], init, np.concatenate([grid[valley], card]),
+                                  max_steps=cap, **kw)  # fmt: skip
     counts = np.empty(grid.size, dtype=int)
-    counts[~valley] = n_out[: int((~valley).sum())]
-    counts[valley] = n_val
+    counts[~valley] = n_out
+    counts[valley] = rest[: int(valley.sum())]
     return {
         "phi": phi, "d": d, "L": L, "phi_seed": phi_seed, "eps": eps, "fine": fine,
         "etas": grid.tolist(), "counts": counts.tolist(),
-        "card_etas": card.tolist(), "card_counts": n_out[int((~valley).sum()):].tolist(),
+        "card_etas": card.tolist(), "card_counts": rest[int(valley.sum()):].tolist(),
         "cap": cap, "give_up": give_up, "floor": float(lowest), "init_limit": init_stability_limit(L, m["sigma_max"]),
         "r0": m["r0"], "sigma_max": m["sigma_max"], "modes": int(m["sigma"].size),
         "floor_octaves": floor_octaves,
@@ -435,30 +435,41 @@ _STEP_COST: dict[int, float] = {}
 
 def full_step_seconds(L: int, d: int) -> float:
     """Estimated seconds of one full matrix GD step (:func:`zascheck.dynamics.gd_step`)
-    at depth ``L``, width ``d``: ``L`` times the per-layer cost measured
-    once per width at ``L = 8`` (the step is ``O(L d^3)``)."""
+    at depth ``L``, width ``d``: ``L`` times the per-layer cost, the median
+    of five one-step timings at ``L = 8`` per width (measured once per
+    process; the step is ``O(L d^3)``)."""
     if d not in _STEP_COST:
         ws, tgt = inits.zas(8, d), Target.whitened(_F, fig2_phi("gaussian", d, 0))
         ws = [_F.matrix(w) for w in ws]
         dynamics.gd_step(_F, ws, tgt, 1e-3)  # warm-up
-        reps = 20 if d <= 16 else 3
-        t0 = time.perf_counter()
-        for _ in range(reps):
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
             dynamics.gd_step(_F, ws, tgt, 1e-3)
-        _STEP_COST[d] = (time.perf_counter() - t0) / (8 * reps)
+            times.append(time.perf_counter() - t0)
+        _STEP_COST[d] = float(np.median(times)) / 8
     return L * _STEP_COST[d]
+
+
+def _stop_after(seconds: float) -> Any:
+    """A :func:`zascheck.dynamics.gd` observer stopping the run after ``seconds`` of wall time."""
+    t0 = time.perf_counter()
+    return lambda *_args: time.perf_counter() - t0 > seconds
 
 
 def fig2_full_check(
     plane: dict[str, Any], etas: list[float], seconds: float = 1.0
 ) -> list[dict[str, Any]]:
     """Re-run each step of ``etas`` (on the plane's grids) by the full matrix
-    GD in float64 (:func:`zascheck.experiments.iterations_to_eps`, same
-    stopping rule) when its estimated cost (:func:`full_step_seconds` x the
-    reduced count) is under ``seconds``.  One record per step: ``eta``,
-    ``reduced``, ``full`` (``None`` when not run) and ``estimate_s``.
-    Raises :class:`RuntimeError` when a full count differs from the reduced
-    one: that is a defect of the reduction or the engine, not a verdict."""
+    GD in float64 (:func:`zascheck.dynamics.gd`, the stopping rule of
+    :func:`zascheck.experiments.iterations_to_eps`) when it costs under
+    ``seconds``: skipped when the estimate (:func:`full_step_seconds` x the
+    reduced count) is over, and stopped (``"over_time"``) when the run
+    itself passes ``2 x seconds`` of wall time.  One record per step:
+    ``eta``, ``reduced``, ``full`` (``None`` when not run to the end) and
+    ``estimate_s``.  Raises :class:`RuntimeError` when a full count differs
+    from the reduced one: a defect of the reduction or the engine, not a
+    verdict."""
     phi, d, L = plane["phi"], plane["d"], plane["L"]
     table = dict(zip(plane["etas"], plane["counts"], strict=True))
     table |= dict(zip(plane["card_etas"], plane["card_counts"], strict=True))
@@ -471,8 +482,13 @@ def fig2_full_check(
         est = full_step_seconds(L, d) * max(n, 1)
         rec: dict[str, Any] = {"eta": eta, "reduced": n, "full": None, "estimate_s": est}
         if n > 0 and est < seconds:
-            full = experiments.iterations_to_eps(_F, inits.zas(L, d), target, eta, rel_tol=rel,
-                                                 max_steps=n)  # fmt: skip
+            run = dynamics.gd(_F, inits.zas(L, d), target, eta, max_steps=n, rel_tol=rel,
+                              observers=[_stop_after(2 * seconds)])  # fmt: skip
+            if run.stop == "observer":
+                rec["over_time"] = True
+                out.append(rec)
+                continue
+            full = run.steps if run.stop == "converged" else None
             rec["full"] = full
             if full != n:
                 raise RuntimeError(
