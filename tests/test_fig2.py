@@ -92,7 +92,7 @@ def test_init_stability_limit_is_the_hessian_at_zas():
     x0 = np.concatenate([w.ravel() for w in ws0])
 
     def grad(x: np.ndarray) -> np.ndarray:
-        ws = [x[k * d * d:(k + 1) * d * d].reshape(d, d) for k in range(L)]
+        ws = [x[k * d * d : (k + 1) * d * d].reshape(d, d) for k in range(L)]
         _r, g = model.loss_and_grads(_B, ws, tgt)
         return np.concatenate([gi.ravel() for gi in g])
 

@@ -180,7 +180,8 @@ def _draw_fig2(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[st
             f"{cfg['fig2']['depths100']} only ({budget} budget; 10^4..10^5 steps per point). "
             f"-I, d=1 vs d=100 (full matrices, L in {eq['depths']}, {eq['steps']} steps): max |W_l - w_l I| = "
             f"{eq['max_weight_deviation']:.1e}.")
-    panels = {"Phi = -I (Shamir's target)": {k: series[k] for k in ("-I, d=1", "-I, d=100") if k in series},
+    panels: dict[str, dict[str, Any]] = {
+              "Phi = -I (Shamir's target)": {k: series[k] for k in ("-I, d=1", "-I, d=100") if k in series},
               "Gaussian Phi, entries N(0, 1)": {k: series[k] for k in ("Gaussian, d=2", "Gaussian, d=100")
                                                  if k in series}}
     files = plots.fig2(folder, panels, 1e-10, note)
