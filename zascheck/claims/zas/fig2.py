@@ -34,7 +34,7 @@ same runs (:data:`zascheck.measure.figures.FIG2_PROTOCOLS`):
 
 (a) ``grid`` -- DECIDES: the fewest iterations on the grid ``2^(k/fine)``
     (``fine = 8``; 4 for Gaussian ``d = 100``) from
-    ``2^-floor / (L max(1, ||Phi||_2)^2)`` (``floor = 6``; 2 for Gaussian
+    ``2^-floor / (L max(1, ||Phi||_2)^2)`` (``floor = 6``; 1 for Gaussian
     ``d = 100``, whose points cost 10^4..10^5 steps) to 4, outside ``(1/2, 2)``.  It is
     the literal "optimal learning rate for each L" with only the degenerate
     neighbourhood of 1 removed, and it is unconstrained otherwise;
@@ -61,7 +61,7 @@ range).  Gaussian draw ``k`` uses ``phi_seed = 1000 seed + k``; the
 geometric mean over draws is plotted.  The scope states depths, draws and
 protocol.  Budgets: quick = ``-I, d=1`` and one Gaussian ``d = 2`` draw at
 depths 10..10^4; standard = the four series, 10..10^4 (Gaussian ``d = 100``:
-10..50 only, its counts are 10^4..10^5 sequential steps per point).
+10..40 only, its counts are 10^4..10^5 sequential steps per point).
 
 Negative control ``untuned-lr``: ``eta = 1/(4 L^2)`` at every depth (breaks
 "tuned per depth"; gamma ~ 1.2 measured at L = 10..16 for ``-I``, outside
@@ -113,15 +113,15 @@ CARD = Card(
     report={
         "quick": {
             "fig2": {"depths": [10, 100, 1000, 10000], "draws": 2, "draws100": 1, "depths100": [10, 20],
-                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 2}
+                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
         "standard": {
-            "fig2": {"depths": _DEPTHS, "draws": 3, "draws100": 1, "depths100": [10, 20, 50],
-                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 2}
+            "fig2": {"depths": _DEPTHS, "draws": 3, "draws100": 1, "depths100": [10, 20, 40],
+                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
         "full": {
             "fig2": {"depths": _DEPTHS, "draws": 5, "draws100": 3, "depths100": [10, 20, 50, 100, 200],
-                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 2}
+                     "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
     },
 )  # fmt: skip
@@ -135,7 +135,7 @@ _ALL = list(FIG2_SERIES)
     budgets={
         "quick": {"series": _SERIES, "depths": _QUICK, "eps": 1e-10, "fine": 8, "draws": 1,
                   "lr_rule": "tuned", "full_seconds": 0.2},
-        "standard": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 50], "eps": 1e-10,
+        "standard": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 40], "eps": 1e-10,
                      "fine": 8, "draws": 3, "draws100": 1, "lr_rule": "tuned"},
         "thorough": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 50, 100],
                      "eps": 1e-10, "fine": 8, "draws": 5, "draws100": 3, "lr_rule": "tuned"},
@@ -157,7 +157,7 @@ def fig2(
     fine100: int = 4,
     give_up: float = 3.0,
     give_up100: float = 1.3,
-    floor100: float = 2,
+    floor100: float = 1,
     full_seconds: float = 1.0,
     draws100: int = 1,
 ) -> CheckResult:
