@@ -226,8 +226,8 @@ def _draw_fig2_planes(folder: Path, pts: dict[str, list[list[dict[str, Any]]]], 
            "Iterations of GD from ZAS to R <= 1e-10 over the (L, eta) plane, one panel per series (Gaussian: "
            "the first draw), by the reduced engine. Colour: log10 iterations; grey: censored (more than "
            "give_up x the fewest iterations outside (1/2, 2) at that depth); black: diverged (R > 1e12 R(0)); "
-           "white: not run (below 2^-floor / (L max(1, ||Phi||_2)^2), floor = 6; Gaussian d = 100: see fig2).  The one-step valley is the single cell at "
-           "eta = 1 (1 iteration at every depth); circles: protocol (a)'s tuned step; dashed line: the "
+           "white: not run (below 2^-floor / (L max(1, ||Phi||_2)^2), floor = 6; Gaussian d = 100: see fig2). The one-step valley is the single cell at "
+           "eta = 1 (stars: 1 iteration at every depth); circles: protocol (a)'s tuned step; dashed line: the "
            "stability limit 2/lambda_0 of the first iterations (protocol (b) stays left of it).",
            {"planes": planes})
 

@@ -191,7 +191,8 @@ def fig2_planes(folder: Path, planes: dict[str, dict[str, Any]], eps: float) -> 
     """Heat maps of Figure 2's (L, eta) plane, one panel per series: colour =
     log10 iterations to ``R <= eps``; grey = censored, black = diverged,
     white = not run; circles = protocol (a)'s tuned step; dashed = the
-    stability limit of the first iterations; dotted = ``eta = 1``."""
+    stability limit of the first iterations; stars = ``eta = 1`` where it
+    takes one iteration (the one-step valley)."""
     from matplotlib.colors import ListedColormap
 
     n = len(planes)
@@ -216,7 +217,10 @@ def fig2_planes(folder: Path, planes: dict[str, dict[str, Any]], eps: float) -> 
             ax.plot(*zip(*tuned, strict=True), "o", mfc="none", mec="white", ms=6, label="protocol (a) tuned step")
         ax.step(np.log2(p["init_limit"]), yc, where="mid", color="tab:red", ls="--", lw=1.2,
                 label=r"$2/\lambda_0$ (first iterations)")
-        ax.axvline(0.0, color="tab:orange", ls=":", lw=1.2, label=r"$\eta = 1$ (one step)")
+        one = [y for y, line in zip(yc, p["counts"], strict=True)
+               if 0.0 in x and line[int(np.flatnonzero(x == 0.0)[0])] == 1]  # fmt: skip
+        if one:
+            ax.plot([0.0] * len(one), one, "*", color="magenta", ms=8, label=r"$\eta = 1$: 1 iteration")
         ax.set_yticks(yc, [str(L) for L in p["depths"]])
         ax.set_xlabel(r"$\log_2 \eta$ (learning rate, dimensionless)")
         ax.set_ylabel("depth L (layers)")
