@@ -137,8 +137,8 @@ def test_fig2_scope_states_depths_draws_and_tuning():
     res = _run("zas.fig2:gd", {"depths": [10, 14, 20], "series": ["-I, d=1"]})
     sc = res.scope
     assert "L in [10, 14, 20]" in sc["L"]["covered"]
-    assert "eta <= 0.5" in sc["eta"]["covered"] and "one-step" in sc["eta"]["covered"]
-    assert res.evidence["iterations_at_eta_1"]["iterations"]["-I, d=1"] == 1
+    assert "outside (1/2, 2)" in sc["eta"]["covered"] and "one-step" in sc["eta"]["covered"]
+    assert res.evidence["iterations_at_eta_1"]["-I, d=1"] == [1]
 
 
 # ---------------------------------------------------------------------------

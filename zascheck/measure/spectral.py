@@ -40,6 +40,7 @@ McClelland & Ganguli, ICLR 2014.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -61,6 +62,7 @@ __all__ = [
     "case_init",
     "compare_full_reduced",
     "exact_target",
+    "iterations_to_eps_grid",
     "mode_error",
     "mode_grads",
     "mode_init",
@@ -497,3 +499,82 @@ def case_init(
     if name not in ws:
         raise InputError(f"unknown init {name!r}; the cross-check knows {', '.join(ws)}")
     return ws[name](), ModeInit(L, k if name == "zero-at" else L, name=name)
+
+
+# ---------------------------------------------------------------------------
+# Iterations to eps over an array of steps (vectorized over eta and modes)
+# ---------------------------------------------------------------------------
+
+
+def iterations_to_eps_grid(
+    sigma: Any,
+    init: ModeInit,
+    etas: Any,
+    *,
+    rel_tol: float,
+    max_steps: int,
+    weights: Any = None,
+    blowup: float = 1e12,
+    give_up: float | None = None,
+) -> np.ndarray:
+    """Iterations of the reduced GD until ``R(t) <= rel_tol R(0)``, for every
+    step of ``etas`` at once: an int array of ``len(etas)`` counts, ``-1``
+    where the run is censored by the budget (``max_steps`` or ``give_up``)
+    and ``-2`` where it diverged.
+
+    ``sigma``: float64 singular values (``d`` modes); ``weights``: the
+    multiplicity of each (default 1), so ``R = 1/2 sum_i w_i e_i^2`` (e.g.
+    ``Phi = -I_d`` is one mode ``sigma = 1`` of weight ``d``).  The stopping
+    and divergence rules are those of :func:`zascheck.dynamics.gd` (and hence
+    of :func:`zascheck.experiments.iterations_to_eps`): the count is the
+    first ``t <= max_steps`` with ``R(t) <= rel_tol R(0)``; a run with a
+    non-finite ``R`` or ``R > blowup R(0)`` diverged.  ``give_up``: stop
+    the runs still going once ``t > give_up x`` (the smallest count found so
+    far), marking them censored (their count is that much worse than the
+    best one).  One Python loop over the steps; each step is one
+    :func:`mode_step` on an ``(n_eta, d)`` array of the runs still going.
+    Raises :class:`InputError` for ``rel_tol`` outside ``(0, 1)``, a
+    negative ``max_steps`` or a non-positive step.
+    """
+    if not 0 < rel_tol < 1:
+        raise InputError(f"rel_tol must be in (0, 1), got {rel_tol}")
+    if max_steps < 0:
+        raise InputError(f"max_steps must be >= 0, got {max_steps}")
+    eta = np.asarray(etas, dtype=float).ravel()
+    if np.any(~(eta > 0)) or np.any(~np.isfinite(eta)):
+        raise InputError("every step eta must be finite and > 0")
+    sig = np.asarray(sigma, dtype=float).ravel()
+    w = np.ones_like(sig) if weights is None else np.asarray(weights, dtype=float).ravel()
+    a0, b0, c0 = mode_start(sig, init)
+    shape = (eta.size, sig.size)
+    a, b, c = (np.array(np.broadcast_to(x, shape)) for x in (a0, b0, c0))
+    col = eta[:, None]
+    alive = np.arange(eta.size)
+    out = np.full(eta.size, -1, dtype=int)
+    r0 = 0.5 * float(np.sum(w * mode_error(a0, b0, c0, sig, init.p, init.q) ** 2))
+    thr, top = rel_tol * r0, blowup * max(r0, 1e-300)
+    best = math.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(max_steps + 1):
+            a_n, b_n, c_n, e = mode_step(a, b, c, sig, col, init.p, init.q)
+            r = 0.5 * ((e * e) @ w)
+            done = r <= thr
+            gone = done | ~(r <= top)  # diverged: R > blowup R(0) or not finite
+            if give_up is not None and t > give_up * best:
+                gone[:] = True
+            if gone.any():
+                out[alive[gone]] = np.where(done[gone], t, -2)
+                if give_up is not None and t > give_up * best:
+                    out[alive[gone & ~done & (r <= top)]] = -1
+                if done.any():
+                    best = min(best, t)
+                if gone.all():
+                    break
+                keep = ~gone
+                alive, col = alive[keep], col[keep]
+                a_n, b_n, c_n = a_n[keep], b_n[keep], c_n[keep]
+            if t == max_steps:
+                out[alive] = -1
+                break
+            a, b, c = a_n, b_n, c_n
+    return out

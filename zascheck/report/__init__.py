@@ -31,6 +31,7 @@ import numpy as np
 from zascheck import __version__
 from zascheck import engine
 from zascheck.errors import InputError
+from zascheck.measure.figures import FIG2_SERIES
 from zascheck.io import atomic_write_json, atomic_write_text
 from zascheck.report.cache import Cache, remove_stale_tmp
 from zascheck.report.cases import Case
@@ -132,18 +133,15 @@ def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> di
                                  "bits": dr["bits"]}, cost=0.05 * L) for L in dr["depths"]]
     f2 = cfg["fig2"]
     cases = []
-    for L in f2["-I"]:
-        cases.append(Case("fig2", {"phi": "-I", "d": 1, "L": L, "phi_seed": seed, "eps": 1e-10, "fine": f2["fine"]},
-                          cost=0.002 * L))
-        cases.append(Case("fig2", {"phi": "-I", "d": 100, "L": L, "phi_seed": seed, "eps": 1e-10,
-                                   "fine": f2["fine"], "reduce_scalar": True}, cost=0.002 * L))
-    for k in range(f2["gauss2_draws"]):
-        for L in f2["gauss2"]:
-            cases.append(Case("fig2", {"phi": "gaussian", "d": 2, "L": L, "phi_seed": seed * 1000 + k,
-                                       "eps": 1e-10, "fine": f2["fine"]}, cost=0.02 * L))
-    for L in f2["gauss100"]:
-        cases.append(Case("fig2", {"phi": "gaussian", "d": 100, "L": L, "phi_seed": seed, "eps": 1e-10,
-                                   "fine": f2["fine100"]}, cost=3.0 * L * L))
+    for phi, d, _g in FIG2_SERIES.values():
+        big = phi == "gaussian" and d == 100
+        for k in range((f2["draws100"] if big else f2["draws"]) if phi == "gaussian" else 1):
+            for L in f2["depths100"] if big else f2["depths"]:
+                cases.append(Case("fig2", {"phi": phi, "d": d, "L": L, "phi_seed": seed * 1000 + k, "eps": 1e-10,
+                                           "fine": f2["fine100" if big else "fine"],
+                                           "give_up": f2["give_up100" if big else "give_up"],
+                                           "floor_octaves": f2["floor100"] if big else 6},
+                                  cost=(3.0 * L if big else 0.002 * L + 0.5 * d)))
     p["fig2"] = cases
     p["fig2-equiv"] = [Case("fig2-equiv", {"d": 100, "depths": FIG2_EQUIV_DEPTHS, "steps": 30}, cost=2.0)]
     ev = cfg["evidence"]

@@ -154,63 +154,83 @@ def _draw_fig1(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[st
 
 def _draw_fig2(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],
         by_claim: dict[tuple[str, str], CheckResult], record: Any, sweeps: list[Any], budget: str) -> None:
-    """Figure 2: its figure, caption and data (and the report sweep's result)."""
-    f2 = vals["fig2"]
+    """Figure 2: iterations against depth per protocol, the (L, eta) heat maps,
+    their captions and data, and the report sweep's result (all from the
+    reduced-engine points of :func:`zascheck.measure.figures.fig2_point`)."""
     eq = vals["fig2-equiv"][0]
-    rows: dict[tuple[Any, Any, bool], list[dict[str, Any]]] = {}
-    for v in f2:
-        key = (v["phi"], v["d"], bool(v.get("reduced")))
-        rows.setdefault(key, []).append(v)
+    names = {(phi, d): name for name, (phi, d, _g) in F.FIG2_SERIES.items()}
+    points: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for v in vals["fig2"]:
+        points.setdefault(names[(v["phi"], v["d"])], {}).setdefault(v["phi_seed"], []).append(v)
+    pts = {name: [sorted(rows, key=lambda r: r["L"]) for _, rows in sorted(draws.items())]
+           for name, draws in points.items()}
+    res = F.fig2_protocol_results(pts)
+    prot = res.evidence["protocols"]
     series: dict[str, dict[str, Any]] = {}
-
-    def mk(rs: list[dict[str, Any]]) -> dict[str, Any]:
-        rs = sorted(rs, key=lambda r: r["L"])
-        return {"depths": [r["L"] for r in rs], "iterations": [r["iterations"] for r in rs],
-                "etas": [r["eta"] for r in rs]}
-
-    series["-I, d=1"] = mk(rows.get(("-I", 1, False), []))
-    series["-I, d=100"] = mk(rows.get(("-I", 100, True), []))
-    g2 = rows.get(("gaussian", 2, False), [])
-    draws: dict[int, list[dict[str, Any]]] = {}
-    for r in g2:
-        draws.setdefault(r["phi_seed"], []).append(r)
-    dlist = [mk(v) for _, v in sorted(draws.items())]
-    if dlist:
-        depths = dlist[0]["depths"]
-        gm = []
-        for j in range(len(depths)):
-            ns = [dd["iterations"][j] for dd in dlist]
-            gm.append(None if any(n is None for n in ns) else float(np.exp(np.mean(np.log(ns)))))
-        series["Gaussian, d=2"] = {"depths": depths, "iterations": gm, "draws": dlist}
-    series["Gaussian, d=100"] = mk(rows.get(("gaussian", 100, False), []))
-    claimed = {"-I, d=1": 0.5, "-I, d=100": 0.5, "Gaussian, d=2": 1.0, "Gaussian, d=100": 1.0}
-    for name, s in series.items():
+    for name, draws in pts.items():
+        s = F.fig2_series({name: draws}, F.FIG2_DECIDING)[name]
         s["fit"] = _fit(s["depths"], s["iterations"])
-        s["claimed"] = claimed[name]
-    equiv_ok = eq["max_weight_deviation"] == 0.0
-    note = (f"-I, d=100 is computed as d = 1 to R <= 1e-10/100: from ZAS with Phi = -I every iterate is w_l(t) I, "
-            f"verified at d = 100, L in {eq['depths']}, {eq['steps']} steps: max |W_l - w_l I| = "
-            f"{eq['max_weight_deviation']:.1e}, max relative |R_100 - 100 R_1| = "
-            f"{eq['max_relative_loss_deviation']:.1e}. Gaussian d=2: {len(dlist)} draws of Phi (faint), "
-            f"geometric mean fitted. Gaussian d=100 ({budget} budget): depths {series['Gaussian, d=100']['depths']} "
-            "only (each GD step costs ~0.16 L ms and thousands of steps are needed).")
-    panels = {"Phi = -I (Shamir's target)": {k: series[k] for k in ("-I, d=1", "-I, d=100")},
-              "Gaussian Phi, entries N(0, 1)": {k: series[k] for k in ("Gaussian, d=2", "Gaussian, d=100")}}
+        s["draws"] = ([{"depths": s["depths"], "iterations": row} for row in s["per_draw"]]
+                      if len(draws) > 1 else [])
+        series[name] = s
+    fc = res.evidence["full_check"]
+    note = (f"Every run is the reduced engine (card zas.spectral: d scalar maps on the singular values); "
+            f"{fc['agreed']} tuned points (and eta = 1) whose full matrix GD costs under 1 s were re-run by it "
+            f"with the same counts, {fc['skipped_over_1s']} cost more and were not. Gaussian d=2: "
+            f"{len(pts.get('Gaussian, d=2', []))} draws (faint), geometric mean fitted; Gaussian d=100: depths "
+            f"{cfg['fig2']['depths100']} only ({budget} budget; 10^4..10^5 steps per point). "
+            f"-I, d=1 vs d=100 (full matrices, L in {eq['depths']}, {eq['steps']} steps): max |W_l - w_l I| = "
+            f"{eq['max_weight_deviation']:.1e}.")
+    panels: dict[str, dict[str, Any]] = {
+              "Phi = -I (Shamir's target)": {k: series[k] for k in ("-I, d=1", "-I, d=100") if k in series},
+              "Gaussian Phi, entries N(0, 1)": {k: series[k] for k in ("Gaussian, d=2", "Gaussian, d=100")
+                                                 if k in series}}
     files = plots.fig2(folder, panels, 1e-10, note)
     fits_txt = "; ".join(
-        f"{k}: gamma = {s['fit']['gamma']:.3f} [95% {s['fit']['ci95'][0]:.3f}, {s['fit']['ci95'][1]:.3f}] "
-        f"(paper ~{s['claimed']:g}, depths {s['depths'][0]}..{s['depths'][-1]})"
-        for k, s in series.items() if s.get("fit"))
+        f"protocol {p}: " + ", ".join(
+            f"{n} gamma = {v['gamma']:.3f} [95% {v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}] ({v['verdict']})"
+            for n, v in t["series"].items() if v.get("gamma") is not None)
+        for p, t in prot.items())
     record("fig2", files,
-           f"Iterations of GD from ZAS to R <= 1e-10, learning rate tuned per depth on a geometric grid "
-           f"(ratio 2^(1/{cfg['fig2']['fine']}); d = 100 Gaussian 2^(1/{cfg['fig2']['fine100']})). {fits_txt}. "
-           f"{note}", {"series": series, "equivalence": eq})
-    r2 = F.fig2_result({k: {"claimed": s["claimed"], "depths": s["depths"], "iterations": s["iterations"],
-                            "per_draw": [dr["iterations"] for dr in s.get("draws", [])]}
-                        for k, s in series.items() if s["depths"]})
-    r2.notes += (" (report sweep; -I d=100 via the verified scalar reduction)" if equiv_ok else
-                 " (report sweep; WARNING: the d = 100 scalar reduction did not verify)")
-    sweeps.append(("zas.fig2", r2, {"sweep": cfg["fig2"], "eps": 1e-10}))
+           f"Iterations of GD from ZAS to R <= 1e-10 against depth, learning rate tuned per depth by protocol "
+           f"{F.FIG2_PROTOCOLS[F.FIG2_DECIDING].format(fine='fine', floor='floor')} (fine = {cfg['fig2']['fine']}, floor = 6; "
+           f"Gaussian d=100: fine = {cfg['fig2']['fine100']}, floor = {cfg['fig2']['floor100']}). Per protocol (95% Student-t intervals): {fits_txt}. "
+           f"Paper: gamma ~ 1/2 (-I), ~ 1 (Gaussian). {note}",
+           {"series": series, "protocols": prot, "full_check": fc, "equivalence": eq})
+    _draw_fig2_planes(folder, pts, record)
+    res.notes += " (report sweep)"
+    sweeps.append(("zas.fig2", res, {"sweep": cfg["fig2"], "eps": 1e-10}))
+
+
+def _draw_fig2_planes(folder: Path, pts: dict[str, list[list[dict[str, Any]]]], record: Any) -> None:
+    """The (L, eta) heat maps of Figure 2, one per series (its first draw)."""
+    planes: dict[str, dict[str, Any]] = {}
+    for name, draws in pts.items():
+        rows = draws[0]
+        fine = rows[0]["fine"]
+        ks = sorted({round(fine * math.log2(e)) for r in rows for e in r["etas"]})
+        col = {k: j for j, k in enumerate(ks)}
+        counts: list[list[int | None]] = []
+        for r in rows:
+            line: list[int | None] = [None] * len(ks)
+            for e, n in zip(r["etas"], r["counts"], strict=True):
+                line[col[round(fine * math.log2(e))]] = n
+            counts.append(line)
+        planes[name] = {
+            "depths": [r["L"] for r in rows], "log2_eta": [k / fine for k in ks], "counts": counts,
+            "caps": [r["cap"] for r in rows], "init_limit": [r["init_limit"] for r in rows],
+            "tuned": {p: [r["protocols"][p]["eta"] for r in rows] for p in F.FIG2_PROTOCOLS},
+            "phi_seed": rows[0]["phi_seed"], "fine": fine,
+        }
+    files = plots.fig2_planes(folder, planes, 1e-10)
+    record("fig2-planes", files,
+           "Iterations of GD from ZAS to R <= 1e-10 over the (L, eta) plane, one panel per series (Gaussian: "
+           "the first draw), by the reduced engine. Colour: log10 iterations; grey: censored (more than "
+           "give_up x the fewest iterations outside (1/2, 2) at that depth); black: diverged (R > 1e12 R(0)); "
+           "white: not run (below 2^-floor / (L max(1, ||Phi||_2)^2), floor = 6; Gaussian d = 100: see fig2). The one-step valley is the single cell at "
+           "eta = 1 (stars: 1 iteration at every depth); circles: protocol (a)'s tuned step; dashed line: the "
+           "stability limit 2/lambda_0 of the first iterations (protocol (b) stays left of it).",
+           {"planes": planes})
 
 
 def _draw_fig3(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[str, Any],

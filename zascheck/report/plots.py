@@ -21,7 +21,7 @@ from zascheck.io import atomic_write_bytes
 plt.rcParams.update({"svg.hashsalt": "zascheck", "figure.dpi": 110, "font.size": 9,
                      "axes.titlesize": 10, "legend.fontsize": 8})
 
-__all__ = ["alpha", "any_layer", "drift", "fig1", "fig2", "fig3", "fig4", "last_ci", "shamir", "ssm", "thm41",
+__all__ = ["alpha", "any_layer", "drift", "fig1", "fig2", "fig2_planes", "fig3", "fig4", "last_ci", "shamir", "ssm", "thm41",
            "thm43"]
 
 
@@ -185,6 +185,54 @@ def fig2(folder: Path, panels: dict[str, dict[str, Any]], eps: float, caption_no
     fig.suptitle("Figure 2: iterations from ZAS against depth, learning rate tuned per depth", fontsize=10)
     fig.text(0.5, -0.02, "\n".join(textwrap.wrap(caption_note, 170)), ha="center", va="top", fontsize=7)
     return _save(fig, folder, "fig2")
+
+
+def fig2_planes(folder: Path, planes: dict[str, dict[str, Any]], eps: float) -> list[str]:
+    """Heat maps of Figure 2's (L, eta) plane, one panel per series: colour =
+    log10 iterations to ``R <= eps``; grey = censored, black = diverged,
+    white = not run; circles = protocol (a)'s tuned step; dashed = the
+    stability limit of the first iterations; stars = ``eta = 1`` where it
+    takes one iteration (the one-step valley)."""
+    from matplotlib.colors import ListedColormap
+
+    n = len(planes)
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 3.9 * rows), squeeze=False)
+    vmax = max((math.log10(c) for p in planes.values() for line in p["counts"] for c in line
+                if c is not None and c > 0), default=1.0)
+    for ax, (name, p) in zip(axes.ravel(), planes.items(), strict=False):
+        x = np.asarray(p["log2_eta"], float)
+        h = 0.5 / p["fine"]
+        xe = np.concatenate([x - h, [x[-1] + h]])
+        ye = np.arange(len(p["depths"]) + 1)
+        c = np.array([[np.nan if v is None else v for v in line] for line in p["counts"]], float)
+        val = np.where(c > 0, np.log10(np.where(c > 0, c, 1.0)), np.nan)
+        ax.pcolormesh(xe, ye, np.where(c == -1, 1.0, np.nan), cmap=ListedColormap(["0.75"]), vmin=0, vmax=1)
+        ax.pcolormesh(xe, ye, np.where(c == -2, 1.0, np.nan), cmap=ListedColormap(["black"]), vmin=0, vmax=1)
+        im = ax.pcolormesh(xe, ye, val, cmap="viridis", vmin=0.0, vmax=vmax)
+        yc = np.arange(len(p["depths"])) + 0.5
+        tuned = [(math.log2(e), y) for e, y in zip(p["tuned"]["grid"], yc, strict=True) if e]
+        if tuned:
+            ax.plot(*zip(*tuned, strict=True), "o", mfc="none", mec="white", ms=6, label="protocol (a) tuned step")
+        ax.step(np.log2(p["init_limit"]), yc, where="mid", color="tab:red", ls="--", lw=1.2,
+                label=r"$2/\lambda_0$ (first iterations)")
+        one = [y for y, line in zip(yc, p["counts"], strict=True)
+               if 0.0 in x and line[int(np.flatnonzero(x == 0.0)[0])] == 1]  # fmt: skip
+        if one:
+            ax.plot([0.0] * len(one), one, "*", color="magenta", ms=8, label=r"$\eta = 1$: 1 iteration")
+        ax.set_yticks(yc, [str(L) for L in p["depths"]])
+        ax.set_xlabel(r"$\log_2 \eta$ (learning rate, dimensionless)")
+        ax.set_ylabel("depth L (layers)")
+        ax.set_title(f"{name}" + (f" (draw seed {p['phi_seed']})" if name.startswith("Gaussian") else ""))
+        ax.legend(loc="lower left", fontsize=7)
+        fig.colorbar(im, ax=ax, label=f"log10 iterations to R <= {eps:g}")
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    fig.suptitle("Figure 2 over the (L, eta) plane: grey = censored, black = diverged, white = not run",
+                 fontsize=10)
+    fig.tight_layout()
+    return _save(fig, folder, "fig2-planes")
 
 
 def fig3(folder: Path, zas: dict[str, Any], runs: list[dict[str, Any]], stats: dict[str, Any],
