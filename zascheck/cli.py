@@ -14,6 +14,7 @@ Exit codes
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -565,6 +566,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         claims=claims,
     )
     print(f"wrote {out}")
+    crashed = json.loads((Path(args.out) / "claims.json").read_text(encoding="utf-8")).get("errors") or []
+    if crashed:
+        print(f"zascheck: {len(crashed)} check(s) crashed (listed in {out}): "
+              + ", ".join(str(e.get("check")) for e in crashed), file=sys.stderr)
+        return EXIT_CRASH
     return EXIT_OK
 
 

@@ -305,6 +305,7 @@ def run_check(
             verdict=Verdict.INCONCLUSIVE,
             notes=f"time limit of {ctx.seconds_allowed():g} s reached (--time-limit); the check "
             "was stopped and nothing it computed is claimed",
+            params={"time_limit_reached": True},
         )
     c = card(check.claim)
     provenance = res.provenance or c.provenance
@@ -341,11 +342,16 @@ class TimeLimitReached(BaseException):
 
 @contextlib.contextmanager
 def _time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`TimeLimitReached` in this (main) thread after ``seconds``
-    of wall time; a no-op where timers are unavailable (not the main thread)."""
-    if not seconds or threading.current_thread() is not threading.main_thread() \
-            or not hasattr(signal, "setitimer"):
+    """Raise :class:`TimeLimitReached` in this thread after ``seconds`` of wall
+    time: by SIGALRM in the main thread, else (a Dask worker runs tasks in a
+    thread) by an asynchronous exception set from a timer thread.  Either way
+    it is raised between two bytecodes, so a long C call finishes first."""
+    if not seconds:
         yield
+        return
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        with _thread_time_limit(seconds):
+            yield
         return
 
     def handler(signum: int, frame: Any) -> None:
@@ -358,6 +364,37 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+@contextlib.contextmanager
+def _thread_time_limit(seconds: float) -> Iterator[None]:
+    """:func:`_time_limit` for a thread that is not the main one
+    (``PyThreadState_SetAsyncExc``; a pending exception not yet raised when the
+    block ends is withdrawn, so it never escapes the block)."""
+    import ctypes
+
+    tid = threading.get_ident()
+    lock = threading.Lock()
+    state = {"active": True, "fired": False}
+
+    def fire() -> None:
+        with lock:
+            if state["active"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid),
+                                                           ctypes.py_object(TimeLimitReached))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["active"] = False
+            if state["fired"]:  # withdraw it if it has not been raised yet
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)
+        timer.cancel()
 
 
 #: keys a control may also set that size the run rather than break a hypothesis
@@ -482,7 +519,8 @@ def run_payload(
             load_user_cards(card_files)
         check = checks_for([key])[0]
         res = run_check(check, RunContext(**ctx_kw), case=case, control=control)
-        return {"ok": True, "result": res.to_dict()}
+        # a result cut short by the time limit depends on the machine: never cached
+        return {"ok": True, "result": res.to_dict(), "cache": not res.params.get("time_limit_reached")}
     except ZascheckError as exc:
         return {"ok": False, "input_error": str(exc), "key": key}
     except (Exception, SystemExit) as exc:  # a bug in a check: report it, keep going

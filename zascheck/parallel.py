@@ -133,14 +133,20 @@ def parse_scheduler(address: str) -> tuple[str, int | str]:
             raise InputError(f"--scheduler {address}: expected local:N with 1 <= N <= {cores} "
                              "(the cores of this machine)")
         return "local", int(n)
-    if "://" in address and address.split("://", 1)[0] not in ("tcp", "tls"):
-        raise InputError(f"--scheduler {address}: the scheme must be tcp:// or tls://")
+    if "://" in address and address.split("://", 1)[0] != "tcp":
+        raise InputError(f"--scheduler {address}: the scheme must be tcp:// (a tls:// cluster needs "
+                         "security settings zascheck does not take)")
     host = address.split("://", 1)[-1]
     name, _, port = host.rpartition(":")
     if not name or not port.isdigit() or not 0 < int(port) < 65536:
         raise InputError(f"--scheduler {address}: expected local:N or a scheduler address "
                          "HOST:PORT (e.g. tcp://10.0.0.5:8786)")
     return "remote", address
+
+
+#: seconds to reach a scheduler, and to wait for its first worker
+CONNECT_SECONDS = 10
+WORKER_WAIT_SECONDS = 60
 
 
 @contextlib.contextmanager
@@ -165,14 +171,44 @@ def dask_client(address: str) -> Iterator[Any]:
         finally:
             cluster.close()
         return
+    client = _connect(Client, address, str(arg))
     try:
-        client = Client(str(arg), timeout="10s")
-    except (OSError, ValueError, TimeoutError) as exc:
-        raise InputError(f"--scheduler {address}: cannot reach the scheduler ({exc})") from None
-    try:
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        except (TimeoutError, OSError):
+            raise InputError(f"--scheduler {address}: no worker joined the scheduler within "
+                             f"{WORKER_WAIT_SECONDS} s (start one: dask worker {address})") from None
         yield client
     finally:
         client.close()
+
+
+def _connect(client_type: Any, address: str, arg: str) -> Any:
+    """``Client(arg)``, given at most :data:`CONNECT_SECONDS` (plus a grace): a
+    peer that accepts the connection but does not answer as a Dask scheduler
+    would otherwise hang the handshake, so the client is made in a daemon
+    thread and abandoned when it does not return in time."""
+    import threading
+
+    from zascheck.errors import InputError
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_type(arg, timeout=f"{CONNECT_SECONDS}s")
+        except BaseException as exc:  # reported below, in the calling thread
+            box["error"] = exc
+
+    t = threading.Thread(target=connect, daemon=True, name="zascheck-dask-connect")
+    t.start()
+    t.join(CONNECT_SECONDS + 5)
+    if t.is_alive():
+        raise InputError(f"--scheduler {address}: no Dask scheduler answered within "
+                         f"{CONNECT_SECONDS + 5} s")
+    if "error" in box:
+        raise InputError(f"--scheduler {address}: cannot reach the scheduler ({box['error']})")
+    return box["client"]
 
 
 def _on_worker(fn: Callable[[Any], Any], payload: Any) -> Any:

@@ -18,12 +18,14 @@ The report layer reads :class:`~zascheck.result.CheckResult` objects only.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
 import platform
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from zascheck.measure.figures import FIG2_SERIES
 from zascheck.io import atomic_write_json, atomic_write_text
 from zascheck.report.cache import Cache, remove_stale_tmp
 from zascheck.report.cases import Case
+from zascheck.parallel import effective_jobs
 from zascheck.report.runner import run_cases, sigterm_as_interrupt
 from zascheck.result import CheckResult
 
@@ -181,8 +184,14 @@ def _versions() -> dict[str, str]:
 def _sweep_result(claim: str, res: CheckResult, params: dict[str, Any], seed: int) -> CheckResult:
     """Fill what :func:`zascheck.engine.run_check` fills for a check."""
     info = engine.card(claim)
+    parts = [dataclasses.replace(p, claim=claim, method="report-sweep", seed=seed) for p in res.parts]
     return dataclasses.replace(res, claim=claim, method="report-sweep", params=params | res.params,
-                               provenance=info.provenance, statement=info.statement, seed=seed)
+                               provenance=info.provenance, statement=info.statement, seed=seed,
+                               parts=parts)
+
+
+#: most seeds a report takes (Figure 3 runs one GD per seed)
+MAX_SEEDS = 10_000
 
 
 def build_report(
@@ -204,20 +213,28 @@ def build_report(
     ``jobs`` local worker processes (default: the cores), or the Dask cluster
     ``scheduler`` (``local:N`` or ``HOST:PORT``); either way finished cases are
     cached by this process, so a rerun resumes.  ``claims`` (ids) makes a report
-    of those claims only (their checks, sweeps and figures)."""
-    if seeds < 1:
-        raise InputError(f"--seeds must be >= 1, got {seeds}")
+    of those claims only (their checks, sweeps and figures).  One report at a
+    time writes into ``out`` (a lock file ``out/.lock``); the evidence and
+    figure files of an earlier report that this one does not write are removed,
+    so the folder never mixes two reports.  Raises
+    :class:`~zascheck.errors.InputError` for bad ``seeds`` or ``out`` or a
+    folder another report is writing to."""
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise InputError(f"--seeds must be in 1..{MAX_SEEDS}, got {seeds}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is not a folder")
     started = time.time()
     jobs = jobs or os.cpu_count() or 1
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_tmp(out)
-    c = Cache(out / ".cache" if cache else None)
-    with sigterm_as_interrupt():
-        groups = _plan if _plan is not None else plan(budget, seeds, seed, cards, claims)
-        flat = [case for g in groups.values() for case in g]
+    groups = _plan if _plan is not None else plan(budget, seeds, seed, cards, claims)
+    flat = [case for g in groups.values() for case in g]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
+    with _report_lock(out), sigterm_as_interrupt():
+        remove_stale_tmp(out)
+        c = Cache(out / ".cache" if cache else None)
         values = run_cases(flat, c, jobs=jobs, progress=progress, desc=f"report ({budget})",
                            scheduler=scheduler)
         vals: dict[str, list[dict[str, Any]]] = {}
@@ -228,37 +245,76 @@ def build_report(
         if _plan is not None:  # tests: only the run/caching machinery
             atomic_write_json(out / "claims.json", {"results": [], "errors": [], "meta": {"test": True}})
             return out / "claims.json"
-        from zascheck.report import figures_data, markdown
-
-        results, errors = _collect(vals)
-        selected = set(claims) if claims is not None else None
-        figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results, selected)
-        results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
-        order = {c.id: k for k, c in enumerate(engine.all_cards())}
-        results.sort(key=lambda r: (order.get(r.claim, 10**6), r.method != "report-sweep", r.method))
-        for r in results:
-            atomic_write_json(out / "evidence" / f"{r.claim}--{r.method}.json", r.to_dict())
-        seconds = time.time() - started
         cmd = (f"zascheck report{''.join(' ' + c for c in claims or [])} --budget {budget} --seeds {seeds} "
-               f"--seed {seed} --out {out.as_posix()}")
-        meta = _versions() | {
-            "command": cmd, "budget": budget, "check_budget": CHECK_BUDGET[budget],
-            "seed": seed, "seeds": seeds, "jobs": jobs, "scheduler": scheduler or "local pool",
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "seconds": round(seconds, 1), "cases": len(flat), "cache_hits": c.hits,
-            "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
-            "figures": figs, "report_budget": report_config(budget),
-            "claims_selected": list(claims) if claims is not None else None,
-        }
-        verdicts = engine.claim_verdicts(results)
-        from zascheck.report import graph
+               f"--seed {seed} --out {out.as_posix()}" + "".join(f" --cards {f}" for f in cards or []))
+        run = {"command": cmd, "budget": budget, "check_budget": CHECK_BUDGET[budget], "seed": seed,
+               "seeds": seeds, "jobs": None if scheduler else effective_jobs(jobs, len(flat)),
+               "scheduler": scheduler or "local pool",
+               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+               "cases": len(flat), "cache_hits": c.hits,
+               "claims_selected": list(claims) if claims is not None else None}
+        return _write_report(out, vals, run, started)
 
-        figs["claim-graph"] = {"files": graph.draw(out / "figures", graph.verdict_map(verdicts)),
-                               "data": "claims.json", "caption": "The claim graph (see above)."}
-        atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "claims": verdicts,
-                                                "errors": errors, "meta": meta})
-        readme = markdown.render(results, errors, meta, figs, verdicts, selected)
-        return atomic_write_text(out / "README.md", readme)
+
+@contextlib.contextmanager
+def _report_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` (an advisory ``flock``) while a report writes into ``out``."""
+    import fcntl
+
+    with open(out / ".lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError(f"--out {out}: another zascheck report is writing to this folder") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_report(out: Path, vals: dict[str, list[dict[str, Any]]], run: dict[str, Any],
+                  started: float) -> Path:
+    """Figures, evidence, claims.json and README.md of a finished run (each
+    atomically), and the removal of an earlier report's files this one does
+    not write."""
+    from zascheck.report import figures_data, graph, markdown
+
+    budget, seed, claims = run["budget"], run["seed"], run["claims_selected"]
+    results, errors = _collect(vals)
+    selected = set(claims) if claims is not None else None
+    figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results, selected)
+    results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
+    order = {c.id: k for k, c in enumerate(engine.all_cards())}
+    results.sort(key=lambda r: (order.get(r.claim, 10**6), r.method != "report-sweep", r.method))
+    evidence = {f"{r.claim}--{r.method}.json" for r in results}
+    for r in results:
+        atomic_write_json(out / "evidence" / f"{r.claim}--{r.method}.json", r.to_dict())
+    meta = _versions() | run | {
+        "seconds": round(time.time() - started, 1),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+        "figures": figs, "report_budget": report_config(budget),
+    }
+    verdicts = engine.claim_verdicts(results)
+    figs["claim-graph"] = {"files": graph.draw(out / "figures", graph.verdict_map(verdicts)),
+                           "data": "claims.json", "caption": "The claim graph (see above)."}
+    _remove_others(out, evidence, set(figs))
+    atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "claims": verdicts,
+                                            "errors": errors, "meta": meta})
+    readme = markdown.render(results, errors, meta, figs, verdicts, selected)
+    return atomic_write_text(out / "README.md", readme)
+
+
+def _remove_others(out: Path, evidence: set[str], figures: set[str]) -> None:
+    """Remove the evidence files (``evidence/*.json``) and figures
+    (``figures/*.png|svg|json``) of an earlier report that this one did not
+    write; nothing else in ``out`` is touched."""
+    for p in (out / "evidence").glob("*.json"):
+        if p.name not in evidence and p.is_file() and not p.is_symlink():
+            p.unlink()
+    for p in (out / "figures").glob("*"):
+        if p.suffix in (".png", ".svg", ".json") and p.stem not in figures and p.is_file() \
+                and not p.is_symlink():
+            p.unlink()
 
 
 def _collect(vals: dict[str, list[dict[str, Any]]]) -> tuple[list[CheckResult], list[dict[str, Any]]]:

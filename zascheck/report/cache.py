@@ -104,8 +104,10 @@ def code_fingerprint(entries: Iterable[str], root: Path = _PKG,
     ``entries`` import (:func:`module_closure`) and of ``files``: an edit
     anywhere in the code a case can run changes it, an edit elsewhere does not."""
     h = hashlib.sha256(__version__.encode())
-    for f in sorted(set(module_closure(entries, root)) | {Path(x) for x in files}):
-        h.update(f.relative_to(root).as_posix().encode() + _file_hash(str(f)).encode())
+    for f in sorted(set(module_closure(entries, root)) | {Path(x).resolve() for x in files}):
+        # package files by their place in the package, others (a user's card) by absolute path
+        name = f.relative_to(root).as_posix() if f.is_relative_to(root) else f.as_posix()
+        h.update(name.encode() + _file_hash(str(f)).encode())
     return h.hexdigest()
 
 
@@ -147,14 +149,24 @@ class Cache:
         self.stored += 1
 
 
+#: the folders of a report that it writes files into (relative to ``--out``)
+REPORT_FOLDERS = (".", "evidence", "figures", ".cache")
+
+
 def remove_stale_tmp(folder: Path) -> int:
-    """Delete temporary files (``.*.tmp``) a hard kill (SIGKILL) may have left
-    in ``folder`` and its subfolders; returns how many were removed."""
+    """Delete the temporary files of the report's own atomic writes
+    (:func:`zascheck.io.atomic_write_text`: ``.<name>.<random>.tmp``) that a
+    hard kill (SIGKILL) may have left in the report's folders
+    (:data:`REPORT_FOLDERS`, not their subfolders: a user's own files
+    elsewhere under ``--out`` are never touched); returns how many."""
     n = 0
-    if not folder.exists():
-        return 0
-    for p in folder.rglob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            p.unlink()
-            n += 1
+    for sub in REPORT_FOLDERS:
+        d = folder / sub
+        if not d.is_dir() or (d.is_symlink() and sub != "."):
+            continue
+        for p in d.glob(".*.*.tmp"):
+            if p.is_file() and not p.is_symlink():
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    n += 1
     return n

@@ -61,7 +61,9 @@ def run_cases(
 
     def done(i: int, v: dict[str, Any]) -> None:
         values[i] = v
-        cache.put(keys[i], cases[i].kind, cases[i].params, v)
+        # a crash, a refused input or a run cut short by the time limit is reported, never replayed
+        if v.get("ok", True) and v.get("cache", True):
+            cache.put(keys[i], cases[i].kind, cases[i].params, v)
         bar.update()
 
     try:

@@ -1,0 +1,86 @@
+"""The report's folder: one report at a time, never a mix of two reports, the
+user's own files untouched, crashes never cached, user cards reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from zascheck.cli import main
+from zascheck.errors import InputError
+from zascheck.report import _report_lock, build_report
+from zascheck.report import cases as report_cases
+from zascheck.report.cache import Cache, remove_stale_tmp
+from zascheck.report.cases import Case
+from zascheck.report.runner import run_cases
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_second_report_into_a_folder_in_use_is_refused(tmp_path):
+    with _report_lock(tmp_path), pytest.raises(InputError, match="another zascheck report"):
+        build_report(out=tmp_path, budget="quick", seeds=1, claims=["zas.drift"])
+
+
+def test_only_the_reports_own_temporary_files_are_removed(tmp_path):
+    mine = tmp_path / "evidence" / ".x.json.abc123.tmp"
+    theirs = tmp_path / "notes" / "deep" / ".draft.tmp"
+    for p in (mine, theirs):
+        p.parent.mkdir(parents=True)
+        p.write_text("x")
+    assert remove_stale_tmp(tmp_path) == 1
+    assert theirs.exists() and not mine.exists()
+
+
+def test_a_failed_case_is_reported_but_never_cached(tmp_path, monkeypatch):
+    calls = []
+
+    def flaky(**kw):
+        calls.append(kw)
+        return {"ok": False, "error": "MemoryError: simulated"}
+
+    monkeypatch.setitem(report_cases.KINDS, "flaky", flaky)
+    cache = Cache(tmp_path)
+    case = [Case("flaky", {"n": 1})]
+    for _ in range(2):
+        assert run_cases(case, cache, jobs=1)[0]["ok"] is False
+    assert len(calls) == 2 and cache.stored == 0
+
+
+def test_a_report_of_fewer_claims_leaves_no_evidence_of_the_earlier_one(tmp_path):
+    out = tmp_path / "r"
+    build_report(out=out, budget="quick", seeds=1, claims=["zas.drift", "zas.fig1"])
+    assert list((out / "evidence").glob("zas.fig1--*.json"))
+    assert (out / "figures" / "fig1.png").exists()
+    user = out / "figures" / "notes.txt"
+    user.write_text("mine")
+    build_report(out=out, budget="quick", seeds=1, claims=["zas.drift"])
+    assert not list((out / "evidence").glob("zas.fig1--*.json"))
+    assert not (out / "figures" / "fig1.png").exists()
+    assert user.exists()  # not a report file: untouched
+    meta = json.loads((out / "claims.json").read_text())["meta"]
+    assert meta["claims_selected"] == ["zas.drift"] and meta["jobs"] <= 2
+
+
+def test_the_readmes_user_card_example_makes_a_report(tmp_path, capsys):
+    card = str(ROOT / "examples" / "balanced_norms.py")
+    out = tmp_path / "u"
+    code = main(["report", "user.balanced-norms", "--cards", card, "--budget", "quick", "--seeds", "1",
+                 "--out", str(out), "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    got = json.loads((out / "claims.json").read_text())
+    assert {c["claim"] for c in got["claims"]} == {"user.balanced-norms"}
+    assert "--cards" in got["meta"]["command"]
+
+
+@pytest.mark.parametrize("seeds", ["0", "99999999999999999999999"])
+def test_seeds_out_of_range_are_refused_before_any_work(seeds, tmp_path, capsys):
+    out = tmp_path / "s"
+    try:
+        code = main(["report", "zas.drift", "--seeds", seeds, "--out", str(out), "--no-progress"])
+    except SystemExit as exc:  # argparse's own refusal
+        code = exc.code
+    assert code == 2
+    assert "--seeds" in capsys.readouterr().err and not out.exists()
