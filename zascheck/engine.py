@@ -283,7 +283,24 @@ def resolve_params(
     validate_params(params)
     if ctx.phi is not None and check.accepts_phi and "phi" not in (case or {}):
         params["phi"] = ctx.phi
+    _size_from_target(check, params, case or {})
     return params
+
+
+def _size_from_target(check: Check, params: dict[str, Any], case: dict[str, Any]) -> None:
+    """A target matrix (``--phi`` or ``--case`` ``phi``) fixes the width ``d``:
+    ``params['d']`` is set to its size, so the result says what was run; a
+    ``--case`` ``d`` that disagrees with the target is refused."""
+    phi = params.get("phi")
+    if "d" not in params or isinstance(phi, str) or phi is None:
+        return
+    shape = np.shape(phi)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        return  # a rectangular target: the check itself accepts or refuses it
+    if "d" in case and case["d"] != shape[0]:
+        raise InputError(f"--case for {check.key}: d = {case['d']} disagrees with the "
+                         f"{shape[0]} x {shape[1]} target (d is the target's size; drop d)")
+    params["d"] = int(shape[0])
 
 
 def run_check(

@@ -155,6 +155,18 @@ def near_zas(
     d = phi_m.shape[0]
     target = Target.whitened(b, phi_m)
     tuning, t_zas, eta = _tune(b, L, d, target, eta_grid, tune_steps, eps)
+    if t_zas == 0:  # R(0) = 0 from exact ZAS (Phi = 0): there is no ZAS rate to compare with
+        return CheckResult(
+            verdict=Verdict.INCONCLUSIVE,
+            arithmetic=b.name,
+            precision_bits=b.prec,
+            evidence={"tuning": tuning},
+            scope={"Phi": covers(f"one target with R(0) = 0 from ZAS (||Phi||_F = 0), d = {d}")},
+            notes="GD from exact ZAS starts at a global minimum (R(0) = 0: the target is the "
+            "product W_L...W_1 = 0 of the init), so it has no convergence rate or step count "
+            "T_ZAS; this reading (linear convergence at the rate ZAS has, budget "
+            "budget_factor * T_ZAS) does not apply to this target: nothing is decided",
+        )
     if eta is None:
         return CheckResult(
             verdict=Verdict.INCONCLUSIVE,
