@@ -220,8 +220,10 @@ def _meta(args: argparse.Namespace, started: float) -> dict[str, Any]:
     }
 
 
-def format_table(results: list[Any]) -> str:
-    """A fixed-width table of results (the CLI's only rendering of them)."""
+def format_table(results: list[Any], not_applied: Sequence[dict[str, Any]] = ()) -> str:
+    """A fixed-width table of results (the CLI's only rendering of them), then
+    one ``not applied`` row per check that did not take the user's input
+    (``{check, input, reason}``)."""
     from zascheck.result import format_number
 
     from zascheck.result import scope_text
@@ -247,6 +249,12 @@ def format_table(results: list[Any]) -> str:
                     _short(scope_text(x.scope)),
                 )
             )
+    for e in not_applied:
+        if e.get("ran"):
+            continue  # it has its own row: it ran without the input
+        claim, _, method = e["check"].partition(":")
+        rows.append((claim, method, "not applied", "-", "", "", "", "", "", "",
+                     _short(f"{e['input']}: {e['reason']}")))
     return _fixed_width(rows)
 
 
@@ -286,7 +294,9 @@ def cmd_claims(args: argparse.Namespace) -> int:
         engine.load_user_cards(args.cards)
     cards = engine.all_cards()
     if args.ids:
-        cards = [engine.card(i.partition(":")[0]) for i in args.ids]
+        engine.checks_for([i for i in args.ids if ":" in i])  # an unknown method is refused
+        cards = list({i.partition(":")[0]: engine.card(i.partition(":")[0])
+                      for i in args.ids}.values())
     data = [card_record(c) for c in cards]
     if args.json is not None:
         atomic_write_json(args.json, {"claims": data})
@@ -355,6 +365,14 @@ def _select_checks(args: argparse.Namespace) -> list[Any]:
 
     user = load_user_cards(args.cards) if args.cards else []
     checks = checks_for(args.ids or ([c.id for c in user] if user else None))
+    seen: dict[str, Any] = {}
+    for c in checks:
+        seen.setdefault(c.key, c)
+    if len(seen) < len(checks):  # an id named twice (or inside a claim also named) runs once
+        twice = sorted({c.key for c in checks if sum(k.key == c.key for k in checks) > 1})
+        print(f"zascheck: note: {', '.join(twice)} named more than once on the command line: "
+              "each check runs once", file=sys.stderr)
+        checks = list(seen.values())
     if args.control:  # run every selected check that has this control
         having = [c for c in checks if args.control in c.controls]
         if not having:
@@ -367,10 +385,11 @@ def _select_checks(args: argparse.Namespace) -> list[Any]:
     return checks
 
 
-def _phi_not_applied(args: argparse.Namespace, checks: list[Any]) -> list[str]:
+def _phi_not_applied(args: argparse.Namespace, checks: list[Any]) -> list[dict[str, Any]]:
     """Where ``--phi`` is not taken: refused (exit 2) when no selected check
-    takes it or a check named by ``id:method`` does not; otherwise the keys of
-    the checks it is not applied to (listed in the output)."""
+    takes it or a check named by ``id:method`` does not; otherwise one entry
+    ``{check, input, reason}`` per check it is not applied to (listed in the
+    table and the JSON)."""
     from zascheck.engine import card
 
     if not args.phi:
@@ -384,7 +403,29 @@ def _phi_not_applied(args: argparse.Namespace, checks: list[Any]) -> list[str]:
         where = f"; of {c.claim}, {', '.join(takers)} {'takes' if len(takers) == 1 else 'take'} it" \
             if takers else f"; no check of {c.claim} takes a target"
         raise InputError(f"{c.key} does not take a target (--phi){where}")
-    return [c.key for c in refusing]
+    return [{"check": c.key, "input": "--phi", "reason": "takes no target: it ran on its own",
+             "ran": True} for c in refusing]
+
+
+def _resolve_all(checks: list[Any], ctx: Any, case: dict[str, Any] | None, control: str | None,
+                 not_applied: list[dict[str, Any]], several: bool) -> list[Any]:
+    """Validate every check's parameters before any work.  With ``several``
+    (a run over several checks with ``--phi``) a check that refuses the input
+    is listed in ``not_applied`` and left out; otherwise its refusal is the
+    run's (exit 2).  Returns the checks to run."""
+    from zascheck.engine import resolve_params
+
+    out = []
+    for c in checks:
+        try:
+            resolve_params(c, ctx, case=case, control=control)
+        except InputError as exc:
+            if not several:
+                raise
+            not_applied.append({"check": c.key, "input": "--phi", "reason": str(exc), "ran": False})
+            continue
+        out.append(c)
+    return out
 
 
 def _run_payloads(payloads: list[Any], jobs: int, progress: bool,
@@ -422,7 +463,7 @@ def _summary(results: list[Any], claims: list[dict[str, Any]]) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from zascheck.engine import RunContext, claim_verdicts, resolve_params
+    from zascheck.engine import RunContext, claim_verdicts
     from zascheck.io import atomic_write_json, read_matrix
     from zascheck.result import CheckResult
     from zascheck.spec import check_output_path
@@ -465,33 +506,46 @@ def cmd_check(args: argparse.Namespace) -> int:
         and (len(checks) == 1 or args.budget != "quick"),
     }
     ctx = RunContext(**ctx_kw)  # validate everything once, before any work
-    for c in checks:
-        resolve_params(c, ctx, case=case, control=args.control)
+    several = len(checks) > 1 and phi is not None
+    checks = _resolve_all(checks, ctx, case, args.control, not_applied, several)
     card_files = [str(Path(p).resolve()) for p in (args.cards or [])]
     payloads = [(c.key, ctx_kw, case, args.control, card_files) for c in checks]
     outs = _run_payloads(payloads, args.jobs, not args.no_progress, args.scheduler)
-    input_errors = [o for o in outs if "input_error" in o]
-    if input_errors:
-        raise InputError(input_errors[0]["input_error"])
+    for o in outs:  # a check that refuses the user's target once it reads it
+        if "input_error" in o:
+            if not several:
+                raise InputError(o["input_error"])
+            not_applied.append({"check": o["key"], "input": "--phi", "reason": o["input_error"],
+                                "ran": False})
     results = [CheckResult.from_dict(o["result"]) for o in outs if o["ok"]]
-    crashes = [o for o in outs if not o["ok"]]
+    crashes = [o for o in outs if not o["ok"] and "error" in o]
+    card_errors = [o for o in outs if "card_error" in o]
     claims = claim_verdicts(results)
-    print(format_table(results))
+    print(format_table(results, not_applied))
     print("\nClaim-level verdicts (rule: README, 'Verdicts'):\n")
     print(format_claims_table(claims))
-    if not_applied:
-        print(f"\n--phi was not applied to (they take no target): {', '.join(not_applied)}")
+    ran = [e["check"] for e in not_applied if e.get("ran")]
+    if ran:
+        print(f"\n--phi was not applied to (they take no target): {', '.join(ran)}")
+    if len(ran) < len(not_applied):
+        print(f"\n--phi was refused by {len(not_applied) - len(ran)} check(s): rows 'not applied' "
+              "above (the JSON lists every one with its reason in meta.inputs_not_applied)")
     for o in crashes:
         print(f"zascheck: check {o['key']} crashed: {o['error']}", file=sys.stderr)
+    for o in card_errors:
+        print(f"zascheck: error: {o['card_error']}", file=sys.stderr)
     print("\n" + _summary(results, claims))
     if args.json is not None:
-        meta = _meta(args, started) | {"inputs_not_applied": [
-            {"check": k, "input": "--phi"} for k in not_applied]}
+        meta = _meta(args, started) | {"inputs_not_applied": not_applied}
         atomic_write_json(args.json, {
             "results": [o["result"] for o in outs if o["ok"]], "claims": claims,
-            "errors": [{"check": o["key"], "error": o["error"]} for o in crashes], "meta": meta})
+            "errors": [{"check": o["key"], "error": o["error"]} for o in crashes]
+            + [{"check": o["key"], "error": o["card_error"], "kind": "invalid user card result"}
+               for o in card_errors], "meta": meta})
     if crashes:
         return EXIT_CRASH
+    if card_errors:
+        return EXIT_INPUT
     if args.control:  # a control run passes when every control is caught (violated)
         failed = any(r.verdict.value != "violated" for r in results)
     else:
