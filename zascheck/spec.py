@@ -60,6 +60,11 @@ KNOWN: dict[str, tuple[str, float | None]] = {
     "seed": ("int", 0),
     "seeds": ("int", 1),
     "n_random": ("int", 0),
+    "denominator": ("int", 1),
+    "samples": ("int", 1),
+    "n_inits": ("int", 1),
+    "bisections": ("int", 0),
+    "eps": ("unit-open", None),
 }
 
 
@@ -201,6 +206,10 @@ def _validate_value(where: str, key: str, v: Any, samples: list[Any]) -> None:
                 _check_number(where, v, None, positive=True)
         elif kind == "int":
             _check_int(where, v, lo)
+        elif kind == "unit-open":
+            _check_number(where, v, None)
+            if not 0 < v < 1:
+                raise _refuse(where, "a number in (0, 1)", v)
         elif kind in ("int-list", "num-list"):
             if not isinstance(v, list) or not v:
                 raise _refuse(where, "a non-empty list", v)

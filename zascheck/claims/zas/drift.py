@@ -31,6 +31,8 @@ References: ZAS paper eqs. (2.4), (2.5), (4.3), Sec. 4.2.1, Lemma 4.5.
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from fractions import Fraction
 from typing import Any
 
@@ -112,9 +114,10 @@ def _need_pairs(L: int, steps: int) -> None:
         raise InputError("zas.drift: steps = 0 takes no GD step: nothing to check; use steps >= 1")
 
 
-def _user_target(phi: Any) -> Any:
-    """The user's target as a square float64 array (``--phi`` or ``--case``)."""
-    m = make_phi(phi, 0)
+def _user_target(phi: Any, d: int = 0, rng: Any = None) -> Any:
+    """The user's target as a square float64 array (``--phi`` or ``--case``:
+    a matrix, or a target name drawn at width ``d`` from ``rng``)."""
+    m = make_phi(phi, d, rng if rng is not None else np.random.default_rng(0))
     if m.shape[0] != m.shape[1]:
         raise InputError(f"zas.drift: the target must be square (d x d layers), got {m.shape}")
     return m
@@ -152,7 +155,9 @@ def drift_exact(
     """
     _need_pairs(L, steps)
     den = int(denominator)
-    phi_m = None if phi is None else _user_target(phi)
+    if den < 1:
+        raise InputError(f"zas.drift:exact: denominator must be a positive integer, got {den}")
+    phi_m = None if phi is None else _user_target(phi, d, ctx.rng(4))
     d = d if phi_m is None else phi_m.shape[0]
     bits = max(
         rational_bits(eta),
@@ -169,7 +174,9 @@ def drift_exact(
             f"1 random rational target k/{den}",
         )
     else:
-        phi_q, phi_text = e.matrix(phi_m), "the user's target (float64 entries as exact rationals)"
+        phi_q, phi_text = e.matrix(phi_m), (
+            f"target {phi!r}" if isinstance(phi, str) else "the user's target"
+        ) + " (float64 entries as exact rationals)"
     run = exact_drift(e, ws, Target(Y=phi_q), e.scalar(Fraction(eta)), steps, power=power)
     verdict = Verdict.CERTIFIED if run.nonzero == 0 else Verdict.VIOLATED
     res = CheckResult(
