@@ -23,6 +23,7 @@ from zascheck.arith import Backend
 __all__ = [
     "THM41_TIMES",
     "check_flow_request",
+    "check_flow_stiffness",
     "ball_contains_zero",
     "bits_to_decide",
     "comparison_decay",
@@ -78,6 +79,53 @@ def check_flow_request(
                 f"{claim}: too large: L = {L}, d = {d}: one Taylor step of the flow (order {k} "
                 f"at {bits} bits) costs about k^2/2 * 3 L d^3 = 2^{work:.1f} multiplications, "
                 f"over the limit 2^{MP_WORK_LIMIT_LOG2} of a run (about 10 minutes here)")
+
+
+def check_flow_stiffness(
+    claim: str, phi: Any, depths: Sequence[int], horizon: float, bits: int
+) -> None:
+    """Refuse, before integrating, a flow to ``t = horizon`` on target ``phi``
+    that the Taylor integrator (:func:`zascheck.dynamics.flow`) cannot follow.
+
+    Cost model: near a global minimum the flow contracts at rate at least
+    ``lambda = L rho^{2(L-1)/L}`` (``rho = sigma_max(Phi)``; the smallest top
+    Hessian eigenvalue over the minima, ``ssm.thm1``).  A Taylor step of order
+    ``k`` for a mode ``exp(-lambda t)`` has terms ``(lambda h)^k / k!``, so the
+    Jorba-Zou step (tolerance ``2^-(p-8)``, ``k ~ (p-8) ln 2 / 2``) has
+    ``lambda h <= 0.9 k / e`` at most; a large target converges within about
+    ``1 / lambda``, so reaching ``horizon`` takes at least
+    ``horizon lambda e / (0.9 k)`` steps.  Refused when that is over the
+    integrator's step cap, or when those steps (``k^2/2 * 3 L d^3``
+    multiplications each) exceed
+    :data:`~zascheck.measure.conservation.MP_WORK_LIMIT_LOG2`.  Raises
+    :class:`~zascheck.errors.InputError` naming the target's scale and the limit.
+    """
+    import inspect
+
+    from zascheck import dynamics
+    from zascheck.errors import InputError
+    from zascheck.measure.conservation import MP_WORK_LIMIT_LOG2
+
+    m = np.asarray(phi, dtype=float)
+    big = float(np.max(np.abs(m))) if m.size else 0.0
+    if big == 0.0 or horizon <= 0:
+        return
+    rho_log2 = math.log2(big) + math.log2(float(np.linalg.norm(m / big, 2)))  # no overflow
+    cap = inspect.signature(dynamics.flow).parameters["max_steps"].default
+    k = max(8, math.ceil((bits - 8) * math.log(2.0) / 2) + 2)
+    d = m.shape[0]
+    for L in depths:
+        rate_log2 = math.log2(L) + rho_log2 * 2 * (L - 1) / L
+        steps_log2 = math.log2(horizon) + rate_log2 + math.log2(math.e / (0.9 * k))
+        work_log2 = max(steps_log2, 0.0) + math.log2(k * k / 2 * 3 * L * d**3)
+        if steps_log2 > math.log2(cap) or work_log2 > MP_WORK_LIMIT_LOG2:
+            raise InputError(
+                f"{claim}: the target (rho = sigma_max = 2^{rho_log2:.4g}) makes the flow too "
+                f"stiff to integrate to t = {horizon:g} at L = {L}: near a minimum it contracts "
+                f"at rate L rho^(2(L-1)/L) = 2^{rate_log2:.4g}, a Taylor step of order {k} covers "
+                f"at most 0.9 k/e over that rate, so it needs >= 2^{steps_log2:.4g} steps "
+                f"(cap {cap}; work 2^{work_log2:.4g} multiplications, limit "
+                f"2^{MP_WORK_LIMIT_LOG2}); rescale the target or shorten the times")
 
 
 def thm41_deficit_log2(phi: Any, L: int, t: float) -> float:

@@ -50,6 +50,7 @@ from zascheck.measure.conservation import (
     rational_bits,
 )
 from zascheck.measure.evaluation import F64
+from zascheck.measure.flow import check_flow_stiffness
 from zascheck.measure.symbolic import certify
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, combine_verdicts, covers, decide
@@ -154,6 +155,8 @@ def invariance(
     with b.session():
         ws0 = [rng.standard_normal((d, d)) / math.sqrt(d) for _ in range(L)]
         target = Target.whitened(b, make_phi("gaussian", d, rng) if phi_m is None else phi_m)
+        if phi_m is not None:
+            check_flow_stiffness("review.invariance:flow+exact-gd", phi_m, [L], max(times), b.prec)
         ch, allow = flow_invariant_change(b, ws0, target, times)
     v_flow = decide(F64, ch, allow)
     v_gd, gd = _gd_half(rng, L, d, steps, eta, phi_m, claim_gd_exact)
