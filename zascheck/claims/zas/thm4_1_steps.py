@@ -325,7 +325,9 @@ def _part_result(
     pick = min if relation == ">=" else max
     best = pick(vals, default=None)
     res = CheckResult(
-        verdict=verdict if cells else Verdict.INCONCLUSIVE,
+        # no value that can move was measured (a stationary flow: every sample reads 0 = 0):
+        # the part is vacuous here, not evidence
+        verdict=verdict if cells and best else Verdict.INCONCLUSIVE,
         measured=best[0] if best else None,
         bound=1.0,
         relation=relation,
@@ -339,7 +341,9 @@ def _part_result(
         },
         notes=""
         if best
-        else "no sample with t > 0 was reached: nothing that can move was measured",
+        else "vacuous here: no sample with t > 0 was reached or the flow is stationary "
+        "(Phi = 0: E = 0 and every G_l = 0, so the step reads 0 = 0): nothing that can move "
+        "was measured, so nothing is claimed",
     )
     if best is not None:
         res.tightest = {"L": best[1], "t": best[2], "value": best[0]}
