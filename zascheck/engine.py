@@ -285,6 +285,8 @@ def resolve_params(
     if case:
         schemas = [*check.budgets.values(), *check.controls.values()]
         validate_case(check.key, case, schemas, extra=["phi"] if check.accepts_phi else [])
+        if check.method == "search" and case.get("case") is not None:
+            _validate_search_case(check, case["case"], case.get("property", control))
         params.update(case)
     if control is not None:
         ctl = check.controls[control]
@@ -305,6 +307,30 @@ def resolve_params(
         params["phi"] = ctx.phi
     _size_from_target(check, params, case or {})
     return params
+
+
+def _validate_search_case(check: Check, inner: Any, control: str | None) -> None:
+    """The nested ``case`` of a ``:search`` method (``--case '{"case": {...}}'``)
+    against the cases its property draws: the keys every drawn case has are
+    required, other keys refused, each value of the kind drawn
+    (:func:`zascheck.spec.validate_case`).  The schema is learnt from a few
+    cases drawn from the property's own hypothesis strategy."""
+    import warnings
+
+    from hypothesis.errors import NonInteractiveExampleWarning
+
+    from zascheck.spec import validate_nested_case
+
+    c = card(check.claim)
+    props_ = {p.control: p for p in c.props}
+    if control not in props_:
+        return  # an unknown property is refused by the method itself
+    strategy = props_[control].strategy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
+        drawn = [strategy.example() for _ in range(12)]
+    validate_nested_case(f"--case for {check.key}: case", inner,
+                         [x for x in drawn if isinstance(x, dict)])
 
 
 def _size_from_target(check: Check, params: dict[str, Any], case: dict[str, Any]) -> None:

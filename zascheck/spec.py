@@ -33,6 +33,7 @@ __all__ = [
     "check_output_path",
     "parse_json",
     "validate_case",
+    "validate_nested_case",
 ]
 
 #: the highest working precision the mp and ball code paths are tested at (bits)
@@ -310,3 +311,14 @@ def check_output_path(path: str | os.PathLike[str], flag: str, *, folder: bool =
     if not folder and p.exists() and not os.access(p, os.W_OK):
         raise InputError(f"{flag} {p}: the file exists and is not writable")
     return p
+
+
+def validate_nested_case(where: str, inner: Any, drawn: list[dict[str, Any]]) -> None:
+    """The nested ``case`` of a ``:search`` method against ``drawn``, cases its
+    property's strategy generated: an object with the keys every drawn case
+    has (others may be optional), no key no drawn case has, each value of the
+    kind drawn.  Raises :class:`InputError` naming the key path."""
+    if not isinstance(inner, dict):
+        raise _refuse(where, "an object (one case of the property)", inner)
+    if drawn:
+        _validate_dict(where, inner, drawn, require=True)
