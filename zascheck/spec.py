@@ -74,8 +74,15 @@ def _refuse(where: str, expected: str, got: Any) -> InputError:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     kind = type(got).__name__
-    kind = {"str": "a string", "bool": "a boolean", "NoneType": "null", "list": "a list",
-            "dict": "an object", "int": "an integer", "float": "a number"}.get(kind, kind)
+    kind = {
+        "str": "a string",
+        "bool": "a boolean",
+        "NoneType": "null",
+        "list": "a list",
+        "dict": "an object",
+        "int": "an integer",
+        "float": "a number",
+    }.get(kind, kind)
     return InputError(f"{where}: expected {expected}, got {shown} ({kind})")
 
 
@@ -101,12 +108,15 @@ def parse_json(text: str, what: str) -> Any:
         return x
 
     try:
-        return json.loads(text, parse_constant=constant, object_pairs_hook=pairs,
-                          parse_float=number)
+        return json.loads(
+            text, parse_constant=constant, object_pairs_hook=pairs, parse_float=number
+        )
     except RecursionError:
         raise InputError(f"{what}: nested too deeply") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"{what}: not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})") from None
+        raise InputError(
+            f"{what}: not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})"
+        ) from None
 
 
 def _is_num(v: Any) -> bool:
@@ -133,7 +143,7 @@ def _check_rational(where: str, v: str) -> None:
     try:
         q = Fraction(v)
     except (ValueError, ZeroDivisionError):
-        raise _refuse(where, "a positive number or an exact rational \"p/q\"", v) from None
+        raise _refuse(where, 'a positive number or an exact rational "p/q"', v) from None
     if not q > 0:
         raise _refuse(where, "a positive rational", v)
 
@@ -156,7 +166,9 @@ def check_matrix(where: str, v: Any) -> None:
         raise _refuse(where, "a matrix with at least one column", v)
     for i, row in enumerate(v):
         if len(row) != width:
-            raise InputError(f"{where}: ragged matrix: row 0 has {width} entries, row {i} has {len(row)}")
+            raise InputError(
+                f"{where}: ragged matrix: row 0 has {width} entries, row {i} has {len(row)}"
+            )
         for j, x in enumerate(row):
             _check_number(f"{where}[{i}][{j}]", x, None)
 
@@ -249,16 +261,19 @@ def _validate_value(where: str, key: str, v: Any, samples: list[Any]) -> None:
         _finite_everywhere(where, v)
 
 
-def _validate_dict(where: str, d: dict[str, Any], schemas: list[dict[str, Any]],
-                   *, require: bool = False) -> None:
+def _validate_dict(
+    where: str, d: dict[str, Any], schemas: list[dict[str, Any]], *, require: bool = False
+) -> None:
     """Keys of ``d`` against the parameter sets ``schemas``; with ``require``,
     the keys every schema has must be present (an element of a list of cases)."""
     allowed = {k for s in schemas for k in s}
     if require and schemas:
         needed = sorted(set.intersection(*(set(s) for s in schemas)) - set(d))
         if needed:
-            raise InputError(f"{where} lacks {', '.join(needed)} (each case sets: "
-                             f"{', '.join(sorted(set.intersection(*(set(s) for s in schemas))))})")
+            raise InputError(
+                f"{where} lacks {', '.join(needed)} (each case sets: "
+                f"{', '.join(sorted(set.intersection(*(set(s) for s in schemas))))})"
+            )
     unknown = sorted(set(d) - allowed)
     if unknown:
         raise InputError(
@@ -269,8 +284,9 @@ def _validate_dict(where: str, d: dict[str, Any], schemas: list[dict[str, Any]],
         _validate_value(f"{where}.{k}", k, v, [s[k] for s in schemas if k in s])
 
 
-def validate_case(key: str, case: dict[str, Any], schemas: Iterable[dict[str, Any]],
-                  extra: Iterable[str] = ()) -> None:
+def validate_case(
+    key: str, case: dict[str, Any], schemas: Iterable[dict[str, Any]], extra: Iterable[str] = ()
+) -> None:
     """Validate ``--case`` for check ``key`` against its budget and control
     parameter sets ``schemas`` (plus the ``extra`` keys it also takes): unknown
     keys, wrong types, ragged matrices, non-finite or oversized numbers, empty
@@ -289,8 +305,9 @@ def check_output_path(path: str | os.PathLike[str], flag: str, *, folder: bool =
     if str(path) == "":
         raise InputError(f"{flag}: the path is empty")
     if not folder and (p.is_symlink() or (p.exists() and not p.is_file())):
-        raise InputError(f"{flag} {p}: not a regular file (a device, link or special file is never "
-                         "replaced)")
+        raise InputError(
+            f"{flag} {p}: not a regular file (a device, link or special file is never replaced)"
+        )
     if folder:
         if p.exists() and not p.is_dir():
             raise InputError(f"{flag} {p} is a file, not a folder")

@@ -22,10 +22,10 @@ from zascheck.arith import Backend
 
 __all__ = [
     "THM41_TIMES",
-    "check_flow_request",
-    "check_flow_stiffness",
     "ball_contains_zero",
     "bits_to_decide",
+    "check_flow_request",
+    "check_flow_stiffness",
     "comparison_decay",
     "on_mirror_of_m",
     "sign_kept",
@@ -62,15 +62,18 @@ def check_flow_request(
 
     ts = [float(t) for t in times]
     if not any(t > 0 for t in ts):
-        raise InputError(f"{claim}: times {ts}: no t > 0; at t = 0 the claim reads "
-                         "R(0) <= R(0), which cannot fail: give some t > 0")
+        raise InputError(
+            f"{claim}: times {ts}: no t > 0; at t = 0 the claim reads "
+            "R(0) <= R(0), which cannot fail: give some t > 0"
+        )
     t_wall = MAX_PRECISION * math.log(2.0) / rate
     if max(ts) > t_wall:
         raise InputError(
             f"{claim}: times: t = {max(ts):g} cannot be decided at any precision zascheck "
             f"supports: the envelope exp(-2t) R(0) is 2^-({2 * rate / math.log(2):.4g} t) of "
             f"R(0), the flow's loss is resolved to about 2^(-2p) of ||Phi||_F^2 at p bits, "
-            f"and p <= {MAX_PRECISION} decides t <= {t_wall:.0f}")
+            f"and p <= {MAX_PRECISION} decides t <= {t_wall:.0f}"
+        )
     k = max(8, math.ceil((bits - 8) * math.log(2.0) / 2) + 2)
     for L in depths:
         work = math.log2(k * k / 2 * 3 * max(L, 1) * d**3)
@@ -78,7 +81,8 @@ def check_flow_request(
             raise InputError(
                 f"{claim}: too large: L = {L}, d = {d}: one Taylor step of the flow (order {k} "
                 f"at {bits} bits) costs about k^2/2 * 3 L d^3 = 2^{work:.1f} multiplications, "
-                f"over the limit 2^{MP_WORK_LIMIT_LOG2} of a run (about 10 minutes here)")
+                f"over the limit 2^{MP_WORK_LIMIT_LOG2} of a run (about 10 minutes here)"
+            )
 
 
 def check_flow_stiffness(
@@ -125,7 +129,8 @@ def check_flow_stiffness(
                 f"at rate L rho^(2(L-1)/L) = 2^{rate_log2:.4g}, a Taylor step of order {k} covers "
                 f"at most 0.9 k/e over that rate, so it needs >= 2^{steps_log2:.4g} steps "
                 f"(cap {cap}; work 2^{work_log2:.4g} multiplications, limit "
-                f"2^{MP_WORK_LIMIT_LOG2}); rescale the target or shorten the times")
+                f"2^{MP_WORK_LIMIT_LOG2}); rescale the target or shorten the times"
+            )
 
 
 def thm41_deficit_log2(phi: Any, L: int, t: float) -> float:
@@ -160,7 +165,8 @@ def thm41_deficit_log2(phi: Any, L: int, t: float) -> float:
         else math.log2(t + 2 * math.expm1(-t) - math.expm1(-2 * t) / 2)
     )
     return (
-        math.log2(4 * (L - 1)) + log2_j
+        math.log2(4 * (L - 1))
+        + log2_j
         + 2 * math.log2(big)
         + math.log2(float(np.sum(w**4) / np.sum(w**2)))
     )

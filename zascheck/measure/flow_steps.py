@@ -141,8 +141,9 @@ def loss_derivative(b: Backend, ws: Sequence[Any], target: Target, h: Fraction) 
     # the h of zas.thm4.1.steps), at a fraction of the cost of the default order
     # a non-stiff flow covers 4h in one step; a flow that needs more than STENCIL_MAX_STEPS
     # is too stiff for this h: ArithmeticError (the caller reports the sample undecided)
-    run = dynamics.flow(b, ws, target, [float(k * h) for k in range(5)], order=8,
-                        max_steps=STENCIL_MAX_STEPS)
+    run = dynamics.flow(
+        b, ws, target, [float(k * h) for k in range(5)], order=8, max_steps=STENCIL_MAX_STEPS
+    )
     losses = [model.loss(b, w, target) for w in run.ws]
     hb = b.scalar(h)
     d4 = (

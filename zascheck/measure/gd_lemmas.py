@@ -461,8 +461,9 @@ def linear_convergence(
     True
     """
     if max_steps < 1 or not 0 < eps < 1:
-        raise ValueError(f"linear_convergence needs max_steps >= 1 and 0 < eps < 1, got "
-                         f"{max_steps} and {eps!r}")
+        raise ValueError(
+            f"linear_convergence needs max_steps >= 1 and 0 < eps < 1, got {max_steps} and {eps!r}"
+        )
     rate_bound = eps ** (1.0 / max_steps)
     r0 = losses[0]
     T = next((i for i, r in enumerate(losses) if i <= max_steps and r <= eps * r0), None)

@@ -458,9 +458,11 @@ def check_thm1_step_size(
     R = ctx.rng(109).standard_normal((d, d)) if phi is None else user_target(phi)
     tgt = Target.whitened(b, R)
     if not np.any(R):
-        raise InputError("ssm.thm1:gd-above-bound refuses the zero target: rho = sigma_max(R) = 0 "
-                         "makes eta_1 = 2/(L rho^{2(L-1)/L}) infinite, so no step is above it "
-                         "(the claim is about rho > 0; ssm.thm1:exact-hessian reports this target)")
+        raise InputError(
+            "ssm.thm1:gd-above-bound refuses the zero target: rho = sigma_max(R) = 0 "
+            "makes eta_1 = 2/(L rho^{2(L-1)/L}) infinite, so no step is above it "
+            "(the claim is about rho > 0; ssm.thm1:exact-hessian reports this target)"
+        )
     eta1 = ssm.thm1_eta(L, float(np.linalg.norm(R, 2)))
     runs: list[dict[str, Any]] = []
     for k in range(need_int("n_inits", n_inits, 1)):

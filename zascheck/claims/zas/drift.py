@@ -174,9 +174,11 @@ def drift_exact(
             f"1 random rational target k/{den}",
         )
     else:
-        phi_q, phi_text = e.matrix(phi_m), (
-            f"target {phi!r}" if isinstance(phi, str) else "the user's target"
-        ) + " (float64 entries as exact rationals)"
+        phi_q, phi_text = (
+            e.matrix(phi_m),
+            (f"target {phi!r}" if isinstance(phi, str) else "the user's target")
+            + " (float64 entries as exact rationals)",
+        )
     run = exact_drift(e, ws, Target(Y=phi_q), e.scalar(Fraction(eta)), steps, power=power)
     verdict = Verdict.CERTIFIED if run.nonzero == 0 else Verdict.VIOLATED
     res = CheckResult(

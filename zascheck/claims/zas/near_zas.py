@@ -156,17 +156,7 @@ def near_zas(
     target = Target.whitened(b, phi_m)
     tuning, t_zas, eta = _tune(b, L, d, target, eta_grid, tune_steps, eps)
     if t_zas == 0:  # R(0) = 0 from exact ZAS (Phi = 0): there is no ZAS rate to compare with
-        return CheckResult(
-            verdict=Verdict.INCONCLUSIVE,
-            arithmetic=b.name,
-            precision_bits=b.prec,
-            evidence={"tuning": tuning},
-            scope={"Phi": covers(f"one target with R(0) = 0 from ZAS (||Phi||_F = 0), d = {d}")},
-            notes="GD from exact ZAS starts at a global minimum (R(0) = 0: the target is the "
-            "product W_L...W_1 = 0 of the init), so it has no convergence rate or step count "
-            "T_ZAS; this reading (linear convergence at the rate ZAS has, budget "
-            "budget_factor * T_ZAS) does not apply to this target: nothing is decided",
-        )
+        return _no_zas_rate(b, tuning, d)
     if eta is None:
         return CheckResult(
             verdict=Verdict.INCONCLUSIVE,
@@ -211,6 +201,23 @@ def near_zas(
         "eps": eps,
     }
     return _result(b, setting, small, tried, bracket, tuning, phi_m)
+
+
+def _no_zas_rate(b: Backend, tuning: dict[str, Any], d: int) -> CheckResult:
+    """The result for a target at which exact ZAS starts at a global minimum
+    (``R(0) = 0``: ``Phi = 0``): reading (b) has no ZAS rate or step count to
+    compare with, so nothing is decided (``inconclusive``, the notes say why)."""
+    return CheckResult(
+        verdict=Verdict.INCONCLUSIVE,
+        arithmetic=b.name,
+        precision_bits=b.prec,
+        evidence={"tuning": tuning},
+        scope={"Phi": covers(f"one target with R(0) = 0 from ZAS (||Phi||_F = 0), d = {d}")},
+        notes="GD from exact ZAS starts at a global minimum (R(0) = 0: the target is the "
+        "product W_L...W_1 = 0 of the init), so it has no convergence rate or step count "
+        "T_ZAS; this reading (linear convergence at the rate ZAS has, budget "
+        "budget_factor * T_ZAS) does not apply to this target: nothing is decided",
+    )
 
 
 def _tune(

@@ -197,8 +197,9 @@ def thm43(
         per[key] = out
     res = _result(per, init, user_target=phi is not None)
     if phi is not None:  # say what was run: the user's target replaced the budget's cases
-        res.params["cases"] = [{"L": o["L"], "d": o["d"], "phi": o["target"], "scale": 1.0}
-                               for o in per.values()]
+        res.params["cases"] = [
+            {"L": o["L"], "d": o["d"], "phi": o["target"], "scale": 1.0} for o in per.values()
+        ]
     return res
 
 
@@ -287,8 +288,11 @@ def _scope(per: dict[str, dict[str, Any]], eta: str) -> dict[str, Any]:
     }
     depths = sorted({o["L"] for o in per.values()})
     return {
-        "t": covers("every t (R(0) = 0 exactly in every case: GD stays at a global minimum)",
-                    universal=True) if all(o["zero_loss"] for o in per.values()) else covers(t),
+        "t": covers(
+            "every t (R(0) = 0 exactly in every case: GD stays at a global minimum)", universal=True
+        )
+        if all(o["zero_loss"] for o in per.values())
+        else covers(t),
         "Phi": covers(f"{len(targets)} target(s): " + "; ".join(sorted(targets))),
         "L": covers("L in {" + ", ".join(map(str, depths)) + "}"),
         "eta": covers(eta),
@@ -318,12 +322,15 @@ def _result(per: dict[str, dict[str, Any]], init: str, *, user_target: bool) -> 
         + ("" if {o["eta_factor"] for o in per.values()} == {1.0} else " x eta_factor")
     )
     notes = "; ".join(
-        (f"{k}: {o['verdict'].value} for every t: R(0) = 0 exactly (Phi = 0 at the product "
-         "W_L...W_1 of the init), a global minimum where every gradient vanishes, so GD stays "
-         f"and (4.5) reads 0 <= 0, {o['arithmetic']}@{o['bits']}" if o["zero_loss"] else
-         f"{k}: {o['verdict'].value} for t <= {o['steps']} ({o['stop']}, R/R0 -> "
-         f"{o['final_rel_loss']:.3g}), eta = {o['eta_text']}, worst ratio 1 - {o['gap_over_eta']:.3g} eta "
-         f"at t = {o['worst_t']}, {o['arithmetic']}@{o['bits']}")
+        (
+            f"{k}: {o['verdict'].value} for every t: R(0) = 0 exactly (Phi = 0 at the product "
+            "W_L...W_1 of the init), a global minimum where every gradient vanishes, so GD stays "
+            f"and (4.5) reads 0 <= 0, {o['arithmetic']}@{o['bits']}"
+            if o["zero_loss"]
+            else f"{k}: {o['verdict'].value} for t <= {o['steps']} ({o['stop']}, R/R0 -> "
+            f"{o['final_rel_loss']:.3g}), eta = {o['eta_text']}, worst ratio 1 - {o['gap_over_eta']:.3g} eta "
+            f"at t = {o['worst_t']}, {o['arithmetic']}@{o['bits']}"
+        )
         + (
             f" [float64 replaced by ball: {o['arithmetic_switched']}]"
             if o["arithmetic_switched"]
@@ -337,7 +344,8 @@ def _result(per: dict[str, dict[str, Any]], init: str, *, user_target: bool) -> 
         bound=1.0 if live else 0.0,
         arithmetic=", ".join(sorted({o["arithmetic"] for o in per.values()})),
         precision_bits=max(o["bits"] for o in per.values()),
-        measured_repr="max_t R(t) / ((1 - eta/2)^t R(0))" if live
+        measured_repr="max_t R(t) / ((1 - eta/2)^t R(0))"
+        if live
         else "max_t R(t), exactly 0 (R(0) = 0: the bound (1 - eta/2)^t R(0) is 0)",
         params={"target": "user (run as given, not rescaled)" if user_target else "built-in cases"},
         evidence={"per_case": per},
