@@ -93,3 +93,11 @@ def test_drift_exact_on_a_huge_target_is_certified_not_a_crash():
     (c,) = checks_for(["zas.drift:exact"])
     res = run_check(c, RunContext(phi=1e150 * np.eye(2)))
     assert res.verdict is Verdict.CERTIFIED and res.measured == 0.0
+
+
+def test_drift_mp_on_a_huge_target_is_decided_in_mp():
+    """The residual / budget ratio is computed in mp: 1e150 I no longer overflows to inf."""
+    (c,) = checks_for(["zas.drift:mp"])
+    res = run_check(c, RunContext(phi=1e150 * np.eye(2)))
+    assert res.verdict is Verdict.HOLDS and res.bound == 1.0
+    assert res.measured is not None and 0 <= res.measured <= 1

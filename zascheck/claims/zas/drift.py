@@ -47,6 +47,7 @@ from zascheck.measure.conservation import (
     check_exact_gd_size,
     check_mp_gd_size,
     drift_residuals,
+    drift_budget_ratio,
     drift_rounding_budget,
     exact_drift,
     random_rational_matrix,
@@ -250,15 +251,16 @@ def drift_mp(
     ws = [b.matrix(w) for w in inits.xavier(L, d, rng)]
     target = Target.whitened(b, phi_m)
     eta_b = b.scalar(eta)
-    verdicts, worst, drift_sizes = [], (-math.inf, 0.0, 0, 0), []
+    verdicts, drift_sizes = [], []
+    worst: tuple[float, str, str, int, int] = (-math.inf, "", "", 0, 0)
     for t in range(steps):
         res, new, g, d_old = drift_residuals(b, ws, target, eta_b, power=power)
         for l, r in enumerate(res):
-            m = fro(b, r)
-            budget = drift_rounding_budget(b, ws, g, float(eta), l)
-            verdicts.append(decide(F64, m, budget))
-            if m - budget > worst[0] - worst[1]:
-                worst = (m, budget, t, l + 1)
+            # residual / budget in mp: no float overflow for a huge target (1e150 I)
+            q, m_text, bud_text = drift_budget_ratio(b, r, ws, g, float(eta), l)
+            verdicts.append(decide(F64, q, 1.0))
+            if q > worst[0]:
+                worst = (q, m_text, bud_text, t, l + 1)
         drift_sizes.append(
             max(fro(b, b.sub(x, y)) for x, y in zip(invariants(b, new), d_old, strict=True))
         )
@@ -267,13 +269,20 @@ def drift_mp(
     out = CheckResult(
         verdict=verdict,
         measured=worst[0],
-        bound=worst[1],
+        bound=1.0,
         arithmetic="mp",
         precision_bits=b.prec,
-        measured_repr="max ||D_l(t+1) - D_l(t) - eta^2 (G_{l+1}^T G_{l+1} - G_l G_l^T)||_F",
-        bound_repr="4 gamma_{(L+4)d} x size of terms",
-        evidence={"drift_per_step": drift_sizes, "eta": eta},
-        notes="rounding budget from Higham's gamma_n at the working precision",
+        measured_repr="max ||D_l(t+1) - D_l(t) - eta^2 (G_{l+1}^T G_{l+1} - G_l G_l^T)||_F "
+        "/ budget (computed in mp)",
+        bound_repr="1 (budget: 4 gamma_{(L+4)d} x size of terms)",
+        evidence={
+            "drift_per_step": drift_sizes,
+            "eta": eta,
+            "worst_residual": worst[1],
+            "worst_budget": worst[2],
+        },
+        notes="rounding budget from Higham's gamma_n at the working precision; the worst "
+        f"residual {worst[1]} against its budget {worst[2]} (step {worst[3]}, pair {worst[4]})",
         scope={
             "t": covers(f"t < {steps} GD steps"),
             "eta": covers(f"eta = {eta}"),
@@ -285,10 +294,10 @@ def drift_mp(
     )
     if verdict is Verdict.VIOLATED:
         out.counterexample = {
-            "step": worst[2],
-            "l": worst[3],
-            "residual": worst[0],
-            "budget": worst[1],
+            "step": worst[3],
+            "l": worst[4],
+            "residual": worst[1],
+            "budget": worst[2],
             "power_of_eta": power,
         }
     return out
