@@ -553,7 +553,9 @@ def test_claims_refuses_an_unknown_method(capsys):
 
 
 @pytest.mark.parametrize("scale", [1e150, 1e300])
-@pytest.mark.parametrize("key", ["zas.lemma4.2:flow", "review.invariance:flow+exact-gd"])
+@pytest.mark.parametrize(
+    "key", ["zas.lemma4.2:flow", "review.invariance:flow+exact-gd", "zas.thm4.1.steps:numeric"]
+)
 def test_huge_targets_are_refused_by_stiff_flows(key, scale, tmp_path, capsys):
     f = _npy(tmp_path, "h.npy", scale * np.eye(2))
     assert "stiff" in _refused(["check", key, "--phi", f], capsys)

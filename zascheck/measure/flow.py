@@ -86,7 +86,12 @@ def check_flow_request(
 
 
 def check_flow_stiffness(
-    claim: str, phi: Any, depths: Sequence[int], horizon: float, bits: int
+    claim: str,
+    phi: Any,
+    depths: Sequence[int],
+    horizon: float,
+    bits: int,
+    cap: int | None = None,
 ) -> None:
     """Refuse, before integrating, a flow to ``t = horizon`` on target ``phi``
     that the Taylor integrator (:func:`zascheck.dynamics.flow`) cannot follow.
@@ -99,7 +104,7 @@ def check_flow_stiffness(
     ``lambda h <= 0.9 k / e`` at most; a large target converges within about
     ``1 / lambda``, so reaching ``horizon`` takes at least
     ``horizon lambda e / (0.9 k)`` steps.  Refused when that is over the
-    integrator's step cap, or when those steps (``k^2/2 * 3 L d^3``
+    integrator's step cap (``cap``: a check's own step budget), or when those steps (``k^2/2 * 3 L d^3``
     multiplications each) exceed
     :data:`~zascheck.measure.conservation.MP_WORK_LIMIT_LOG2`.  Raises
     :class:`~zascheck.errors.InputError` naming the target's scale and the limit.
@@ -115,7 +120,8 @@ def check_flow_stiffness(
     if big == 0.0 or horizon <= 0:
         return
     rho_log2 = math.log2(big) + math.log2(float(np.linalg.norm(m / big, 2)))  # no overflow
-    cap = inspect.signature(dynamics.flow).parameters["max_steps"].default
+    if cap is None:
+        cap = int(inspect.signature(dynamics.flow).parameters["max_steps"].default)
     k = max(8, math.ceil((bits - 8) * math.log(2.0) / 2) + 2)
     d = m.shape[0]
     for L in depths:

@@ -59,7 +59,7 @@ from zascheck.card import Quantifier as Q
 from zascheck.escalate import Escalated, Evaluation, escalate
 from zascheck.measure.common import stationary_point
 from zascheck.measure.evaluation import lagrange_derivative_at_zero, steps_weights
-from zascheck.measure.flow import bits_to_decide
+from zascheck.measure.flow import bits_to_decide, check_flow_stiffness
 from zascheck.measure.flow_steps import loss_derivative, matrix_power, sampled_flow, step_budgets
 from zascheck.measure.symbolic import _certify
 from zascheck.model import Target
@@ -164,6 +164,9 @@ def thm41_steps(
     b = ctx.backend(arithmetic, 128)
     phi_m = make_phi(phi, d, ctx.rng(101))
     d = phi_m.shape[0]
+    # refused when the step budget cannot reach even the first sample t > 0 (a stiff flow)
+    first = min((float(t) for t in times if t > 0), default=0.0)
+    check_flow_stiffness("zas.thm4.1.steps:numeric", phi_m, depths, first, b.prec, max_steps)
     per: dict[int, list[dict[str, Any]]] = {}
     reached: dict[int, float] = {}
     still: set[int] = set()  # depths whose init is a stationary point (Phi = 0)
