@@ -559,3 +559,9 @@ def test_claims_refuses_an_unknown_method(capsys):
 def test_huge_targets_are_refused_by_stiff_flows(key, scale, tmp_path, capsys):
     f = _npy(tmp_path, "h.npy", scale * np.eye(2))
     assert "stiff" in _refused(["check", key, "--phi", f], capsys)
+
+
+def test_near_zas_refuses_a_target_whose_loss_underflows(tmp_path, capsys):
+    f = _npy(tmp_path, "t.npy", 1e-300 * np.eye(2))
+    line = _refused(["check", "zas.near-zas:gd-bisection", "--phi", f], capsys)
+    assert "underflows" in line and "1.41e-300" in line

@@ -54,11 +54,12 @@ from typing import Any
 
 import numpy as np
 
-from zascheck import inits
+from zascheck import inits, model
 from zascheck import strategies as S
 from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
+from zascheck.errors import InputError
 from zascheck.escalate import Escalated
 from zascheck.measure.evaluation import STEPS, eval_thm43
 from zascheck.measure.gd_lemmas import gd_losses, linear_convergence
@@ -154,6 +155,13 @@ def near_zas(
     phi_m = make_phi(phi, d, ctx.rng(401))
     d = phi_m.shape[0]
     target = Target.whitened(b, phi_m)
+    if np.any(phi_m) and not b.to_float(model.loss(b, inits.zas(L, d), target)) > 0:
+        big = float(np.max(np.abs(phi_m)))
+        raise InputError(
+            f"zas.near-zas: the target's loss R(0) = ||Phi||_F^2 / 2 underflows to 0 in {b.name} "
+            f"(||Phi||_F = {big * float(np.linalg.norm(phi_m / big)):.3g}): the run cannot be represented; "
+            'rescale the target or use --case \'{"arithmetic": "mp"}\''
+        )
     tuning, t_zas, eta = _tune(b, L, d, target, eta_grid, tune_steps, eps)
     if t_zas == 0:  # R(0) = 0 from exact ZAS (Phi = 0): there is no ZAS rate to compare with
         return _no_zas_rate(b, tuning, d)
