@@ -151,6 +151,10 @@ def near_zas(
     ``inconclusive`` if GD from exact ZAS converges for no ``eta`` in
     ``eta_grid`` within ``tune_steps``.
     """
+    if arithmetic != "float64":  # the window-rate rule reads losses as doubles
+        raise InputError(
+            f"zas.near-zas:gd-bisection runs in float64 only, got arithmetic {arithmetic!r}"
+        )
     b = ctx.backend(arithmetic, 113)
     phi_m = make_phi(phi, d, ctx.rng(401))
     d = phi_m.shape[0]
@@ -159,8 +163,8 @@ def near_zas(
         big = float(np.max(np.abs(phi_m)))
         raise InputError(
             f"zas.near-zas: the target's loss R(0) = ||Phi||_F^2 / 2 underflows to 0 in {b.name} "
-            f"(||Phi||_F = {big * float(np.linalg.norm(phi_m / big)):.3g}): the run cannot be represented; "
-            'rescale the target or use --case \'{"arithmetic": "mp"}\''
+            f"(||Phi||_F = {big * float(np.linalg.norm(phi_m / big)):.3g}): the run cannot be "
+            "represented; rescale the target"
         )
     tuning, t_zas, eta = _tune(b, L, d, target, eta_grid, tune_steps, eps)
     if t_zas == 0:  # R(0) = 0 from exact ZAS (Phi = 0): there is no ZAS rate to compare with
