@@ -151,21 +151,11 @@ def near_zas(
     ``inconclusive`` if GD from exact ZAS converges for no ``eta`` in
     ``eta_grid`` within ``tune_steps``.
     """
-    if arithmetic != "float64":  # the window-rate rule reads losses as doubles
-        raise InputError(
-            f"zas.near-zas:gd-bisection runs in float64 only, got arithmetic {arithmetic!r}"
-        )
     b = ctx.backend(arithmetic, 113)
     phi_m = make_phi(phi, d, ctx.rng(401))
     d = phi_m.shape[0]
     target = Target.whitened(b, phi_m)
-    if np.any(phi_m) and not b.to_float(model.loss(b, inits.zas(L, d), target)) > 0:
-        big = float(np.max(np.abs(phi_m)))
-        raise InputError(
-            f"zas.near-zas: the target's loss R(0) = ||Phi||_F^2 / 2 underflows to 0 in {b.name} "
-            f"(||Phi||_F = {big * float(np.linalg.norm(phi_m / big)):.3g}): the run cannot be "
-            "represented; rescale the target"
-        )
+    _representable(b, arithmetic, phi_m, L, target)
     tuning, t_zas, eta = _tune(b, L, d, target, eta_grid, tune_steps, eps)
     if t_zas == 0:  # R(0) = 0 from exact ZAS (Phi = 0): there is no ZAS rate to compare with
         return _no_zas_rate(b, tuning, d)
@@ -213,6 +203,24 @@ def near_zas(
         "eps": eps,
     }
     return _result(b, setting, small, tried, bracket, tuning, phi_m)
+
+
+def _representable(b: Backend, arithmetic: str, phi_m: np.ndarray, L: int, target: Target) -> None:
+    """Refuse (:class:`InputError`) an arithmetic other than float64 (the
+    window-rate rule reads losses as doubles) and a target whose ``R(0)``
+    underflows to 0 there (a nonzero target read as the zero one)."""
+    if arithmetic != "float64":
+        raise InputError(
+            f"zas.near-zas:gd-bisection runs in float64 only, got arithmetic {arithmetic!r}"
+        )
+    d = phi_m.shape[0]
+    if np.any(phi_m) and not b.to_float(model.loss(b, inits.zas(L, d), target)) > 0:
+        big = float(np.max(np.abs(phi_m)))
+        raise InputError(
+            f"zas.near-zas: the target's loss R(0) = ||Phi||_F^2 / 2 underflows to 0 in {b.name} "
+            f"(||Phi||_F = {big * float(np.linalg.norm(phi_m / big)):.3g}): the run cannot be "
+            "represented; rescale the target"
+        )
 
 
 def _no_zas_rate(b: Backend, tuning: dict[str, Any], d: int) -> CheckResult:
