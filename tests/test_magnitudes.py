@@ -101,3 +101,14 @@ def test_drift_mp_on_a_huge_target_is_decided_in_mp():
     res = run_check(c, RunContext(phi=1e150 * np.eye(2)))
     assert res.verdict is Verdict.HOLDS and res.bound == 1.0
     assert res.measured is not None and 0 <= res.measured <= 1
+
+
+def test_invariance_is_not_violated_by_a_d_l_that_happens_not_to_move():
+    """A 1x1 target: one D_l does not move under exact GD (within the O(eta^2) bound): the
+    review's 'only approximately invariant' is not contradicted (was 'violated')."""
+    (c,) = checks_for(["review.invariance:flow+exact-gd"])
+    res = run_check(c, RunContext(phi=np.array([[2.0]])))
+    assert res.verdict is Verdict.HOLDS, res.notes
+    assert 0.0 in res.evidence["gd_drift_norms"]
+    ctl = run_check(c, RunContext(), control="claim-exact-under-gd")
+    assert ctl.verdict is Verdict.VIOLATED
