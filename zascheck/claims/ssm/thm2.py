@@ -84,7 +84,7 @@ CARD = Card(
 
 def _target(eigs: Any, rotate: Any, phi: Any) -> tuple[np.ndarray, str]:
     if phi is not None:
-        return user_target(phi, symmetric=True), "the user's symmetric target"
+        return user_target(phi, symmetric=True, nonzero=True), "the user's symmetric target"
     ev = need_numbers("eigs", eigs)
     rot = need_number("rotate", rotate, lo=None)
     return sym_target(ev, rot), f"R with eigenvalues {ev} (rotated {rot} rad)"
