@@ -565,3 +565,15 @@ def test_near_zas_refuses_a_target_whose_loss_underflows(tmp_path, capsys):
     f = _npy(tmp_path, "t.npy", 1e-300 * np.eye(2))
     line = _refused(["check", "zas.near-zas:gd-bisection", "--phi", f], capsys)
     assert "underflows" in line and "1.41e-300" in line
+
+
+@pytest.mark.parametrize(
+    ("key", "case", "words"),
+    [
+        ("zas.thm4.1.steps:numeric", '{"d": 512}', "d = 512"),
+        ("review.invariance:flow+exact-gd", '{"d": 512}', "d = 512"),
+        ("review.invariance:flow+exact-gd", '{"times": [0]}', "no t > 0"),
+    ],
+)
+def test_flow_work_guards(key, case, words, capsys):
+    assert words in _refused(["check", key, "--case", case], capsys)

@@ -37,7 +37,14 @@ THM41_TIMES = (0.25, 0.5, 1.0, 2.0, 3.0)
 
 
 def check_flow_request(
-    claim: str, depths: Sequence[int], d: int, times: Sequence[float], bits: int, rate: float = 1.0
+    claim: str,
+    depths: Sequence[int],
+    d: int,
+    times: Sequence[float],
+    bits: int,
+    rate: float = 1.0,
+    *,
+    decay: bool = True,
 ) -> None:
     """Refuse, before integrating, a decay check ``R(t) <= exp(-2 rate t) R(0)``
     along gradient flow that cannot be decided or cannot finish.
@@ -45,7 +52,7 @@ def check_flow_request(
     Raises :class:`~zascheck.errors.InputError` naming the input and the limit:
 
     * ``times`` with no ``t > 0`` (at ``t = 0`` the claim reads ``R(0) <= R(0)``);
-    * a time beyond the precision wall: at ``p`` bits the flow's loss is
+    * (``decay``: a decay claim) a time beyond the precision wall: at ``p`` bits the flow's loss is
       resolved to about ``2^(-2p) ||Phi||_F^2`` (the weights to ``2^-p`` of
       their size), while the envelope at ``t`` is ``exp(-2 rate t)`` of
       ``R(0) ~ ||Phi||_F^2 / 2``; so no precision up to
@@ -63,11 +70,11 @@ def check_flow_request(
     ts = [float(t) for t in times]
     if not any(t > 0 for t in ts):
         raise InputError(
-            f"{claim}: times {ts}: no t > 0; at t = 0 the claim reads "
-            "R(0) <= R(0), which cannot fail: give some t > 0"
+            f"{claim}: times {ts}: no t > 0; at t = 0 the claim compares the initial point "
+            "with itself, which cannot fail: give some t > 0"
         )
     t_wall = MAX_PRECISION * math.log(2.0) / rate
-    if max(ts) > t_wall:
+    if decay and max(ts) > t_wall:
         raise InputError(
             f"{claim}: times: t = {max(ts):g} cannot be decided at any precision zascheck "
             f"supports: the envelope exp(-2t) R(0) is 2^-({2 * rate / math.log(2):.4g} t) of "
@@ -128,6 +135,12 @@ def check_flow_stiffness(
         rate_log2 = math.log2(L) + rho_log2 * 2 * (L - 1) / L
         steps_log2 = math.log2(horizon) + rate_log2 + math.log2(math.e / (0.9 * k))
         work_log2 = max(steps_log2, 0.0) + math.log2(k * k / 2 * 3 * L * d**3)
+        if steps_log2 <= math.log2(cap) and work_log2 > MP_WORK_LIMIT_LOG2 and steps_log2 < 1:
+            raise InputError(
+                f"{claim}: too large: L = {L}, d = {d}: one Taylor step of the flow (order {k} "
+                f"at {bits} bits) costs about k^2/2 * 3 L d^3 = 2^{work_log2:.1f} multiplications, "
+                f"over the limit 2^{MP_WORK_LIMIT_LOG2} of a run (about 10 minutes here)"
+            )
         if steps_log2 > math.log2(cap) or work_log2 > MP_WORK_LIMIT_LOG2:
             raise InputError(
                 f"{claim}: the target (rho = sigma_max = 2^{rho_log2:.4g}) makes the flow too "

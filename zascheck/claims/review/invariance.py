@@ -50,7 +50,7 @@ from zascheck.measure.conservation import (
     rational_bits,
 )
 from zascheck.measure.evaluation import F64
-from zascheck.measure.flow import check_flow_stiffness
+from zascheck.measure.flow import check_flow_request, check_flow_stiffness
 from zascheck.measure.symbolic import certify
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, combine_verdicts, covers, decide
@@ -159,6 +159,7 @@ def invariance(
         d = phi_m.shape[0]
     rng = ctx.rng(6)
     b = ctx.backend("ball", 128)
+    check_flow_request("review.invariance:flow+exact-gd", [L], d, times, b.prec, decay=False)
     with b.session():
         ws0 = [rng.standard_normal((d, d)) / math.sqrt(d) for _ in range(L)]
         target = Target.whitened(b, make_phi("gaussian", d, rng) if phi_m is None else phi_m)
