@@ -131,9 +131,10 @@ def _add_derive_and_report(sub: Any) -> None:
     )
     r.add_argument(
         "--cards",
-        metavar="FILE",
+        metavar="PATH",
         action="append",
-        help="also check the claim cards in FILE (repeatable)",
+        help="also check the claim cards in PATH: a .py file defining CARD, or a folder of "
+        "them (repeatable)",
     )
 
 
@@ -190,9 +191,10 @@ def _add_check(sub: Any) -> None:
     )
     k.add_argument(
         "--cards",
-        metavar="FILE",
+        metavar="PATH",
         action="append",
-        help="load the claim cards in FILE (repeatable); with no ID, run only them",
+        help="load the claim cards in PATH: a .py file defining CARD, or a folder of them "
+        "(repeatable); with no ID, run only them",
     )
 
 
@@ -216,9 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument(
         "--cards",
-        metavar="FILE",
+        metavar="PATH",
         action="append",
-        help="also load the claim cards in FILE (repeatable)",
+        help="also load the claim cards in PATH: a .py file defining CARD, or a folder of "
+        "them (repeatable)",
     )
 
     _add_check(sub)
