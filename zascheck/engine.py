@@ -309,26 +309,38 @@ def resolve_params(
     return params
 
 
+#: cases drawn from a property's strategy to learn the schema of a ``:search`` case
+SCHEMA_DRAWS = 40
+
+
 def _validate_search_case(check: Check, inner: Any, control: str | None) -> None:
     """The nested ``case`` of a ``:search`` method (``--case '{"case": {...}}'``)
     against the cases its property draws: the keys every drawn case has are
     required, other keys refused, each value of the kind drawn
     (:func:`zascheck.spec.validate_case`).  The schema is learnt from a few
-    cases drawn from the property's own hypothesis strategy."""
-    import warnings
-
-    from hypothesis.errors import NonInteractiveExampleWarning
+    cases drawn (:data:`SCHEMA_DRAWS`, derandomized) from the property's own
+    hypothesis strategy."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.control import currently_in_test_context
 
     from zascheck.spec import validate_nested_case
 
+    if currently_in_test_context():
+        return  # inside a hypothesis test (a case its own strategy drew): no nested @given
     c = card(check.claim)
     props_ = {p.control: p for p in c.props}
     if control not in props_:
         return  # an unknown property is refused by the method itself
-    strategy = props_[control].strategy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
-        drawn = [strategy.example() for _ in range(12)]
+    drawn: list[Any] = []
+
+    # derandomized: the same schema on every run (optional keys are drawn in >= 1/3 of cases)
+    @settings(max_examples=SCHEMA_DRAWS, derandomize=True, database=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck), deadline=None)
+    @given(props_[control].strategy())
+    def collect(x: Any) -> None:
+        drawn.append(x)
+
+    collect()
     validate_nested_case(f"--case for {check.key}: case", inner,
                          [x for x in drawn if isinstance(x, dict)])
 

@@ -245,7 +245,8 @@ def _validate_value(where: str, key: str, v: Any, samples: list[Any]) -> None:
     elif kind == "list":
         if not isinstance(v, list):
             raise _refuse(where, "a list", v)
-        if not v and any(samples):
+        # empty is refused only where no sample is empty (a drawn search case may be: d = 1)
+        if not v and samples and all(isinstance(s, list) and s for s in samples):
             raise _refuse(where, "a non-empty list", v)
         elems = [e for s in samples if isinstance(s, list) for e in s]
         for i, x in enumerate(v):
