@@ -222,8 +222,10 @@ def test_thm41_steps_tiny_target_names_the_precision_that_decides():
 
 def test_thm41_steps_zero_target_is_stationary():
     res = _run("zas.thm4.1.steps:numeric", phi=[[0.0, 0.0], [0.0, 0.0]], depths=[2])
-    assert res.verdict is Verdict.HOLDS, res.notes
+    # steps (ii)-(iv) read 0 = 0 at a stationary point: vacuous, so not evidence (issue 10)
+    assert res.verdict is Verdict.INCONCLUSIVE, res.notes
     assert "stationary" in res.notes
+    assert all(p.measured is not None for p in res.parts if p.verdict.ok)
 
 
 def test_remark_data_claim_level_reads_violated_with_parts():

@@ -625,8 +625,8 @@ class ExactBackend(_FlintMatrices):
         p, q = int(x.p), int(x.q)
         try:
             return p / q
-        except OverflowError:
-            return math.copysign(math.inf, p)
+        except OverflowError:  # beyond the double range (copysign would convert p: overflow)
+            return math.inf if p > 0 else -math.inf
 
     def to_str(self, x: Any, digits: int = 20) -> str:
         return str(self._conv(x))

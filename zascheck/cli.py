@@ -33,8 +33,11 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits with our input-error code and a one-line message."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"zascheck: error: {message} (see 'zascheck {self.prog.split()[-1]} -h')\n"
-                         if " " in self.prog else f"zascheck: error: {message} (see 'zascheck -h')\n")
+        sys.stderr.write(
+            f"zascheck: error: {message} (see 'zascheck {self.prog.split()[-1]} -h')\n"
+            if " " in self.prog
+            else f"zascheck: error: {message} (see 'zascheck -h')\n"
+        )
         raise SystemExit(EXIT_INPUT)
 
 
@@ -124,29 +127,22 @@ def _add_derive_and_report(sub: Any) -> None:
     )
     r.add_argument("--seed", type=_seed, default=0)
     r.add_argument("--no-progress", action="store_true")
-    r.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the cases on a Dask cluster: local:N (N workers here) or HOST:PORT")
-    r.add_argument("--cards", metavar="FILE", action="append",
-                   help="also check the claim cards in FILE (repeatable)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="zascheck",
-        description="Check the claims of the ZAS paper (NeurIPS 2019) and its reviews.",
-        epilog="Exit codes: 0 ran; 1 --strict and a claim failed; 2 bad input; 3 a check crashed.",
+    r.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the cases on a Dask cluster: local:N (N workers here) or HOST:PORT",
     )
-    p.add_argument("--version", action="version", version=f"zascheck {__version__}")
-    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    r.add_argument(
+        "--cards",
+        metavar="PATH",
+        action="append",
+        help="also check the claim cards in PATH: a .py file defining CARD, or a folder of "
+        "them (repeatable)",
+    )
 
-    c = sub.add_parser("claims", help="list every claim id with source, kind and its checks")
-    c.add_argument("ids", nargs="*", metavar="ID", help="show these cards in full")
-    c.add_argument("--json", metavar="FILE", help="also write the cards as JSON")
-    c.add_argument("-v", "--verbose", action="store_true",
-                   help="every card in full: statement, quantifiers, inputs, methods, file")
-    c.add_argument("--cards", metavar="FILE", action="append",
-                   help="also load the claim cards in FILE (repeatable)")
 
+def _add_check(sub: Any) -> None:
+    """The ``check`` subcommand."""
     k = sub.add_parser("check", help="run checks and print a verdict table")
     k.add_argument("ids", nargs="*", metavar="ID", help="claim ids (or id:method); default: all")
     k.add_argument(
@@ -183,14 +179,55 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit 1 if any verdict is violated or inconclusive"
     )
     k.add_argument("--no-progress", action="store_true", help="no progress bar")
-    k.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the checks on a Dask cluster: local:N (N workers here) or HOST:PORT")
-    k.add_argument("--time-limit", metavar="SECONDS", type=_seconds, default=None,
-                   help="end a check that runs longer with an inconclusive result "
-                        "(default: 300 s quick, 3600 s standard, none thorough; 0 = none)")
-    k.add_argument("--cards", metavar="FILE", action="append",
-                   help="load the claim cards in FILE (repeatable); with no ID, run only them")
+    k.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the checks on a Dask cluster: local:N (N workers here) or HOST:PORT",
+    )
+    k.add_argument(
+        "--time-limit",
+        metavar="SECONDS",
+        type=_seconds,
+        default=None,
+        help="end a check that runs longer with an inconclusive result "
+        "(default: 300 s quick, 3600 s standard, none thorough; 0 = none)",
+    )
+    k.add_argument(
+        "--cards",
+        metavar="PATH",
+        action="append",
+        help="load the claim cards in PATH: a .py file defining CARD, or a folder of them "
+        "(repeatable); with no ID, run only them",
+    )
 
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="zascheck",
+        description="Check the claims of the ZAS paper (NeurIPS 2019) and its reviews.",
+        epilog="Exit codes: 0 ran; 1 --strict and a claim failed; 2 bad input; 3 a check crashed.",
+    )
+    p.add_argument("--version", action="version", version=f"zascheck {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    c = sub.add_parser("claims", help="list every claim id with source, kind and its checks")
+    c.add_argument("ids", nargs="*", metavar="ID", help="show these cards in full")
+    c.add_argument("--json", metavar="FILE", help="also write the cards as JSON")
+    c.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="every card in full: statement, quantifiers, inputs, methods, file",
+    )
+    c.add_argument(
+        "--cards",
+        metavar="PATH",
+        action="append",
+        help="also load the claim cards in PATH: a .py file defining CARD, or a folder of "
+        "them (repeatable)",
+    )
+
+    _add_check(sub)
     _add_derive_and_report(sub)
     return p
 
@@ -223,15 +260,28 @@ def _meta(args: argparse.Namespace, started: float) -> dict[str, Any]:
     }
 
 
-def format_table(results: list[Any]) -> str:
-    """A fixed-width table of results (the CLI's only rendering of them)."""
+def format_table(results: list[Any], not_applied: Sequence[dict[str, Any]] = ()) -> str:
+    """A fixed-width table of results (the CLI's only rendering of them), then
+    one ``not applied`` row per check that did not take the user's input
+    (``{check, input, reason}``)."""
     from zascheck.result import format_number
 
     from zascheck.result import scope_text
 
     rows = [
-        ("claim", "method", "verdict", "measured", "rel", "bound", "margin", "arith", "bits", "s",
-         "scope")
+        (
+            "claim",
+            "method",
+            "verdict",
+            "measured",
+            "rel",
+            "bound",
+            "margin",
+            "arith",
+            "bits",
+            "s",
+            "scope",
+        )
     ]
     for r in results:
         for x, name in [(r, r.method)] + [(p, f"  part {p.part}") for p in r.parts]:
@@ -250,6 +300,25 @@ def format_table(results: list[Any]) -> str:
                     _short(scope_text(x.scope)),
                 )
             )
+    for e in not_applied:
+        if e.get("ran"):
+            continue  # it has its own row: it ran without the input
+        claim, _, method = e["check"].partition(":")
+        rows.append(
+            (
+                claim,
+                method,
+                "not applied",
+                "-",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                _short(f"{e['input']}: {e['reason']}"),
+            )
+        )
     return _fixed_width(rows)
 
 
@@ -262,8 +331,14 @@ def format_claims_table(claims: list[dict[str, Any]]) -> str:
     """The claim-level table: one verdict per claim by the README's rule, with its scope."""
     rows = [("claim", "verdict", "scope", "from")]
     for c in claims:
-        rows.append((c["claim"], c["verdict"], _short(c["scope_text"] or "-", 70),
-                     _short(", ".join(c["methods"]), 70)))
+        rows.append(
+            (
+                c["claim"],
+                c["verdict"],
+                _short(c["scope_text"] or "-", 70),
+                _short(", ".join(c["methods"]), 70),
+            )
+        )
     return _fixed_width(rows)
 
 
@@ -289,7 +364,10 @@ def cmd_claims(args: argparse.Namespace) -> int:
         engine.load_user_cards(args.cards)
     cards = engine.all_cards()
     if args.ids:
-        cards = [engine.card(i.partition(":")[0]) for i in args.ids]
+        engine.checks_for([i for i in args.ids if ":" in i])  # an unknown method is refused
+        cards = list(
+            {i.partition(":")[0]: engine.card(i.partition(":")[0]) for i in args.ids}.values()
+        )
     data = [card_record(c) for c in cards]
     if args.json is not None:
         atomic_write_json(args.json, {"claims": data})
@@ -299,8 +377,9 @@ def cmd_claims(args: argparse.Namespace) -> int:
     rows = [("id", "sec", "kind", "bound", "checks", "source")]
     for rec in data:
         methods = ",".join(k["method"] for k in rec["checks"]) or "(none yet)"
-        rows.append((rec["id"], rec["section"], rec["kind"], rec["bound"], methods,
-                     rec["provenance"]))
+        rows.append(
+            (rec["id"], rec["section"], rec["kind"], rec["bound"], methods, rec["provenance"])
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
@@ -328,8 +407,13 @@ def card_record(c: Any) -> dict[str, Any]:
         "figure": c.figure,
         "file": rel if not rel.startswith("..") else c.file,
         "checks": [
-            {"method": k.method, "inputs": k.inputs, "controls": list(k.controls),
-             "accepts_phi": k.accepts_phi, "summary": k.summary}
+            {
+                "method": k.method,
+                "inputs": k.inputs,
+                "controls": list(k.controls),
+                "accepts_phi": k.accepts_phi,
+                "summary": k.summary,
+            }
             for k in c.checks
         ],
         "properties": [{"key": p.key, "summary": p.summary} for p in c.props],
@@ -358,6 +442,17 @@ def _select_checks(args: argparse.Namespace) -> list[Any]:
 
     user = load_user_cards(args.cards) if args.cards else []
     checks = checks_for(args.ids or ([c.id for c in user] if user else None))
+    seen: dict[str, Any] = {}
+    for c in checks:
+        seen.setdefault(c.key, c)
+    if len(seen) < len(checks):  # an id named twice (or inside a claim also named) runs once
+        twice = sorted({c.key for c in checks if sum(k.key == c.key for k in checks) > 1})
+        print(
+            f"zascheck: note: {', '.join(twice)} named more than once on the command line: "
+            "each check runs once",
+            file=sys.stderr,
+        )
+        checks = list(seen.values())
     if args.control:  # run every selected check that has this control
         having = [c for c in checks if args.control in c.controls]
         if not having:
@@ -370,10 +465,11 @@ def _select_checks(args: argparse.Namespace) -> list[Any]:
     return checks
 
 
-def _phi_not_applied(args: argparse.Namespace, checks: list[Any]) -> list[str]:
+def _phi_not_applied(args: argparse.Namespace, checks: list[Any]) -> list[dict[str, Any]]:
     """Where ``--phi`` is not taken: refused (exit 2) when no selected check
-    takes it or a check named by ``id:method`` does not; otherwise the keys of
-    the checks it is not applied to (listed in the output)."""
+    takes it or a check named by ``id:method`` does not; otherwise one entry
+    ``{check, input, reason}`` per check it is not applied to (listed in the
+    table and the JSON)."""
     from zascheck.engine import card
 
     if not args.phi:
@@ -384,14 +480,53 @@ def _phi_not_applied(args: argparse.Namespace, checks: list[Any]) -> list[str]:
     if explicit or len(refusing) == len(checks):
         c = (explicit or refusing)[0]
         takers = [k.key for k in card(c.claim).checks if k.accepts_phi]
-        where = f"; of {c.claim}, {', '.join(takers)} {'takes' if len(takers) == 1 else 'take'} it" \
-            if takers else f"; no check of {c.claim} takes a target"
+        where = (
+            f"; of {c.claim}, {', '.join(takers)} {'takes' if len(takers) == 1 else 'take'} it"
+            if takers
+            else f"; no check of {c.claim} takes a target"
+        )
         raise InputError(f"{c.key} does not take a target (--phi){where}")
-    return [c.key for c in refusing]
+    return [
+        {
+            "check": c.key,
+            "input": "--phi",
+            "reason": "takes no target: it ran on its own",
+            "ran": True,
+        }
+        for c in refusing
+    ]
 
 
-def _run_payloads(payloads: list[Any], jobs: int, progress: bool,
-                  scheduler: str | None = None) -> list[dict[str, Any]]:
+def _resolve_all(
+    checks: list[Any],
+    ctx: Any,
+    case: dict[str, Any] | None,
+    control: str | None,
+    not_applied: list[dict[str, Any]],
+    several: bool,
+) -> list[Any]:
+    """Validate every check's parameters before any work.  With ``several``
+    (a run over several checks with ``--phi``) a check that refuses the input
+    is listed in ``not_applied`` and left out; otherwise its refusal is the
+    run's (exit 2).  Returns the checks to run."""
+    from zascheck.engine import resolve_params
+
+    out = []
+    for c in checks:
+        try:
+            resolve_params(c, ctx, case=case, control=control)
+        except InputError as exc:
+            if not several:
+                raise
+            not_applied.append({"check": c.key, "input": "--phi", "reason": str(exc), "ran": False})
+            continue
+        out.append(c)
+    return out
+
+
+def _run_payloads(
+    payloads: list[Any], jobs: int, progress: bool, scheduler: str | None = None
+) -> list[dict[str, Any]]:
     """Run every payload through :func:`zascheck.engine.run_payload`, in
     worker processes when ``jobs > 1``, with a progress bar."""
     from tqdm import tqdm
@@ -400,8 +535,14 @@ def _run_payloads(payloads: list[Any], jobs: int, progress: bool,
     from zascheck.parallel import imap_processes, sigterm_as_interrupt
 
     outs: list[dict[str, Any]] = [{} for _ in payloads]
-    bar = tqdm(total=len(payloads), desc="checks", unit="check", file=sys.stderr, leave=False,
-               disable=not (progress and len(payloads) > 1) or None)
+    bar = tqdm(
+        total=len(payloads),
+        desc="checks",
+        unit="check",
+        file=sys.stderr,
+        leave=False,
+        disable=not (progress and len(payloads) > 1) or None,
+    )
     try:
         with sigterm_as_interrupt():
             for i, out in imap_processes(run_payload, payloads, jobs, scheduler):
@@ -420,14 +561,69 @@ def _summary(results: list[Any], claims: list[dict[str, Any]]) -> str:
     ccounts: dict[str, int] = {}
     for c in claims:
         ccounts[c["verdict"]] = ccounts.get(c["verdict"], 0) + 1
-    return (", ".join(f"{n} {v}" for v, n in counts.items()) + f" ({len(results)} results); "
-            "claims: " + ", ".join(f"{n} {v}" for v, n in ccounts.items()) + f" ({len(claims)} claims)")
+    return (
+        ", ".join(f"{n} {v}" for v, n in counts.items()) + f" ({len(results)} results); "
+        "claims: " + ", ".join(f"{n} {v}" for v, n in ccounts.items()) + f" ({len(claims)} claims)"
+    )
+
+
+def _report_check(
+    args: argparse.Namespace,
+    started: float,
+    outs: list[dict[str, Any]],
+    not_applied: list[dict[str, Any]],
+) -> tuple[list[Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Print the tables of a ``check`` run and write its JSON; returns the
+    results, the crashes, the invalid user-card results and the claim verdicts."""
+    from zascheck.engine import claim_verdicts
+    from zascheck.io import atomic_write_json
+    from zascheck.result import CheckResult
+
+    results = [CheckResult.from_dict(o["result"]) for o in outs if o["ok"]]
+    crashes = [o for o in outs if not o["ok"] and "error" in o]
+    card_errors = [o for o in outs if "card_error" in o]
+    claims = claim_verdicts(results)
+    print(format_table(results, not_applied))
+    print("\nClaim-level verdicts (rule: README, 'Verdicts'):\n")
+    print(format_claims_table(claims))
+    ran = [e["check"] for e in not_applied if e.get("ran")]
+    if ran:
+        print(f"\n--phi was not applied to (they take no target): {', '.join(ran)}")
+    if len(ran) < len(not_applied):
+        print(
+            f"\n--phi was refused by {len(not_applied) - len(ran)} check(s): rows 'not applied' "
+            "above (the JSON lists every one with its reason in meta.inputs_not_applied)"
+        )
+    for o in crashes:
+        print(f"zascheck: check {o['key']} crashed: {o['error']}", file=sys.stderr)
+    for o in card_errors:
+        print(f"zascheck: error: {o['card_error']}", file=sys.stderr)
+    print("\n" + _summary(results, claims))
+    if args.json is not None:
+        meta = _meta(args, started) | {"inputs_not_applied": not_applied}
+        atomic_write_json(
+            args.json,
+            {
+                "results": [o["result"] for o in outs if o["ok"]],
+                "claims": claims,
+                "errors": [{"check": o["key"], "error": o["error"]} for o in crashes]
+                + [
+                    {
+                        "check": o["key"],
+                        "error": o["card_error"],
+                        "kind": "invalid user card result",
+                    }
+                    for o in card_errors
+                ],
+                "meta": meta,
+            },
+        )
+    return results, crashes, card_errors, claims
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from zascheck.engine import RunContext, claim_verdicts, resolve_params
-    from zascheck.io import atomic_write_json, read_matrix
-    from zascheck.result import CheckResult
+    from zascheck.engine import RunContext
+    from zascheck.io import read_matrix
     from zascheck.spec import check_output_path
 
     started = time.time()
@@ -442,8 +638,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         from zascheck.spec import MAX_WIDTH
 
         if max(phi.shape) > MAX_WIDTH:
-            raise InputError(f"--phi {args.phi}: a {phi.shape[0]} x {phi.shape[1]} target is beyond "
-                             f"what the checks can finish (at most {MAX_WIDTH} x {MAX_WIDTH})")
+            raise InputError(
+                f"--phi {args.phi}: a {phi.shape[0]} x {phi.shape[1]} target is beyond "
+                f"what the checks can finish (at most {MAX_WIDTH} x {MAX_WIDTH})"
+            )
     data = args.data if args.data is not None else os.environ.get("ZASCHECK_DATA") or None
     if data is not None and not Path(data).is_dir():
         flag = "--data" if args.data is not None else "$ZASCHECK_DATA"
@@ -451,8 +649,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     case = _parse_case(args.case) if args.case else None
     checks = _select_checks(args)
     if args.control and (args.phi or args.data):
-        raise InputError(f"--control {args.control} runs the control's own setting (what it breaks "
-                         "is part of it); drop --phi / --data to run it")
+        raise InputError(
+            f"--control {args.control} runs the control's own setting (what it breaks "
+            "is part of it); drop --phi / --data to run it"
+        )
     if case and len(checks) != 1:
         keys = ", ".join(c.key for c in checks[:6])
         raise InputError(f"--case applies to exactly one check; name one of: {keys}")
@@ -460,41 +660,35 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.data is not None and not any(c.accepts_data for c in checks):
         raise InputError("--data: none of the selected checks reads data (zas.fig4 does)")
     ctx_kw = {
-        "budget": args.budget, "precision": args.precision, "seed": args.seed, "phi": phi,
+        "budget": args.budget,
+        "precision": args.precision,
+        "seed": args.seed,
+        "phi": phi,
         "time_limit": args.time_limit,
         "data": str(Path(data).resolve()) if data is not None else None,
         # inner progress bars (long searches, sweeps) when they are worth showing
-        "progress": not args.no_progress and args.jobs == 1
+        "progress": not args.no_progress
+        and args.jobs == 1
         and (len(checks) == 1 or args.budget != "quick"),
     }
     ctx = RunContext(**ctx_kw)  # validate everything once, before any work
-    for c in checks:
-        resolve_params(c, ctx, case=case, control=args.control)
+    several = len(checks) > 1 and phi is not None
+    checks = _resolve_all(checks, ctx, case, args.control, not_applied, several)
     card_files = [str(Path(p).resolve()) for p in (args.cards or [])]
     payloads = [(c.key, ctx_kw, case, args.control, card_files) for c in checks]
     outs = _run_payloads(payloads, args.jobs, not args.no_progress, args.scheduler)
-    input_errors = [o for o in outs if "input_error" in o]
-    if input_errors:
-        raise InputError(input_errors[0]["input_error"])
-    results = [CheckResult.from_dict(o["result"]) for o in outs if o["ok"]]
-    crashes = [o for o in outs if not o["ok"]]
-    claims = claim_verdicts(results)
-    print(format_table(results))
-    print("\nClaim-level verdicts (rule: README, 'Verdicts'):\n")
-    print(format_claims_table(claims))
-    if not_applied:
-        print(f"\n--phi was not applied to (they take no target): {', '.join(not_applied)}")
-    for o in crashes:
-        print(f"zascheck: check {o['key']} crashed: {o['error']}", file=sys.stderr)
-    print("\n" + _summary(results, claims))
-    if args.json is not None:
-        meta = _meta(args, started) | {"inputs_not_applied": [
-            {"check": k, "input": "--phi"} for k in not_applied]}
-        atomic_write_json(args.json, {
-            "results": [o["result"] for o in outs if o["ok"]], "claims": claims,
-            "errors": [{"check": o["key"], "error": o["error"]} for o in crashes], "meta": meta})
+    for o in outs:  # a check that refuses the user's target once it reads it
+        if "input_error" in o:
+            if not several:
+                raise InputError(o["input_error"])
+            not_applied.append(
+                {"check": o["key"], "input": "--phi", "reason": o["input_error"], "ran": False}
+            )
+    results, crashes, card_errors, claims = _report_check(args, started, outs, not_applied)
     if crashes:
         return EXIT_CRASH
+    if card_errors:
+        return EXIT_INPUT
     if args.control:  # a control run passes when every control is caught (violated)
         failed = any(r.verdict.value != "violated" for r in results)
     else:

@@ -114,10 +114,7 @@ def load_user_cards(paths: Iterable[str | Path]) -> list[Card]:
     that does not exist, cannot be imported, or defines no card."""
     _load_builtin()
     out = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.is_file():
-            raise InputError(f"--cards {p}: no such file")
+    for p in _card_files(paths):
         name = f"{_USER}{p.stem.replace('-', '_')}"
         spec = importlib.util.spec_from_file_location(name, p)
         if spec is None or spec.loader is None:
@@ -140,6 +137,29 @@ def load_user_cards(paths: Iterable[str | Path]) -> list[Card]:
             )
         _add(c, mod)
         out.append(c)
+    return out
+
+
+def _card_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The card files ``--cards`` names: a ``.py`` file, or a folder (every
+    ``*.py`` in it, by name; ``__init__.py`` and ``_*.py`` excluded).  Raises
+    :class:`InputError` for a path that is neither, or a folder with no card file."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.glob("*.py") if f.is_file() and not f.name.startswith("_"))
+            if not found:
+                raise InputError(f"--cards {p}: a folder with no *.py card file (--cards takes a "
+                                 "card file, or a folder whose *.py files each define CARD)")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        elif p.exists():
+            raise InputError(f"--cards {p}: not a regular file or a folder")
+        else:
+            raise InputError(f"--cards {p}: no such file or folder (--cards takes a card file "
+                             "defining CARD = Card(...), or a folder of them)")
     return out
 
 
@@ -265,6 +285,8 @@ def resolve_params(
     if case:
         schemas = [*check.budgets.values(), *check.controls.values()]
         validate_case(check.key, case, schemas, extra=["phi"] if check.accepts_phi else [])
+        if check.method == "search" and case.get("case") is not None:
+            _validate_search_case(check, case["case"], case.get("property", control))
         params.update(case)
     if control is not None:
         ctl = check.controls[control]
@@ -283,7 +305,60 @@ def resolve_params(
     validate_params(params)
     if ctx.phi is not None and check.accepts_phi and "phi" not in (case or {}):
         params["phi"] = ctx.phi
+    _size_from_target(check, params, case or {})
     return params
+
+
+#: cases drawn from a property's strategy to learn the schema of a ``:search`` case
+SCHEMA_DRAWS = 40
+
+
+def _validate_search_case(check: Check, inner: Any, control: str | None) -> None:
+    """The nested ``case`` of a ``:search`` method (``--case '{"case": {...}}'``)
+    against the cases its property draws: the keys every drawn case has are
+    required, other keys refused, each value of the kind drawn
+    (:func:`zascheck.spec.validate_case`).  The schema is learnt from a few
+    cases drawn (:data:`SCHEMA_DRAWS`, derandomized) from the property's own
+    hypothesis strategy."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.control import currently_in_test_context
+
+    from zascheck.spec import validate_nested_case
+
+    if currently_in_test_context():
+        return  # inside a hypothesis test (a case its own strategy drew): no nested @given
+    c = card(check.claim)
+    props_ = {p.control: p for p in c.props}
+    if control not in props_:
+        return  # an unknown property is refused by the method itself
+    drawn: list[Any] = []
+
+    # derandomized: the same schema on every run (optional keys are drawn in >= 1/3 of cases)
+    @settings(max_examples=SCHEMA_DRAWS, derandomize=True, database=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck), deadline=None)
+    @given(props_[control].strategy())
+    def collect(x: Any) -> None:
+        drawn.append(x)
+
+    collect()
+    validate_nested_case(f"--case for {check.key}: case", inner,
+                         [x for x in drawn if isinstance(x, dict)])
+
+
+def _size_from_target(check: Check, params: dict[str, Any], case: dict[str, Any]) -> None:
+    """A target matrix (``--phi`` or ``--case`` ``phi``) fixes the width ``d``:
+    ``params['d']`` is set to its size, so the result says what was run; a
+    ``--case`` ``d`` that disagrees with the target is refused."""
+    phi = params.get("phi")
+    if "d" not in params or isinstance(phi, str) or phi is None:
+        return
+    shape = np.shape(phi)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        return  # a rectangular target: the check itself accepts or refuses it
+    if "d" in case and case["d"] != shape[0]:
+        raise InputError(f"--case for {check.key}: d = {case['d']} disagrees with the "
+                         f"{shape[0]} x {shape[1]} target (d is the target's size; drop d)")
+    params["d"] = int(shape[0])
 
 
 def run_check(
@@ -297,10 +372,12 @@ def run_check(
     the named negative ``control``; fill what every result shares."""
     params = resolve_params(check, ctx, case=case, control=control)
     t0 = time.perf_counter()
+    timed_out = False
     try:
         with _time_limit(ctx.seconds_allowed()):
             res = check.fn(ctx, **params)
     except TimeLimitReached:
+        timed_out = True
         res = CheckResult(
             verdict=Verdict.INCONCLUSIVE,
             notes=f"time limit of {ctx.seconds_allowed():g} s reached (--time-limit); the check "
@@ -308,6 +385,8 @@ def run_check(
             params={"time_limit_reached": True},
         )
     c = card(check.claim)
+    if c.module.startswith(_USER) and not timed_out:
+        _check_user_result(c, check, res)
     provenance = res.provenance or c.provenance
 
     def fill(r: CheckResult, method: str) -> CheckResult:
@@ -333,6 +412,48 @@ def run_check(
         seconds=round(time.perf_counter() - t0, 4),
         parts=parts,
     )
+
+
+class UserCardError(InputError):
+    """A user's card (``--cards``) returned a result that is not one: reported
+    as an error naming the card, never a verdict."""
+
+
+def _check_user_result(c: Card, check: Check, res: Any, where: str = "") -> None:
+    """Raise :class:`UserCardError` unless ``res`` is a well-formed
+    :class:`CheckResult`: a :class:`Verdict`, finite (or absent) numbers, a
+    ``scope`` entry made by ``covers(...)`` for each quantifier of the card, and
+    parts that are results too."""
+
+    def bad(why: str) -> UserCardError:
+        return UserCardError(f"user card {c.id} ({c.file}): method {check.method}{where} returned "
+                             f"an invalid result: {why}")
+
+    if not isinstance(res, CheckResult):
+        raise bad(f"a {type(res).__name__}, not a CheckResult")
+    if not isinstance(res.verdict, Verdict):
+        raise bad(f"verdict {res.verdict!r} is not a Verdict (use Verdict.HOLDS, ...)")
+    for name in ("measured", "bound", "margin"):
+        x = getattr(res, name)
+        if x is None:
+            continue
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+            raise bad(f"{name} = {x!r} is not a number")
+        if not math.isfinite(float(x)) and res.verdict is not Verdict.INCONCLUSIVE:
+            raise bad(f"{name} = {x!r} is not finite (only an inconclusive result may say so)")
+    scope = res.scope
+    if not isinstance(scope, dict):
+        raise bad(f"scope = {scope!r} is not a dict")
+    missing = [q.name for q in c.quantifiers if q.name not in scope]
+    if missing and not res.parts:
+        raise bad(f"scope says nothing of {', '.join(missing)} (fill scope with covers(...) for "
+                  "each quantifier of the card)")
+    for k, v in scope.items():
+        if not (isinstance(v, dict) and isinstance(v.get("covered"), str)
+                and isinstance(v.get("universal"), bool)):
+            raise bad(f"scope[{k!r}] = {v!r} is not made by covers(...)")
+    for p in res.parts:
+        _check_user_result(c, check, p, f" (part {getattr(p, 'part', '?')})")
 
 
 class TimeLimitReached(BaseException):
@@ -521,9 +642,15 @@ def run_payload(
         res = run_check(check, RunContext(**ctx_kw), case=case, control=control)
         # a result cut short by the time limit depends on the machine: never cached
         return {"ok": True, "result": res.to_dict(), "cache": not res.params.get("time_limit_reached")}
+    except UserCardError as exc:
+        return {"ok": False, "card_error": str(exc), "key": key}
     except ZascheckError as exc:
         return {"ok": False, "input_error": str(exc), "key": key}
     except (Exception, SystemExit) as exc:  # a bug in a check: report it, keep going
+        cid = key.partition(":")[0]
+        if cid in _CARDS and _CARDS[cid].module.startswith(_USER):  # the user's card, not ours
+            return {"ok": False, "key": key, "card_error": f"user card {cid} ({_CARDS[cid].file}): "
+                    f"method {key.partition(':')[2]} raised {type(exc).__name__}: {exc}"}
         return {
             "ok": False,
             "error": f"{type(exc).__name__}: {exc}",

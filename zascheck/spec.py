@@ -33,6 +33,7 @@ __all__ = [
     "check_output_path",
     "parse_json",
     "validate_case",
+    "validate_nested_case",
 ]
 
 #: the highest working precision the mp and ball code paths are tested at (bits)
@@ -60,6 +61,11 @@ KNOWN: dict[str, tuple[str, float | None]] = {
     "seed": ("int", 0),
     "seeds": ("int", 1),
     "n_random": ("int", 0),
+    "denominator": ("int", 1),
+    "samples": ("int", 1),
+    "n_inits": ("int", 1),
+    "bisections": ("int", 0),
+    "eps": ("unit-open", None),
 }
 
 
@@ -68,8 +74,15 @@ def _refuse(where: str, expected: str, got: Any) -> InputError:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     kind = type(got).__name__
-    kind = {"str": "a string", "bool": "a boolean", "NoneType": "null", "list": "a list",
-            "dict": "an object", "int": "an integer", "float": "a number"}.get(kind, kind)
+    kind = {
+        "str": "a string",
+        "bool": "a boolean",
+        "NoneType": "null",
+        "list": "a list",
+        "dict": "an object",
+        "int": "an integer",
+        "float": "a number",
+    }.get(kind, kind)
     return InputError(f"{where}: expected {expected}, got {shown} ({kind})")
 
 
@@ -95,12 +108,15 @@ def parse_json(text: str, what: str) -> Any:
         return x
 
     try:
-        return json.loads(text, parse_constant=constant, object_pairs_hook=pairs,
-                          parse_float=number)
+        return json.loads(
+            text, parse_constant=constant, object_pairs_hook=pairs, parse_float=number
+        )
     except RecursionError:
         raise InputError(f"{what}: nested too deeply") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"{what}: not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})") from None
+        raise InputError(
+            f"{what}: not valid JSON: {exc.msg} (line {exc.lineno} col {exc.colno})"
+        ) from None
 
 
 def _is_num(v: Any) -> bool:
@@ -127,7 +143,7 @@ def _check_rational(where: str, v: str) -> None:
     try:
         q = Fraction(v)
     except (ValueError, ZeroDivisionError):
-        raise _refuse(where, "a positive number or an exact rational \"p/q\"", v) from None
+        raise _refuse(where, 'a positive number or an exact rational "p/q"', v) from None
     if not q > 0:
         raise _refuse(where, "a positive rational", v)
 
@@ -150,7 +166,9 @@ def check_matrix(where: str, v: Any) -> None:
         raise _refuse(where, "a matrix with at least one column", v)
     for i, row in enumerate(v):
         if len(row) != width:
-            raise InputError(f"{where}: ragged matrix: row 0 has {width} entries, row {i} has {len(row)}")
+            raise InputError(
+                f"{where}: ragged matrix: row 0 has {width} entries, row {i} has {len(row)}"
+            )
         for j, x in enumerate(row):
             _check_number(f"{where}[{i}][{j}]", x, None)
 
@@ -201,6 +219,10 @@ def _validate_value(where: str, key: str, v: Any, samples: list[Any]) -> None:
                 _check_number(where, v, None, positive=True)
         elif kind == "int":
             _check_int(where, v, lo)
+        elif kind == "unit-open":
+            _check_number(where, v, None)
+            if not 0 < v < 1:
+                raise _refuse(where, "a number in (0, 1)", v)
         elif kind in ("int-list", "num-list"):
             if not isinstance(v, list) or not v:
                 raise _refuse(where, "a non-empty list", v)
@@ -223,7 +245,8 @@ def _validate_value(where: str, key: str, v: Any, samples: list[Any]) -> None:
     elif kind == "list":
         if not isinstance(v, list):
             raise _refuse(where, "a list", v)
-        if not v and any(samples):
+        # empty is refused only where no sample is empty (a drawn search case may be: d = 1)
+        if not v and samples and all(isinstance(s, list) and s for s in samples):
             raise _refuse(where, "a non-empty list", v)
         elems = [e for s in samples if isinstance(s, list) for e in s]
         for i, x in enumerate(v):
@@ -239,16 +262,19 @@ def _validate_value(where: str, key: str, v: Any, samples: list[Any]) -> None:
         _finite_everywhere(where, v)
 
 
-def _validate_dict(where: str, d: dict[str, Any], schemas: list[dict[str, Any]],
-                   *, require: bool = False) -> None:
+def _validate_dict(
+    where: str, d: dict[str, Any], schemas: list[dict[str, Any]], *, require: bool = False
+) -> None:
     """Keys of ``d`` against the parameter sets ``schemas``; with ``require``,
     the keys every schema has must be present (an element of a list of cases)."""
     allowed = {k for s in schemas for k in s}
     if require and schemas:
         needed = sorted(set.intersection(*(set(s) for s in schemas)) - set(d))
         if needed:
-            raise InputError(f"{where} lacks {', '.join(needed)} (each case sets: "
-                             f"{', '.join(sorted(set.intersection(*(set(s) for s in schemas))))})")
+            raise InputError(
+                f"{where} lacks {', '.join(needed)} (each case sets: "
+                f"{', '.join(sorted(set.intersection(*(set(s) for s in schemas))))})"
+            )
     unknown = sorted(set(d) - allowed)
     if unknown:
         raise InputError(
@@ -259,8 +285,9 @@ def _validate_dict(where: str, d: dict[str, Any], schemas: list[dict[str, Any]],
         _validate_value(f"{where}.{k}", k, v, [s[k] for s in schemas if k in s])
 
 
-def validate_case(key: str, case: dict[str, Any], schemas: Iterable[dict[str, Any]],
-                  extra: Iterable[str] = ()) -> None:
+def validate_case(
+    key: str, case: dict[str, Any], schemas: Iterable[dict[str, Any]], extra: Iterable[str] = ()
+) -> None:
     """Validate ``--case`` for check ``key`` against its budget and control
     parameter sets ``schemas`` (plus the ``extra`` keys it also takes): unknown
     keys, wrong types, ragged matrices, non-finite or oversized numbers, empty
@@ -279,8 +306,9 @@ def check_output_path(path: str | os.PathLike[str], flag: str, *, folder: bool =
     if str(path) == "":
         raise InputError(f"{flag}: the path is empty")
     if not folder and (p.is_symlink() or (p.exists() and not p.is_file())):
-        raise InputError(f"{flag} {p}: not a regular file (a device, link or special file is never "
-                         "replaced)")
+        raise InputError(
+            f"{flag} {p}: not a regular file (a device, link or special file is never replaced)"
+        )
     if folder:
         if p.exists() and not p.is_dir():
             raise InputError(f"{flag} {p} is a file, not a folder")
@@ -301,3 +329,14 @@ def check_output_path(path: str | os.PathLike[str], flag: str, *, folder: bool =
     if not folder and p.exists() and not os.access(p, os.W_OK):
         raise InputError(f"{flag} {p}: the file exists and is not writable")
     return p
+
+
+def validate_nested_case(where: str, inner: Any, drawn: list[dict[str, Any]]) -> None:
+    """The nested ``case`` of a ``:search`` method against ``drawn``, cases its
+    property's strategy generated: an object with the keys every drawn case
+    has (others may be optional), no key no drawn case has, each value of the
+    kind drawn.  Raises :class:`InputError` naming the key path."""
+    if not isinstance(inner, dict):
+        raise _refuse(where, "an object (one case of the property)", inner)
+    if drawn:
+        _validate_dict(where, inner, drawn, require=True)

@@ -42,6 +42,7 @@ __all__ = [
     "ExactDrift",
     "check_exact_gd_size",
     "check_mp_gd_size",
+    "drift_budget_ratio",
     "drift_residuals",
     "drift_rounding_budget",
     "dynamics_flow",
@@ -148,6 +149,30 @@ def drift_rounding_budget(b: Backend, ws: list[Any], g: list[Any], eta: float, l
         w, gk = fro(b, ws[k]), fro(b, g[k])
         s += (w + eta * gk) ** 2 + eta * w * gk + eta * eta * gk * gk
     return 4 * b.gamma(n) * s
+
+
+def drift_budget_ratio(
+    b: Backend, residual: Any, ws: list[Any], g: list[Any], eta: float, l: int
+) -> tuple[float, str, str]:
+    """``||residual||_F / drift_rounding_budget(...)`` for layer pair ``(l,
+    l+1)``, computed in ``b`` (mp: no double overflow or underflow at any scale
+    of the target, e.g. ``1e150 I`` after a few GD steps), with the residual's
+    norm and the budget as text.  A zero budget gives 0 for a zero residual,
+    ``inf`` otherwise."""
+    L = len(ws)
+    n = (L + 4) * max(max(b.shape(w)) for w in ws)
+    e = b.scalar(eta)
+    s = b.scalar(0)
+    for k in (l, l + 1):
+        w, gk = b.sqrt(b.fro2(ws[k])), b.sqrt(b.fro2(g[k]))
+        s = s + (w + e * gk) ** 2 + e * w * gk + e * e * gk * gk
+    budget = b.scalar(4 * b.gamma(n)) * s
+    m = b.sqrt(b.fro2(residual))
+    if b.to_float(budget) == 0.0 and not b.to_float(s) > 0:
+        ratio = 0.0 if b.to_float(m) == 0.0 else math.inf
+    else:
+        ratio = b.to_float(m / budget)
+    return ratio, b.to_str(m, 6), b.to_str(budget, 6)
 
 
 # -- exact rational GD ------------------------------------------------------------------------

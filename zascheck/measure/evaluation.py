@@ -207,7 +207,7 @@ def eval_thm43(case: dict[str, Any], certify: bool) -> Escalated:
 
     def evaluate(b: Backend) -> Evaluation:
         out = envelope_run(b, ws0, Target.whitened(b, case["phi"]), eta, int(case["steps"]), 1e-12)
-        w = out["worst_ratio"]
+        w = out["worst_ratio"] if not out["zero_loss"] else -math.inf  # R = 0: 0 <= 0, no ratio
         slack = (
             (1 - w) / eta
             if math.isfinite(w) and w > -math.inf

@@ -115,6 +115,10 @@ def sampled_flow(
     return dynamics.flow(b, ws0, target, pts, until=until, max_steps=max_steps + 1)
 
 
+#: Taylor steps the restart of :func:`loss_derivative` may take over its 4h (a
+#: non-stiff flow needs one: (4h)^8 is far below 2^-prec); more means a stiff flow
+STENCIL_MAX_STEPS = 64
+
 #: one-sided derivative stencils at 0 on the nodes 0, h, 2h, ...: weights of
 #: ``f(kh)`` times ``1/h`` (orders 4 and 3: the pair estimates the error)
 FORWARD_STENCIL = {
@@ -130,10 +134,16 @@ def loss_derivative(b: Backend, ws: Sequence[Any], target: Target, h: Fraction) 
     budget: the difference from the 4-point stencil (an embedded pair) plus
     ``sum_k |c_k| / h`` times each sample's loss error (the restart's
     per-layer error estimates, :func:`loss_change_bound`).  Both are backend
-    scalars; ball radii carry the rounding.  Returns ``(dR/dt, budget)``."""
+    scalars; ball radii carry the rounding.  Returns ``(dR/dt, budget)``.
+    Raises :class:`ArithmeticError` when the restart needs more than
+    :data:`STENCIL_MAX_STEPS` Taylor steps (a flow too stiff for ``h``)."""
     # the samples span 4h: a low order suffices ((4h)^8 is far below 2^-prec for
     # the h of zas.thm4.1.steps), at a fraction of the cost of the default order
-    run = dynamics.flow(b, ws, target, [float(k * h) for k in range(5)], order=8)
+    # a non-stiff flow covers 4h in one step; a flow that needs more than STENCIL_MAX_STEPS
+    # is too stiff for this h: ArithmeticError (the caller reports the sample undecided)
+    run = dynamics.flow(
+        b, ws, target, [float(k * h) for k in range(5)], order=8, max_steps=STENCIL_MAX_STEPS
+    )
     losses = [model.loss(b, w, target) for w in run.ws]
     hb = b.scalar(h)
     d4 = (

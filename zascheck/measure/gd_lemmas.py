@@ -455,10 +455,15 @@ def linear_convergence(
 
     Returns ``converged``, ``T``, ``worst_window_rate`` (the largest
     ``(R(t+w)/R(t))^(1/w)``), ``rate_bound`` ``eps^(1/max_steps)`` and ``reason``.
+    Raises :class:`ValueError` unless ``max_steps >= 1`` and ``0 < eps < 1``.
 
     >>> linear_convergence([1.0 * 0.5**k for k in range(40)], 1e-10, 100, 5)["converged"]
     True
     """
+    if max_steps < 1 or not 0 < eps < 1:
+        raise ValueError(
+            f"linear_convergence needs max_steps >= 1 and 0 < eps < 1, got {max_steps} and {eps!r}"
+        )
     rate_bound = eps ** (1.0 / max_steps)
     r0 = losses[0]
     T = next((i for i, r in enumerate(losses) if i <= max_steps and r <= eps * r0), None)

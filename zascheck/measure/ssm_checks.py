@@ -188,11 +188,19 @@ def sym_target(eigs: list[float], rotate: float) -> np.ndarray:
     return (m + m.T) / 2
 
 
-def user_target(phi: Any, *, symmetric: bool = False) -> np.ndarray:
+def user_target(phi: Any, *, symmetric: bool = False, nonzero: bool = False) -> np.ndarray:
     """A user's target (``--phi`` or ``--case '{"phi": ...}'``), validated and
     used exactly as given (square; exactly symmetric when the claim is about
-    symmetric targets)."""
-    return need_matrix("phi", phi, square=True, symmetric=symmetric)
+    symmetric targets; not the zero matrix with ``nonzero``, for claims whose
+    step bound ``2 / (L rho^{2(L-1)/L})`` needs ``rho = sigma_max > 0``).
+    Raises :class:`InputError` naming what the claim needs."""
+    m = need_matrix("phi", phi, square=True, symmetric=symmetric)
+    if nonzero and not np.any(m):
+        raise InputError(
+            "parameter phi is the zero matrix: this claim is about targets with rho = "
+            "sigma_max(R) > 0 (its step bounds and limits are stated for them)"
+        )
+    return m
 
 
 # ---------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def _loss_is_zero(b: Backend, ws0: list[np.ndarray], target: Target) -> bool:
     """``R(0) = 0`` exactly (not a double that underflowed): decided by
     enclosure in ball arithmetic, in exact rationals otherwise."""
     if b.rigorous:
-        return b.le(model.loss(b, ws0, target), 0) is True
+        return b.le(model.loss(b, [b.matrix(w) for w in ws0], target), 0) is True
     e = ExactBackend()
     x = None if target.X is None else e.matrix(b.to_numpy(target.X))
     r0 = model.loss(e, [e.matrix(w) for w in ws0], Target(Y=e.matrix(b.to_numpy(target.Y)), X=x))
@@ -227,7 +227,9 @@ def envelope_run(
     ``b`` (readable when ``eta`` is below a double's resolution of 1),
     ``max_step_factor`` = ``max_t R(t+1) / R(t)`` beside ``step_bound`` =
     ``1 - eta/2`` (Lemma 4.6), ``first_violation``, ``undecided_at``,
-    ``final_rel_loss`` and a thinned ``trace``.
+    ``final_rel_loss`` and a thinned ``trace``; ``zero_loss`` when ``R(0) = 0``
+    exactly (then the ratios are ``nan``: the claim reads ``0 <= 0`` for every
+    ``t``, GD staying at a global minimum).
     """
     obs = _EnvelopeObserver(b, eta, 4 * len(ws0) * max(ws0[0].shape), max(1, max_steps // 200))
     run = dynamics.gd(b, ws0, target, eta, max_steps=max_steps, rel_tol=rel_tol, observers=[obs])
@@ -238,8 +240,14 @@ def envelope_run(
     if run.stop == "observer":
         stop = "violated" if obs.first_bad is not None else "undecided"
     r0f = b.to_float(run.losses[0])
+    # R(0) = 0 exactly: a global minimum where every gradient vanishes, so GD
+    # stays and (4.5) reads 0 <= 0 at every t; the ratio 0/0 is not a number
+    zero = run.steps == 0 and run.stop == "converged" and verdict.ok
+    if zero:
+        obs.worst, obs.gap = math.nan, math.nan
     return {
         "verdict": verdict,
+        "zero_loss": zero,
         "steps": run.steps if obs.undecided is None else obs.undecided - 1,
         "stop": stop,
         "worst_ratio": obs.worst,

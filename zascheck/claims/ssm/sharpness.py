@@ -108,7 +108,7 @@ def check_sharpness(
     scale = need_number("init_scale", init_scale, lo=0.0)
     seeds = need_ints("seeds", seeds)
     b = ctx.backend("float64")
-    R = ctx.rng(103).standard_normal((d, d)) if phi is None else user_target(phi)
+    R = ctx.rng(103).standard_normal((d, d)) if phi is None else user_target(phi, nonzero=True)
     tgt = Target.whitened(b, R)
     rho = float(np.linalg.norm(R, 2))
     eta1 = ssm.thm1_eta(L, rho)

@@ -388,6 +388,9 @@ def _thm1_exact_result(
     attained: CheckResult, L: int,
 ) -> CheckResult:  # fmt: skip
     bound = float(st["bound_ball"].mid())
+    # rho = 0 (the zero target): the bound is 0 and eta_1 = 2/0 has no value (no step is excluded)
+    eta_1 = 2 / bound if bound > 0 else None
+    eta_text = f"{eta_1:.6g}" if eta_1 is not None else "none (bound 0: no step is excluded)"
     verdict = combine_verdicts([lower.verdict, attained.verdict])
     bal_eq = all(r["exact"] == str(st["bound_ex"]) for r in rows if r["kind"] == "balanced")
     return ssm_result(
@@ -395,11 +398,17 @@ def _thm1_exact_result(
         how="exact Hessian (HVP of model.grads), exact charpoly + certified roots",
         measured_repr=lower.measured_repr, bound_repr=str(st["bound_ex"] or ""),
         notes=(f"rho = {st['rho']:.6g}, L = {L}: bound L rho^(2(L-1)/L) = {bound:.6g}, "
-               f"eta_1 = 2/bound = {2 / bound:.6g}; lower-bound: {lower.verdict}, "
-               f"attained: {attained.verdict}."),
+               f"eta_1 = 2/bound = {eta_text}; lower-bound: {lower.verdict}, "
+               f"attained: {attained.verdict}."
+               + (" The target has rho = 0, outside the claim (rho > 0): both parts read "
+                  "0 >= 0 and 0 = 0 (every minimum is W_{L:1} = 0 and H = J^T J at it); this "
+                  "result is reported, not counted in the claim-level verdict."
+                  if eta_1 is None else "")),
         evidence={"minima": [_public(r) for r in rows], "balanced_equal_bound": bal_eq,
-                  "rho": st["rho"], "bound": bound, "eta_1": 2 / bound, "target": st["label"]},
+                  "rho": st["rho"], "bound": bound, "eta_1": eta_1, "target": st["label"]},
         parts=[lower, attained], scope=lower.scope,
+        # the card's claim is about rho > 0: a zero target is reported, not counted
+        params={"outside_hypotheses": ["phi (rho = 0)"]} if eta_1 is None else {},
         counterexample=(lower.counterexample or attained.counterexample
                         if verdict is Verdict.VIOLATED else None),
     )  # fmt: skip
@@ -448,6 +457,12 @@ def check_thm1_step_size(
     b = ctx.backend("float64")
     R = ctx.rng(109).standard_normal((d, d)) if phi is None else user_target(phi)
     tgt = Target.whitened(b, R)
+    if not np.any(R):
+        raise InputError(
+            "ssm.thm1:gd-above-bound refuses the zero target: rho = sigma_max(R) = 0 "
+            "makes eta_1 = 2/(L rho^{2(L-1)/L}) infinite, so no step is above it "
+            "(the claim is about rho > 0; ssm.thm1:exact-hessian reports this target)"
+        )
     eta1 = ssm.thm1_eta(L, float(np.linalg.norm(R, 2)))
     runs: list[dict[str, Any]] = []
     for k in range(need_int("n_inits", n_inits, 1)):

@@ -37,6 +37,7 @@ Kind: inequality + empirical, in two parts:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,7 @@ from zascheck.measure.ssm_checks import (
     user_target,
 )
 from zascheck.model import Target
+from zascheck.spec import MAX_PRECISION
 from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
 
 CARD = Card(
@@ -82,7 +84,7 @@ CARD = Card(
 
 def _target(eigs: Any, rotate: Any, phi: Any) -> tuple[np.ndarray, str]:
     if phi is not None:
-        return user_target(phi, symmetric=True), "the user's symmetric target"
+        return user_target(phi, symmetric=True, nonzero=True), "the user's symmetric target"
     ev = need_numbers("eigs", eigs)
     rot = need_number("rotate", rotate, lo=None)
     return sym_target(ev, rot), f"R with eigenvalues {ev} (rotated {rot} rad)"
@@ -123,16 +125,8 @@ def check_thm2_reduction(
     R, label = _target(eigs, rotate, phi)
     rho = float(np.linalg.norm(R, 2))
     eta = f * ssm.thm2_eta(L, rho)
-    red = identity_reduction(R, L, eta, prec=need_int("prec", prec, 53))
-    qs = [float(s.rate.upper()) if s.limit == "root" and s.rate is not None
-          else (1.0 if s.limit is not None else float("nan")) for s in red.limits]  # fmt: skip
-    if not red.invariant_proven or any(np.isnan(qs)):
-        verdict = Verdict.INCONCLUSIVE
-    elif all(q < 1 for q in qs) and red.all_limits("root"):
-        verdict = Verdict.CERTIFIED
-    else:
-        verdict = Verdict.VIOLATED
-    b = ctx.backend("ball", prec)
+    red, prec, qs, verdict = _reduction_verdict(ctx, R, L, eta, need_int("prec", prec, 53))
+    b = ctx.backend("ball", prec) if ctx.precision is None else ctx.backend("ball", ctx.precision)
     f64 = ctx.backend("float64")
     gd = dynamics.gd(f64, [np.eye(R.shape[0])] * L, Target.whitened(f64, R), eta,
                      max_steps=100_000, rel_tol=f64.unit_roundoff)  # fmt: skip
@@ -144,7 +138,12 @@ def check_thm2_reduction(
                f"{rho:.6g}, L = {L}); limits per eigenvalue: "
                f"{[(round(float(s.lam.mid()), 6), s.limit) for s in red.limits]}; certified "
                f"rates {[round(q, 6) for q in qs]}; float64 GD from I at this step: "
-               f"'{gd.stop}' after {gd.steps} steps."),
+               f"'{gd.stop}' after {gd.steps} steps."
+               + (f" Every direction reaches its root, but no linear rate < 1 is certified at "
+                  f"{prec} bits (1 - rate ~ eta L rho^(2(L-1)/L) = {eta * L * rho ** (2 * (L - 1) / L):.3g}"
+                  " is below the precision): inconclusive, not violated; a --precision above "
+                  f"{-math.log2(max(eta * L * rho ** (2 * (L - 1) / L), 1e-320)) + 64:.0f} bits "
+                  "would resolve it." if _unresolved(red) else "")),
         evidence={"directions": red.describe(), "eta": eta, "eta_2": eta / f,
                   "gd_stop": gd.stop, "gd_steps": gd.steps},
         scope={"Phi": covers(label), "L": covers(f"L = {L}"),
@@ -153,9 +152,49 @@ def check_thm2_reduction(
         counterexample=None if verdict is not Verdict.VIOLATED else
         {"directions": red.describe(), "eta": eta},
     )  # fmt: skip
-    return ssm_result(b, verdict, part.measured or 0.0, 1.0, "<=", how="", notes=part.notes,
-                      evidence=part.evidence, scope=part.scope, parts=[part],
-                      counterexample=part.counterexample)  # fmt: skip
+    if verdict is Verdict.CERTIFIED:  # the room 1 - q, from the enclosures (no rounding to 0)
+        part.margin = min(float((1 - s.rate).lower()) for s in red.limits if s.rate is not None)
+        part.notes += f" Room 1 - q >= {part.margin:.3g} (arb, at {prec} bits)."
+    out = ssm_result(b, verdict, part.measured or 0.0, 1.0, "<=", how="", notes=part.notes,
+                     evidence=part.evidence, scope=part.scope, parts=[part],
+                     counterexample=part.counterexample)  # fmt: skip
+    out.margin = part.margin
+    if phi is not None:  # say what was run: the user's target, not the budget's eigs / rotate
+        out.params = {"eigs": "the user's target's", "rotate": None, "prec": prec}
+    return out
+
+
+def _unresolved(red: Any) -> bool:
+    """Every direction reaches its root, but some linear rate is not certified < 1."""
+    return bool(red.all_limits("root")) and any(
+        s.rate is None or not bool(s.rate < 1) for s in red.limits
+    )
+
+
+def _reduction_verdict(
+    ctx: RunContext, R: np.ndarray, L: int, eta: float, prec: int
+) -> tuple[Any, int, list[float], Verdict]:
+    """The scalar reduction of GD from I at ``eta`` and its verdict, decided on
+    the arb enclosures.  A rate ``1 - eta k`` with ``eta k`` below ``2^-prec``
+    (a tiny target) is not resolved at ``prec`` bits: the precision is doubled
+    up to :data:`~zascheck.spec.MAX_PRECISION` (unless ``--precision`` fixes
+    it); a rate that rounds to 1 is undecided, never a violation.  Returns the
+    reduction, the precision used, the rates as doubles and the verdict."""
+    red = identity_reduction(R, L, eta, prec=ctx.bits(prec))
+    while _unresolved(red) and prec * 2 <= MAX_PRECISION and ctx.precision is None:
+        prec *= 2
+        red = identity_reduction(R, L, eta, prec=prec)
+    qs = [float(s.rate.upper()) if s.limit == "root" and s.rate is not None
+          else (1.0 if s.limit is not None else float("nan")) for s in red.limits]  # fmt: skip
+    if not red.invariant_proven or any(np.isnan(qs)) or _unresolved(red):
+        verdict = Verdict.INCONCLUSIVE
+    elif red.all_limits("root") and all(
+        s.rate is not None and bool(s.rate < 1) for s in red.limits
+    ):  # a rate 1 - 1e-300 < 1 rounds to 1.0 as a double: decided on the enclosure
+        verdict = Verdict.CERTIFIED
+    else:
+        verdict = Verdict.VIOLATED
+    return red, prec, qs, verdict
 
 
 @CARD.check(

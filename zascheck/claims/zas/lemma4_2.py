@@ -45,6 +45,7 @@ from zascheck.measure.conservation import (
     invariant_change,
 )
 from zascheck.measure.evaluation import F64, case_init, ratio_slack
+from zascheck.measure.flow import check_flow_request, check_flow_stiffness
 from zascheck.measure.symbolic import certify
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, combine_verdicts, covers, decide
@@ -83,6 +84,9 @@ def _case(
     ws0 = inits.make(init, L, d, seed=rng)
     target = Target.whitened(b, make_phi(name, d, rng) if phi is None else phi_m)
     if evolution == "flow":
+        check_flow_request("zas.lemma4.2:flow", [L], d, times, b.prec, decay=False)
+        if phi is not None:
+            check_flow_stiffness("zas.lemma4.2:flow", phi_m, [L], max(times), b.prec)
         ch, allow = flow_invariant_change(b, ws0, target, times)
         return ch, allow, "flow"
     steps = max(1, round(times[-1] / eta))

@@ -54,11 +54,12 @@ from typing import Any
 
 import numpy as np
 
-from zascheck import inits
+from zascheck import inits, model
 from zascheck import strategies as S
 from zascheck.arith import Backend
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
+from zascheck.errors import InputError
 from zascheck.escalate import Escalated
 from zascheck.measure.evaluation import STEPS, eval_thm43
 from zascheck.measure.gd_lemmas import gd_losses, linear_convergence
@@ -154,7 +155,10 @@ def near_zas(
     phi_m = make_phi(phi, d, ctx.rng(401))
     d = phi_m.shape[0]
     target = Target.whitened(b, phi_m)
+    _representable(b, arithmetic, phi_m, L, target)
     tuning, t_zas, eta = _tune(b, L, d, target, eta_grid, tune_steps, eps)
+    if t_zas == 0:  # R(0) = 0 from exact ZAS (Phi = 0): there is no ZAS rate to compare with
+        return _no_zas_rate(b, tuning, d)
     if eta is None:
         return CheckResult(
             verdict=Verdict.INCONCLUSIVE,
@@ -199,6 +203,41 @@ def near_zas(
         "eps": eps,
     }
     return _result(b, setting, small, tried, bracket, tuning, phi_m)
+
+
+def _representable(b: Backend, arithmetic: str, phi_m: np.ndarray, L: int, target: Target) -> None:
+    """Refuse (:class:`InputError`) an arithmetic other than float64 (the
+    window-rate rule reads losses as doubles) and a target whose ``R(0)``
+    underflows to 0 there (a nonzero target read as the zero one)."""
+    if arithmetic != "float64":
+        raise InputError(
+            f"zas.near-zas:gd-bisection runs in float64 only, got arithmetic {arithmetic!r}"
+        )
+    d = phi_m.shape[0]
+    if np.any(phi_m) and not b.to_float(model.loss(b, inits.zas(L, d), target)) > 0:
+        big = float(np.max(np.abs(phi_m)))
+        raise InputError(
+            f"zas.near-zas: the target's loss R(0) = ||Phi||_F^2 / 2 underflows to 0 in {b.name} "
+            f"(||Phi||_F = {big * float(np.linalg.norm(phi_m / big)):.3g}): the run cannot be "
+            "represented; rescale the target"
+        )
+
+
+def _no_zas_rate(b: Backend, tuning: dict[str, Any], d: int) -> CheckResult:
+    """The result for a target at which exact ZAS starts at a global minimum
+    (``R(0) = 0``: ``Phi = 0``): reading (b) has no ZAS rate or step count to
+    compare with, so nothing is decided (``inconclusive``, the notes say why)."""
+    return CheckResult(
+        verdict=Verdict.INCONCLUSIVE,
+        arithmetic=b.name,
+        precision_bits=b.prec,
+        evidence={"tuning": tuning},
+        scope={"Phi": covers(f"one target with R(0) = 0 from ZAS (||Phi||_F = 0), d = {d}")},
+        notes="GD from exact ZAS starts at a global minimum (R(0) = 0: the target is the "
+        "product W_L...W_1 = 0 of the init), so it has no convergence rate or step count "
+        "T_ZAS; this reading (linear convergence at the rate ZAS has, budget "
+        "budget_factor * T_ZAS) does not apply to this target: nothing is decided",
+    )
 
 
 def _tune(

@@ -51,7 +51,12 @@ from zascheck.card import Quantifier as Q
 from zascheck.escalate import BALL_LADDER, Escalated, Evaluation, escalate
 from zascheck.measure.common import DecayMeasurement, flow_decay
 from zascheck.measure.evaluation import case_init, decay_eval
-from zascheck.measure.flow import THM41_TIMES, bits_to_decide, thm41_deficit_log2
+from zascheck.measure.flow import (
+    THM41_TIMES,
+    bits_to_decide,
+    check_flow_request,
+    thm41_deficit_log2,
+)
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
 from zascheck.targets import make_phi
@@ -146,6 +151,7 @@ def thm41(
     b = ctx.backend(arithmetic, 128)
     phi_m = make_phi(phi, d, ctx.rng(1))
     d = phi_m.shape[0]
+    check_flow_request("zas.thm4.1:flow", depths, d, times, b.prec)
     runs: dict[int, DecayMeasurement] = {}
     with b.session():
         target = Target.whitened(b, phi_m)

@@ -59,7 +59,7 @@ from zascheck.card import Quantifier as Q
 from zascheck.escalate import Escalated, Evaluation, escalate
 from zascheck.measure.common import stationary_point
 from zascheck.measure.evaluation import lagrange_derivative_at_zero, steps_weights
-from zascheck.measure.flow import bits_to_decide
+from zascheck.measure.flow import bits_to_decide, check_flow_stiffness
 from zascheck.measure.flow_steps import loss_derivative, matrix_power, sampled_flow, step_budgets
 from zascheck.measure.symbolic import _certify
 from zascheck.model import Target
@@ -164,6 +164,9 @@ def thm41_steps(
     b = ctx.backend(arithmetic, 128)
     phi_m = make_phi(phi, d, ctx.rng(101))
     d = phi_m.shape[0]
+    # refused when the step budget cannot reach even the first sample t > 0 (a stiff flow)
+    first = min((float(t) for t in times if t > 0), default=0.0)
+    check_flow_stiffness("zas.thm4.1.steps:numeric", phi_m, depths, first, b.prec, max_steps)
     per: dict[int, list[dict[str, Any]]] = {}
     reached: dict[int, float] = {}
     still: set[int] = set()  # depths whose init is a stationary point (Phi = 0)
@@ -270,10 +273,15 @@ def _steps_at(
     sum_g = sum((b.fro2(x) for x in g), b.scalar(0))
     rate = _ratio(b, sum_g, r) or 1.0
     h = Fraction(1, 2 ** (b.prec // 5 + max(0, math.ceil(math.log2(max(rate, 1.0))))))
-    d4, fd_bud = loss_derivative(b, ws, target, h)
-    q, v = _consistent(b, (d4 + sum_g) * (d4 + sum_g), fd_bud)
-    out["dR/dt"] = (q, Verdict.HOLDS if v is Verdict.CERTIFIED else v)  # a stencil: never a proof
-    out["dR/dt_value"] = b.to_str(d4, 10)
+    try:
+        d4, fd_bud = loss_derivative(b, ws, target, h)
+    except ArithmeticError as exc:  # a flow too stiff to restart over the stencil's 4h
+        out["dR/dt"] = (None, Verdict.INCONCLUSIVE)
+        out["dR/dt_value"] = f"not measured: {exc}"
+    else:
+        q, v = _consistent(b, (d4 + sum_g) * (d4 + sum_g), fd_bud)
+        out["dR/dt"] = (q, Verdict.HOLDS if v is Verdict.CERTIFIED else v)  # a stencil: no proof
+        out["dR/dt_value"] = b.to_str(d4, 10)
     if t == 0.0 and v3 is Verdict.HOLDS:  # (iii) at the exact init: decided by enclosure
         out["gradient-bound"] = (None, Verdict.CERTIFIED)
     return out
@@ -325,7 +333,9 @@ def _part_result(
     pick = min if relation == ">=" else max
     best = pick(vals, default=None)
     res = CheckResult(
-        verdict=verdict if cells else Verdict.INCONCLUSIVE,
+        # no value that can move was measured (a stationary flow: every sample reads 0 = 0):
+        # the part is vacuous here, not evidence
+        verdict=verdict if cells and best else Verdict.INCONCLUSIVE,
         measured=best[0] if best else None,
         bound=1.0,
         relation=relation,
@@ -339,7 +349,9 @@ def _part_result(
         },
         notes=""
         if best
-        else "no sample with t > 0 was reached: nothing that can move was measured",
+        else "vacuous here: no sample with t > 0 was reached or the flow is stationary "
+        "(Phi = 0: E = 0 and every G_l = 0, so the step reads 0 = 0): nothing that can move "
+        "was measured, so nothing is claimed",
     )
     if best is not None:
         res.tightest = {"L": best[1], "t": best[2], "value": best[0]}

@@ -195,7 +195,12 @@ def thm43(
     for i, case in enumerate(_cases(cases, phi)):
         key, out = _run_case(ctx, i, case, max_steps, arithmetic, init, eta, eta_factor, rel_tol)
         per[key] = out
-    return _result(per, init, user_target=phi is not None)
+    res = _result(per, init, user_target=phi is not None)
+    if phi is not None:  # say what was run: the user's target replaced the budget's cases
+        res.params["cases"] = [
+            {"L": o["L"], "d": o["d"], "phi": o["target"], "scale": 1.0} for o in per.values()
+        ]
+    return res
 
 
 def _cases(cases: list[dict[str, Any]], phi: Any) -> list[dict[str, Any]]:
@@ -283,7 +288,11 @@ def _scope(per: dict[str, dict[str, Any]], eta: str) -> dict[str, Any]:
     }
     depths = sorted({o["L"] for o in per.values()})
     return {
-        "t": covers(t),
+        "t": covers(
+            "every t (R(0) = 0 exactly in every case: GD stays at a global minimum)", universal=True
+        )
+        if all(o["zero_loss"] for o in per.values())
+        else covers(t),
         "Phi": covers(f"{len(targets)} target(s): " + "; ".join(sorted(targets))),
         "L": covers("L in {" + ", ".join(map(str, depths)) + "}"),
         "eta": covers(eta),
@@ -291,6 +300,8 @@ def _scope(per: dict[str, dict[str, Any]], eta: str) -> dict[str, Any]:
 
 
 def _stop_text(o: dict[str, Any]) -> str:
+    if o["zero_loss"]:
+        return "R(0) = 0: every t"
     if o["stop"] == "converged":
         return "converged"
     return f"{o['stop']}, R(N)/R(0) = {o['final_rel_loss']:.2g}"
@@ -299,7 +310,9 @@ def _stop_text(o: dict[str, Any]) -> str:
 def _result(per: dict[str, dict[str, Any]], init: str, *, user_target: bool) -> CheckResult:
     """Combine the cases: worst ratio, verdict, scope, counterexample."""
     verdict = combine_verdicts(o["verdict"] for o in per.values())
-    wkey = max(per, key=lambda k: per[k]["worst_ratio"])
+    # a case with R(0) = 0 exactly has no ratio (0 <= 0 at every t): the others carry it
+    live = [k for k in per if not per[k]["zero_loss"]]
+    wkey = max(live or per, key=lambda k: per[k]["worst_ratio"] if live else 0.0)
     w = per[wkey]
     given = {o["eta_factor"] for o in per.values()} == {None}
     eta_scope = (
@@ -309,9 +322,15 @@ def _result(per: dict[str, dict[str, Any]], init: str, *, user_target: bool) -> 
         + ("" if {o["eta_factor"] for o in per.values()} == {1.0} else " x eta_factor")
     )
     notes = "; ".join(
-        f"{k}: {o['verdict'].value} for t <= {o['steps']} ({o['stop']}, R/R0 -> "
-        f"{o['final_rel_loss']:.3g}), eta = {o['eta_text']}, worst ratio 1 - {o['gap_over_eta']:.3g} eta "
-        f"at t = {o['worst_t']}, {o['arithmetic']}@{o['bits']}"
+        (
+            f"{k}: {o['verdict'].value} for every t: R(0) = 0 exactly (Phi = 0 at the product "
+            "W_L...W_1 of the init), a global minimum where every gradient vanishes, so GD stays "
+            f"and (4.5) reads 0 <= 0, {o['arithmetic']}@{o['bits']}"
+            if o["zero_loss"]
+            else f"{k}: {o['verdict'].value} for t <= {o['steps']} ({o['stop']}, R/R0 -> "
+            f"{o['final_rel_loss']:.3g}), eta = {o['eta_text']}, worst ratio 1 - {o['gap_over_eta']:.3g} eta "
+            f"at t = {o['worst_t']}, {o['arithmetic']}@{o['bits']}"
+        )
         + (
             f" [float64 replaced by ball: {o['arithmetic_switched']}]"
             if o["arithmetic_switched"]
@@ -321,11 +340,13 @@ def _result(per: dict[str, dict[str, Any]], init: str, *, user_target: bool) -> 
     )
     res = CheckResult(
         verdict=verdict,
-        measured=w["worst_ratio"],
-        bound=1.0,
+        measured=w["worst_ratio"] if live else 0.0,
+        bound=1.0 if live else 0.0,
         arithmetic=", ".join(sorted({o["arithmetic"] for o in per.values()})),
         precision_bits=max(o["bits"] for o in per.values()),
-        measured_repr="max_t R(t) / ((1 - eta/2)^t R(0))",
+        measured_repr="max_t R(t) / ((1 - eta/2)^t R(0))"
+        if live
+        else "max_t R(t), exactly 0 (R(0) = 0: the bound (1 - eta/2)^t R(0) is 0)",
         params={"target": "user (run as given, not rescaled)" if user_target else "built-in cases"},
         evidence={"per_case": per},
         tightest={
