@@ -84,3 +84,22 @@ def test_seeds_out_of_range_are_refused_before_any_work(seeds, tmp_path, capsys)
         code = exc.code
     assert code == 2
     assert "--seeds" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_claim_whose_every_check_crashed_is_inconclusive_not_missing():
+    from zascheck.engine import claim_verdicts
+
+    rows = claim_verdicts([], crashed=["zas.drift:exact", "zas.drift:mp"])
+    assert [(r["claim"], r["verdict"]) for r in rows] == [("zas.drift", "inconclusive")]
+    assert rows[0]["methods"] == ["exact: crashed", "mp: crashed"]
+
+
+def test_a_claim_id_that_could_name_a_path_is_refused(tmp_path):
+    from zascheck import engine
+
+    f = tmp_path / "bad_card.py"
+    f.write_text("from zascheck.card import Card\nCARD = Card(id='../../x', section='U', kind='identity', "
+                 "source='me', statement='s')\n")
+    with pytest.raises(InputError, match="letters, digits"):
+        engine.load_user_cards([str(f)])
+    engine.unload_user_cards()

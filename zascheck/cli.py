@@ -582,7 +582,7 @@ def _report_check(
     results = [CheckResult.from_dict(o["result"]) for o in outs if o["ok"]]
     crashes = [o for o in outs if not o["ok"] and "error" in o]
     card_errors = [o for o in outs if "card_error" in o]
-    claims = claim_verdicts(results)
+    claims = claim_verdicts(results, crashed=[o.get("key", "") for o in crashes + card_errors])
     print(format_table(results, not_applied))
     print("\nClaim-level verdicts (rule: README, 'Verdicts'):\n")
     print(format_claims_table(claims))

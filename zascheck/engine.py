@@ -21,6 +21,7 @@ import importlib
 import importlib.util
 import math
 import pkgutil
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -74,7 +75,14 @@ _USER = "zascheck_user_cards."
 _LOADED = False
 
 
+#: a claim id: letters, digits, dots, dashes and underscores (it names files in a report)
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+
+
 def _add(c: Card, module: Any) -> None:
+    if not isinstance(c.id, str) or not _ID.match(c.id) or ".." in c.id:
+        raise InputError(f"claim id {c.id!r} in {module.__file__}: use letters, digits, '.', '-' "
+                         "and '_' only (no ':', '/' or '..')")
     if c.id in _CARDS and _CARDS[c.id].module != module.__name__:
         raise InputError(
             f"claim id {c.id!r} is defined twice: in {_CARDS[c.id].file} and {module.__file__}"
@@ -557,7 +565,7 @@ def _check_parts(res: CheckResult, parts: list[CheckResult]) -> None:
         res.verdict = worst
 
 
-def claim_verdicts(results: list[CheckResult]) -> list[dict[str, Any]]:
+def claim_verdicts(results: list[CheckResult], crashed: Iterable[str] = ()) -> list[dict[str, Any]]:
     """The claim-level verdict of every claim in ``results`` (README, "Verdicts").
 
     Only the claim's own results count (negative controls are excluded).  A
@@ -572,16 +580,29 @@ def claim_verdicts(results: list[CheckResult]) -> list[dict[str, Any]]:
 
     Returns one dict per claim, in catalogue order: ``claim``, ``verdict``,
     ``scope`` (per quantifier: what the strongest evidence covers), ``methods``
-    (``method: verdict`` of each result counted), ``parts``, ``rule``.
+    (``method: verdict`` of each result counted, ``method: crashed`` for each
+    check key ``claim:method`` in ``crashed``), ``parts``, ``rule``.  A claim
+    whose every check crashed is ``inconclusive``.
     """
     by_claim: dict[str, list[CheckResult]] = {}
     for r in results:
         if r.control is None and not r.params.get("outside_hypotheses"):
             by_claim.setdefault(r.claim, []).append(r)
+    failed: dict[str, list[str]] = {}
+    for key in crashed:
+        cid, _, method = str(key).partition(":")
+        if cid in _CARDS:
+            failed.setdefault(cid, []).append(method)
     order = {c.id: i for i, c in enumerate(all_cards())}
     out = []
-    for cid in sorted(by_claim, key=lambda x: order.get(x, len(order))):
-        out.append(_claim_verdict(card(cid), by_claim[cid]))
+    for cid in sorted(set(by_claim) | set(failed), key=lambda x: order.get(x, len(order))):
+        if cid in by_claim:
+            entry = _claim_verdict(card(cid), by_claim[cid])
+        else:
+            entry = {"claim": cid, "verdict": Verdict.INCONCLUSIVE.value, "scope": {}, "scope_text": "",
+                     "methods": [], "parts": [], "rule": "every check of the claim crashed"}
+        entry["methods"] += [f"{m}: crashed" for m in failed.get(cid, [])]
+        out.append(entry)
     return out
 
 

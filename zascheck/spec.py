@@ -15,6 +15,8 @@ parameters every family shares (``eta``, ``L``, ``depths``, ``times``, ...).
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import math
 import os
@@ -324,11 +326,27 @@ def check_output_path(path: str | os.PathLike[str], flag: str, *, folder: bool =
             raise InputError(f"{flag} {p}: folder {probe} does not exist")
         if not probe.is_dir():
             raise InputError(f"{flag} {p}: {probe} is not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
+    if not os.access(probe, os.W_OK | os.X_OK) or not _can_create_in(probe):
         raise InputError(f"{flag} {p}: folder {probe} is not writable")
     if not folder and p.exists() and not os.access(p, os.W_OK):
         raise InputError(f"{flag} {p}: the file exists and is not writable")
     return p
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can really be created in ``folder`` (``os.access`` says yes
+    to root everywhere, also in ``/proc`` and ``/sys``): create and delete a
+    temporary file, as the atomic writes will."""
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".zascheck-probe.", suffix=".tmp", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    return True
 
 
 def validate_nested_case(where: str, inner: Any, drawn: list[dict[str, Any]]) -> None:

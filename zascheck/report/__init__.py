@@ -294,7 +294,7 @@ def _write_report(out: Path, vals: dict[str, list[dict[str, Any]]], run: dict[st
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
         "figures": figs, "report_budget": report_config(budget),
     }
-    verdicts = engine.claim_verdicts(results)
+    verdicts = engine.claim_verdicts(results, crashed=[str(e.get("check")) for e in errors])
     figs["claim-graph"] = {"files": graph.draw(out / "figures", graph.verdict_map(verdicts)),
                            "data": "claims.json", "caption": "The claim graph (see above)."}
     _remove_others(out, evidence, set(figs))
