@@ -629,6 +629,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     started = time.time()
     if args.json is not None:
         check_output_path(args.json, "--json")
+        for flag, given in (("--phi", args.phi), ("--case", args.case), ("--data", args.data)):
+            if given and not str(given).lstrip().startswith(("{", "[")) and \
+                    Path(str(given).lstrip("@")).resolve() == Path(args.json).resolve():
+                raise InputError(f"--json {args.json} is the {flag} input file: it would be overwritten")
     if args.scheduler:
         from zascheck.parallel import parse_scheduler
 
