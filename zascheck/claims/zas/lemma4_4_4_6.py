@@ -282,6 +282,11 @@ def _part_step(name: str, runs: dict[int, dict[str, Any]], scope: dict[str, Any]
     w = runs[worst_l]
     bad = next((r for r in runs.values() if r[vkey] is Verdict.VIOLATED), None)
     measured = w[key] if math.isfinite(w[key]) else None
+    vacuous = ""
+    if measured is None and verdict.ok:
+        # e.g. Phi = 0: R(t) = 0 at every step and the ratio is 0/0 -- nothing was decided
+        verdict = Verdict.INCONCLUSIVE
+        vacuous = "; the ratio is undefined at every step (R(t) = 0: a zero target), so nothing is decided"
     return _part(
         name,
         verdict,
@@ -307,7 +312,7 @@ def _part_step(name: str, runs: dict[int, dict[str, Any]], scope: dict[str, Any]
         if bad is None
         else {"L": bad["L"], "eta": bad["eta"], **(bad["violation"] or {})},
         notes=f"decided at every step of every depth; worst at L = {worst_l}"
-        + (" (at t = 0 ZAS gives exactly 2)" if rel == ">=" else ""),
+        + (" (at t = 0 ZAS gives exactly 2)" if rel == ">=" else "") + vacuous,
     )
 
 
