@@ -222,7 +222,7 @@ def build_report(
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "seconds": round(seconds, 1), "cases": len(flat), "cache_hits": c.hits,
             "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
-            "figures": figs, "report_budget": report_config(budget),
+            "figures": figs, "report_budget": report_config(budget), "out": out.as_posix(),
         }
         claims = engine.claim_verdicts(results)
         from zascheck.report import graph

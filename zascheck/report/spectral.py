@@ -25,15 +25,28 @@ from pathlib import Path
 from typing import Any
 
 from zascheck.io import atomic_write_json
+from zascheck.result import jsonable
 
-__all__ = ["TIGHT_COMMAND", "TIGHT_FILE", "coarse_first", "generate_tight_table", "main"]
+__all__ = [
+    "TIGHT_COMMAND",
+    "TIGHT_FILE",
+    "class_table_markdown",
+    "coarse_first",
+    "draw",
+    "generate_tight_table",
+    "main",
+    "markdown_section",
+    "tight_plot",
+    "tight_rows",
+    "tight_table_markdown",
+]
 
 #: where the full tight-step table lives, relative to the report folder
 TIGHT_FILE = Path("spectral") / "tight-full.json"
 #: the command that (re)generates it (the README prints it)
 TIGHT_COMMAND = (
     "python -m zascheck.report.spectral --out reports/spectral/tight-full.json "
-    "--F 1 --depths 1-64 --time-limit 90 --stretch-limit 60"
+    "--F 1 --depths 1-64 --time-limit 240 --stretch-limit 60"
 )
 
 
@@ -61,13 +74,14 @@ def generate_tight_table(
 ) -> dict[str, Any]:
     """Compute the tight-step rows (:func:`~zascheck.measure.certify_tight.tight_row`)
     for ``depths`` at radius ``F`` into the JSON file ``out``, one row at a time
-    (resumes: depths already in the file are skipped); returns the table."""
+    (resumes: depths already certified in the file are skipped, others are
+    recomputed); returns the table."""
     from zascheck.measure.certify_tight import tight_row
 
     table: dict[str, Any] = {"rows": []}
     if out.exists():
         table = json.loads(out.read_text())
-    done = {(r["L"], r["F"]) for r in table["rows"]}
+    done = {(r["L"], r["F"]) for r in table["rows"] if r["verdict"] == "certified"}
     table["command"] = TIGHT_COMMAND
     table["params"] = {"F": F, "time_limit": time_limit, "stretch_limit": stretch_limit, "rel": rel}
     for L in coarse_first(depths):
@@ -76,9 +90,179 @@ def generate_tight_table(
         t0 = time.time()
         row = tight_row(L, F, rel, time_limit, stretch_limit)
         row["wall_seconds"] = round(time.time() - t0, 1)
-        table["rows"] = sorted([*table["rows"], row], key=lambda r: (r["F"], r["L"]))
-        atomic_write_json(out, table)
+        keep = [r for r in table["rows"] if (r["L"], r["F"]) != (L, F)]
+        table["rows"] = sorted([*keep, row], key=lambda r: (r["F"], r["L"]))
+        atomic_write_json(out, jsonable(table))
     return table
+
+
+def tight_rows(
+    out: Path | None, by_claim: dict[tuple[str, str], Any]
+) -> tuple[list[dict[str, Any]], str]:
+    """The tight-step rows the report shows and where they come from: the committed
+    full table ``<out>/spectral/tight-full.json`` when present, else the rows of
+    the ``zas.thm4.3.tight`` check this report ran (``([], "")`` if neither)."""
+    full = None if out is None else out / TIGHT_FILE
+    if full is not None and full.exists():
+        table = json.loads(full.read_text())
+        return table[
+            "rows"
+        ], f"the committed full table `{TIGHT_FILE.as_posix()}` (`{TIGHT_COMMAND}`)"
+    chk = by_claim.get(("zas.thm4.3.tight", "bracket"))
+    if chk is None or "table" not in chk.evidence:
+        return [], ""
+    return list(chk.evidence["table"]), "the zas.thm4.3.tight check of this report (a few depths)"
+
+
+def tight_plot(folder: Path, rows: list[dict[str, Any]], law: dict[str, Any]) -> list[str]:
+    """Log-log figure: the certified bracket ``[eta_lo, eta_hi]`` and Theorem 4.3's
+    ``eta*`` against ``L``, per radius ``F``, with the fitted ``C L^-gamma``;
+    writes ``tight-step.png`` / ``.svg`` into ``folder``."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from zascheck.measure.certify_thm43 import eta_star_upper
+    from zascheck.report.plots import _save
+
+    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    cmap = plt.get_cmap("tab10")
+    for i, F in enumerate(sorted({r["F"] for r in rows})):
+        col = cmap(i)
+        rs = [r for r in rows if r["F"] == F and r["eta_lo"] and r["eta_hi"]]
+        Ls = np.array([r["L"] for r in rs], dtype=float)
+        lo = np.array([r["eta_lo"] for r in rs])
+        hi = np.array([r["eta_hi"] for r in rs])
+        ax.errorbar(
+            Ls,
+            lo,
+            yerr=[np.zeros_like(lo), hi - lo],
+            fmt="o",
+            ms=3.5,
+            color=col,
+            capsize=2,
+            label=f"certified bracket [eta_lo, eta_hi], F = {F:g}",
+        )
+        grid = np.arange(1, max(64, int(Ls.max()) if Ls.size else 1) + 1)
+        star = [float(eta_star_upper(int(L), np.array([F]))[0]) for L in grid]
+        ax.loglog(grid, star, "--", color=col, lw=1.2, label=f"Theorem 4.3's eta*, F = {F:g}")
+        fit = law.get(str(F))
+        if fit:
+            xs = np.array([min(fit["depths"]), max(fit["depths"])], dtype=float)
+            ax.loglog(
+                xs,
+                fit["C"] * xs ** -fit["gamma"],
+                ":",
+                color="k",
+                lw=1.4,
+                label=f"fit {fit['C']:.3g} L^-{fit['gamma']:.3f} (L >= {min(fit['depths'])})",
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("depth L (log scale)")
+    ax.set_ylabel("step size eta (log scale)")
+    ax.set_title(
+        "Theorem 4.3: the tight step (every Phi with ||Phi||_F <= F, every t)\n"
+        "against the theorem's step eta*"
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=7)
+    return _save(fig, folder, "tight-step")
+
+
+def draw(folder: Path, by_claim: dict[tuple[str, str], Any], record: Any) -> None:
+    """The report's tight-step figure (``record``-ed with caption and data), when
+    there are rows (:func:`tight_rows`; the report folder is ``folder.parent``)."""
+    from zascheck.measure.certify_tight import growth_law
+
+    rows, source = tight_rows(folder.parent, by_claim)
+    if not [r for r in rows if r.get("eta_lo") and r.get("eta_hi")]:
+        return
+    law = growth_law(rows)
+    files = tight_plot(folder, rows, law)
+    fits = (
+        "; ".join(
+            f"F = {F}: eta_tight ~ {f['C']:.3g} L^-{f['gamma']:.3f} (L in {min(f['depths'])}..{max(f['depths'])}; "
+            f"gamma from the lower / mid / upper ends {', '.join(f'{g:.3f}' for g in f['gamma_lo_hi'])})"
+            for F, f in law.items()
+        )
+        or "too few depths for a fit"
+    )
+    ratios = [r["ratio_to_eta_star"] for r in rows if r.get("ratio_to_eta_star")]
+    record(
+        "tight-step",
+        files,
+        f"The tight step of Theorem 4.3's conclusion: certified brackets [eta_lo, eta_hi] (every Phi with "
+        f"||Phi||_F <= F and every t are safe at eta_lo; a rank-one counterexample at eta_hi) against the "
+        f"theorem's eta*, from {source}. Growth law: {fits}. eta_lo / eta* ranges from "
+        f"{min(ratios):.3g} to {max(ratios):.3g}: Theorem 4.3's step is that conservative.",
+        {"rows": rows, "growth_law": law, "source": source},
+    )
+
+
+def tight_table_markdown(rows: list[dict[str, Any]], source: str) -> list[str]:
+    """The tight-step table (Markdown lines)."""
+    out = [
+        f"Source: {source}. `every step` = every step in (0, eta_lo] certified, not only eta_lo.\n",
+        "| L | F | eta_lo | eta_hi | digits | every step | eta* | eta_lo / eta* | s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = r.get("ratio_to_eta_star")
+        out.append(
+            f"| {r['L']} | {r['F']:g} | {_g(r['eta_lo'])} | {_g(r['eta_hi'])} | {r['digits']} | "
+            f"{'yes' if r['every_step'] else 'no'} | {r['eta_star']:.4g} | "
+            f"{'-' if ratio is None else f'{ratio:.4g}'} | {r['seconds']:.0f} |"
+        )
+    return out
+
+
+def _g(x: float | None) -> str:
+    return "-" if x is None else f"{x:.6g}"
+
+
+def class_table_markdown(res: Any) -> list[str]:
+    """The class-certificate table of ``zas.thm4.3`` (rows L, columns F): ``yes``
+    with seconds, or ``no`` (with the counterexample's kind when one is certified)."""
+    cases = res.evidence.get("cases", [])
+    radii = sorted({c["F"] for c in cases})
+    cell = {(c["L"], c["F"]): c for c in cases}
+    out = [
+        f"`zas.thm4.3:class-certificate` ({res.verdict.value}): every Phi with ||Phi||_F <= F (every d), "
+        "every t, the theorem's step and every smaller one. Cell: certified, seconds, smallest "
+        "certified rate c (R(t+1) <= (1 - c eta) R(t)).\n",
+        "| L | " + " | ".join(f"F = {F:g}" for F in radii) + " |",
+        "|---|" + "---|" * len(radii),
+    ]
+    for L in sorted({c["L"] for c in cases}):
+        cells = []
+        for F in radii:
+            c = cell.get((L, F))
+            if c is None:
+                cells.append("-")
+            elif c["certified"]:
+                cells.append(f"yes, {c['seconds']:.2f} s, c >= {c['min_rate']:.3g}")
+            else:
+                cx = c.get("counterexample")
+                cells.append("no" + (f" (counterexample: {cx['kind']})" if cx else ", undecided"))
+        out.append(f"| {L} | " + " | ".join(cells) + " |")
+    return out
+
+
+def markdown_section(results: list[Any], out: Path | None) -> list[str]:
+    """The report's section "Theorem 4.3 for whole classes of targets" (Markdown lines)."""
+    by_claim = {(r.claim, r.method): r for r in results}
+    lines: list[str] = []
+    cls = by_claim.get(("zas.thm4.3", "class-certificate"))
+    rows, source = tight_rows(out, by_claim)
+    if cls is None and not rows:
+        return lines
+    lines.append("\n## Theorem 4.3 for whole classes of targets\n")
+    if cls is not None:
+        lines += class_table_markdown(cls)
+    if rows:
+        lines.append("\n### The tight step (zas.thm4.3.tight)\n")
+        lines += tight_table_markdown(rows, source)
+    return lines
 
 
 def _depths(text: str) -> list[int]:
@@ -95,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("reports") / TIGHT_FILE)
     ap.add_argument("--F", type=float, default=1.0)
     ap.add_argument("--depths", default="1-64")
-    ap.add_argument("--time-limit", type=float, default=90.0)
+    ap.add_argument("--time-limit", type=float, default=240.0)
     ap.add_argument("--stretch-limit", type=float, default=60.0)
     a = ap.parse_args(argv)
     table = generate_tight_table(
