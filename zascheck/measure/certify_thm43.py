@@ -353,7 +353,7 @@ def _class_case(L: int, F: float, eta: float | None, time_limit: float) -> dict[
         "certified": c.certified,
         "seconds": c.seconds,
         "boxes": c.boxes,
-        "min_rate": c.min_rate,
+        "min_rate": c.min_rate if math.isfinite(c.min_rate) else None,
         "eta_max": c.eta_max,
         "stop": c.stop,
     }
@@ -401,7 +401,7 @@ def thm43_class_certificate(
     open_ = [r for r in rows if not r["certified"] and not r.get("counterexample")]
     verdict = Verdict.VIOLATED if bad else Verdict.INCONCLUSIVE if open_ else Verdict.CERTIFIED
     done = [r for r in rows if r["certified"]]
-    rate = min((r["min_rate"] for r in done), default=math.nan)
+    rate = min((r["min_rate"] for r in done if r["min_rate"] is not None), default=math.nan)
     pairs = f"L in {_ranges(sorted(set(depths)))}, F in {sorted(set(radii))}"
     uni = verdict is Verdict.CERTIFIED
     step = (
