@@ -443,24 +443,28 @@ def thm43_class_certificate(
         ),
     )
     if bad:
-        r = bad[0]
-        res.counterexample = {
-            "L": r["L"],
-            "F": r["F"],
-            **(r["counterexample"] or {}),
-            "Phi": f"{r['F']} e_1 e_1^T (rank one, ||Phi||_F = {r['F']})",
-        }
-        # the quantity that carries a violation: R(t) / ((1 - eta/2)^t R(0)) at the
-        # counterexample, a certified lower bound (None for an asymptotic one)
-        q = (r["counterexample"] or {}).get("q2_over_bound_lo")
-        res.measured, res.bound, res.relation = q, 1.0, "<="
-        res.margin = None if q is None else 1.0 - q
-        res.measured_repr = (
-            "certified lower bound of R(t) / ((1 - eta/2)^t R(0)) at the counterexample"
-            if q is not None
-            else "an asymptotic counterexample: the ratio provably grows past 1 (no finite value)"
-        )
+        _mark_counterexample(res, bad[0])
     return res
+
+
+def _mark_counterexample(res: CheckResult, r: dict[str, Any]) -> None:
+    """Attach the first certified counterexample and report the quantity that
+    carries it: a certified lower bound of ``R(t) / ((1 - eta/2)^t R(0))`` at
+    it (``None`` for an asymptotic one, whose ratio provably grows past 1)."""
+    res.counterexample = {
+        "L": r["L"],
+        "F": r["F"],
+        **(r["counterexample"] or {}),
+        "Phi": f"{r['F']} e_1 e_1^T (rank one, ||Phi||_F = {r['F']})",
+    }
+    q = (r["counterexample"] or {}).get("q2_over_bound_lo")
+    res.measured, res.bound, res.relation = q, 1.0, "<="
+    res.margin = None if q is None else 1.0 - q
+    res.measured_repr = (
+        "certified lower bound of R(t) / ((1 - eta/2)^t R(0)) at the counterexample"
+        if q is not None
+        else "an asymptotic counterexample: the ratio provably grows past 1 (no finite value)"
+    )
 
 
 def _ranges(xs: list[int]) -> str:

@@ -368,23 +368,8 @@ def flow_certificate(
     v = FLOW_VARIANTS[variant]
     proofs = variant_proofs(variant, alpha=alpha, c=c)
     proven = all(p.proven for p in proofs)
-    a_run = alpha if alpha is not None else (1.5 if variant == "alpha" else 1.0)
-    c_run = c if c is not None else (0.25 if variant == "last-cI" else 0.0)
-    cs = [c_run, -c_run] if c_run else [0.0]
-    base = (
-        (1.0 - c_run * c_run)
-        if variant == "last-cI"
-        else (a_run * a_run if variant == "alpha" else 1.0)
-    )
-    rows = _grid(
-        list(depths),
-        list(sigmas),
-        alpha=a_run,
-        cs=cs,
-        rate_base=base,
-        points=int(points),
-        prec=prec,
-    )
+    run = _grid_init(variant, alpha, c)
+    rows = _grid(list(depths), list(sigmas), **run, points=int(points), prec=prec)
     summary = _summary(rows)
     verdict = _decide(proven, rows, v.tight_at_1)
     deep = [r for r in rows if r["L"] >= 2] or rows
@@ -411,7 +396,7 @@ def flow_certificate(
             "unproven": unproven[:6],
             "proof_names": [p.name for p in proofs],
             "grid": summary,
-            "grid_init": {"alpha": a_run, "c": cs, "rate_base": base},
+            "grid_init": run,
             "depths": list(depths),
             "sigmas": list(sigmas),
         },
@@ -419,6 +404,19 @@ def flow_certificate(
     )
     res.counterexample = _counterexample(rows, init)
     return res
+
+
+def _grid_init(variant: str, alpha: float | None, c: float | None) -> dict[str, Any]:
+    """The init the enclosure runs (``alpha``, both signs of ``c``) and the claimed
+    rate's base: ``alpha = 1.5`` for ``alpha`` and ``c = 1/4`` for ``last-cI``
+    unless given (the proofs keep them symbolic)."""
+    a_run = alpha if alpha is not None else (1.5 if variant == "alpha" else 1.0)
+    c_run = c if c is not None else (0.25 if variant == "last-cI" else 0.0)
+    if variant == "last-cI":
+        base = 1.0 - c_run * c_run
+    else:
+        base = a_run * a_run if variant == "alpha" else 1.0
+    return {"alpha": a_run, "cs": [c_run, -c_run] if c_run else [0.0], "rate_base": base}
 
 
 def _notes(v: FlowVariant, proofs: list[Proof], summary: dict[str, Any], verdict: Verdict) -> str:
