@@ -378,3 +378,31 @@ def test_report_spectral_tables_and_figure(tmp_path):
     table = rs.class_table_markdown(cls)
     assert table[-1].startswith("| 3 | yes")
     assert rs.coarse_first([1, 2, 3, 5, 6, 8, 12]) == [1, 2, 8, 3, 6, 12, 5]
+
+
+def test_report_reads_the_committed_full_table(tmp_path):
+    """The report prefers ``<out>/spectral/tight-full.json`` (the committed table)
+    over the check's few rows, draws the figure from it and prints both tables."""
+    import json
+
+    from zascheck.report import spectral as rs
+
+    rows = [
+        {"L": L, "F": 1.0, "eta_lo": 1.7 / L, "eta_hi": 1.7001 / L, "digits": 3,
+         "every_step": L < 8, "eta_star": 1e-4 / L**3, "ratio_to_eta_star": 1.7e4 * L**2,
+         "eta_mid": 1.70005 / L, "seconds": 2.0, "verdict": "certified"}
+        for L in (1, 2, 4, 8, 16)
+    ]  # fmt: skip
+    (tmp_path / "spectral").mkdir()
+    (tmp_path / "spectral" / "tight-full.json").write_text(json.dumps({"rows": rows}))
+    (tmp_path / "figures").mkdir()
+    recorded = {}
+    rs.draw(tmp_path / "figures", {}, lambda name, files, cap, data: recorded.update({name: cap}))
+    assert "committed full table" in recorded["tight-step"]
+    assert "L^-1.000" in recorded["tight-step"]
+    cls = thm43_class_certificate(RunContext(), depths=[2], radii=[1.0])
+    cls.claim, cls.method = "zas.thm4.3", "class-certificate"
+    md = "\n".join(rs.markdown_section([cls], tmp_path))
+    assert "Theorem 4.3 for whole classes of targets" in md and "| 16 | 1 |" in md
+    assert "| 2 | yes" in md
+    assert rs.markdown_section([], None) == []
