@@ -260,6 +260,11 @@ def markdown_section(results: list[Any], out: Path | None) -> list[str]:
         lines += class_table_markdown(cls)
     if rows:
         lines.append("\n### The tight step (zas.thm4.3.tight)\n")
+        lines.append(
+            f"The full table is generated once by `{TIGHT_COMMAND}` (rows are appended as they "
+            "finish, so it resumes; `--budget full` runs the same rows as the check's `thorough` "
+            "budget); figure: `tight-step` above.\n"
+        )
         lines += tight_table_markdown(rows, source)
     return lines
 

@@ -41,6 +41,16 @@ for every ``sigma <= F``.  The bracket (:mod:`zascheck.measure.certify_tight`):
 ``L = 1`` is exact: ``e' = (1 - eta) e`` and ``(1 - eta)^2 <= 1 - eta/2`` iff
 ``eta <= 3/2``.  Also reported: the ratio ``eta_lo / eta*`` and, over the depths
 run, the fitted growth law ``eta_tight ~ C L^-gamma``.
+
+In the report (:mod:`zascheck.report.spectral`): the table and a log-log figure
+(bracket and ``eta*`` against ``L``, with the fitted law).  The full table
+(``F = 1``, ``L = 1..64``, the ``thorough`` budget's rows) takes about an hour
+and is generated once into ``reports/spectral/tight-full.json`` (committed) by
+``python -m zascheck.report.spectral``; the default report runs the ``quick``
+budget (two rows) and draws the committed table.  Certified here: both ends
+of each bracket (every ``Phi`` with ``||Phi||_F <= F``, every ``t``); "every
+step below ``eta_lo``" only where ``every_step`` says so (the stretch budget
+may run out at large ``L``: then only ``eta_lo`` itself and ``(0, eta_A]``).
 """
 
 from __future__ import annotations
