@@ -279,16 +279,23 @@ def _grid(
     points: int,
     prec: int,
 ) -> list[dict[str, Any]]:
-    """Every grid point of every ``(L, sigma, c)``, flattened."""
-    return [
-        {"L": L, "sigma": s, "c": c, **pt}
-        for L in depths
-        for s in sigmas
-        for c in cs
-        for pt in mode_flow_grid(
-            L, s, alpha=alpha, c=c, rate_base=rate_base, points=points, prec=prec
-        )
-    ]
+    """Every grid point of every ``(L, sigma, c)``, flattened.  A mode with an
+    undecided comparison at ``L >= 2`` is rerun at twice the precision, up to
+    ``4 prec`` (a steep rate, e.g. ``alpha^(2(L-1))`` at ``L = 64``, puts the
+    first points at ``t ~ 1e-23``, where arb's integral at 128 bits is too
+    loose); each point records the precision that decided it (``prec``)."""
+    rows: list[dict[str, Any]] = []
+    for L in depths:
+        for s in sigmas:
+            for c in cs:
+                for bits in (prec, 2 * prec, 4 * prec):
+                    pts = mode_flow_grid(
+                        L, s, alpha=alpha, c=c, rate_base=rate_base, points=points, prec=bits
+                    )
+                    if L < 2 or all(p["le"] is not None for p in pts):
+                        break
+                rows += [{"L": L, "sigma": s, "c": c, "prec": bits, **p} for p in pts]
+    return rows
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -300,6 +307,8 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "violated": sum(r["le"] is False for r in rows),
         "L=1_consistent": sum(not r["apart"] for r in rows if r["L"] == 1),
         "L=1_points": sum(r["L"] == 1 for r in rows),
+        "max_bits": max((r["prec"] for r in rows), default=0),
+        "max_ratio_is_1": any(r["ratio"] >= 1.0 and r["le"] for r in deep),
     }
 
 
@@ -386,7 +395,7 @@ def flow_certificate(
         bound=1.0,
         relation="<=",
         arithmetic="symbolic + ball",
-        precision_bits=prec,
+        precision_bits=max(prec, summary["max_bits"]),
         measured_repr=f"max over the grid of e(t)^2 / (exp(-2 r t) e(0)^2), r = {v.rate}, "
         "L >= 2 (upper end)",
         scope=scope,
@@ -431,6 +440,11 @@ def _notes(v: FlowVariant, proofs: list[Proof], summary: dict[str, Any], verdict
         out += f". R(t) <= exp(-2 r t) R(0), r = {v.rate}, for every t, L and target covered"
         if v.tight_at_1:
             out += "; equality for every t exactly when L = 1 (k >= 1 + L b^2 > 1 for L >= 2, Phi != 0)"
+        if summary["max_ratio_is_1"]:
+            out += (
+                ". The largest ratio's upper end rounds to 1 as a double (the earliest grid "
+                "points, where 1 - ratio is below 2^-53); each comparison was decided in arb"
+            )
     elif summary["violated"] == 0 and not all(p.proven for p in proofs):
         out += ". The proof chain does not close for this init (see unproven)"
     return out
