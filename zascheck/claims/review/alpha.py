@@ -343,7 +343,7 @@ def alpha_spectral(
         sigmas=sigmas,
         points=points,
         alpha=alpha,
-        c=-c if c else None,
+        c=c,
         prec=ctx.bits(128),
         universal={
             "t": ("every t >= 0 (symbolic: k >= alpha^(2(L-1)); Gronwall)", True),
