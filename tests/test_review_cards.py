@@ -36,7 +36,7 @@ def alpha_gd():
 
 
 def test_alpha_gd_is_its_own_card_and_review_alpha_keeps_the_flow():
-    assert {c.method for c in checks_for(["review.alpha"])} == {"flow", "symbolic"}
+    assert {c.method for c in checks_for(["review.alpha"])} == {"flow", "symbolic", "spectral-proof"}
     assert [c.method for c in checks_for(["review.alpha.gd"])] == ["gd"]
 
 

@@ -14,14 +14,12 @@ from zascheck import dynamics, inits
 from zascheck.arith import backend
 from zascheck.bounds import thm43_eta
 from zascheck.card import RunContext
-from zascheck.engine import checks_for, run_check
+from zascheck.engine import checks_for, claim_verdicts, run_check
 from zascheck.errors import InputError
 from zascheck.measure import spectral
 from zascheck.measure import spectral_proof as P
 from zascheck.measure.certify_thm43 import (
     K_factor,
-    THM43_CLASS_BUDGETS,
-    THM43_CLASS_CONTROLS,
     certify_per_step,
     eta_star_upper,
     geometric_sum,
@@ -38,6 +36,7 @@ from zascheck.measure.interval import Iv, quiet
 from zascheck.measure.spectral_thm41 import (
     THM41_SPECTRAL_BUDGETS,
     THM41_SPECTRAL_CONTROLS,
+    _decide,
     thm41_spectral_proof,
 )
 from zascheck.model import Target
@@ -204,29 +203,90 @@ def test_eta_star_upper_encloses_the_theorems_step():
 def test_thm41_spectral_proof_is_universal_and_its_control_is_caught():
     res = thm41_spectral_proof(RunContext(), **THM41_SPECTRAL_BUDGETS["quick"])
     assert res.verdict is Verdict.CERTIFIED
-    assert {p.part for p in res.parts} == {"rate", "tight-at-L=1"}
+    assert not res.parts  # one result for the whole statement (bound and tightness)
     assert all(res.scope[q]["universal"] for q in ("t", "Phi", "L", "d"))
     assert res.measured <= 1.0
+    assert res.evidence["grid"]["decided_L>=2"] == res.evidence["grid"]["points_L>=2"]
     ctl = thm41_spectral_proof(
         RunContext(), **(THM41_SPECTRAL_BUDGETS["quick"] | THM41_SPECTRAL_CONTROLS["alpha-below-1"])
     )
     assert ctl.verdict is Verdict.VIOLATED and ctl.counterexample
     assert not any(ctl.scope[q]["universal"] for q in ("t", "Phi", "L", "d"))
+    assert ctl.evidence["unproven"]  # the chain's alpha^(2(L-1)) >= 1 does not close
+
+
+def test_an_undecided_grid_point_blocks_certification():
+    """Certified needs every comparison decided: one overlapping pair at L >= 2
+    leaves the result inconclusive even with every proof closed."""
+    ok = {"L": 3, "le": True, "apart": True}
+    assert _decide(True, [ok], tight_at_1=True) is Verdict.CERTIFIED
+    assert _decide(True, [ok, ok | {"le": None, "apart": False}], True) is Verdict.INCONCLUSIVE
+    assert _decide(False, [ok], True) is Verdict.INCONCLUSIVE
+    assert _decide(True, [ok | {"le": False}], True) is Verdict.VIOLATED
+    # L = 1: equality; disjoint balls contradict the claimed tightness
+    assert _decide(True, [{"L": 1, "le": None, "apart": True}], True) is Verdict.VIOLATED
+
+
+def test_rate_comparison_proof_closes_only_for_the_claimed_rate():
+    assert P.rate_comparison_proof(1, 1).proven
+    assert P.rate_comparison_proof(P.alpha**2, P.alpha**2).proven
+    assert not P.rate_comparison_proof(Fraction(1, 4), 1).proven
+    assert P.rate_comparison_proof(Fraction(9, 4), 1).proven
+
+
+@pytest.mark.parametrize(
+    ("claim", "control", "claim_verdict", "phi_universal"),
+    [
+        ("zas.thm4.1", "alpha-below-1", "certified", True),
+        ("review.alpha", "last-layer-nonzero", "certified", True),
+        ("review.any-layer", "rest-not-I", "certified", True),
+        ("review.last-cI", "layers-not-I", None, False),
+    ],
+)
+def test_flow_claims_through_the_reduction(claim, control, claim_verdict, phi_universal):
+    """The spectral-proof methods: certified, universal exactly where the argument
+    carries over (c I: symmetric Phi only), controls caught through the same path,
+    and the claim-level verdict follows the README's rule (not forced)."""
+    (chk,) = [c for c in checks_for([claim]) if c.method == "spectral-proof"]
+    res = run_check(chk, RunContext())
+    assert res.verdict is Verdict.CERTIFIED, res.notes
+    assert res.scope["Phi"]["universal"] is phi_universal
+    assert all(v["universal"] for k, v in res.scope.items() if k != "Phi")
+    ctl = run_check(chk, RunContext(), control=control)
+    assert ctl.verdict is Verdict.VIOLATED and ctl.counterexample
+    (cv,) = claim_verdicts([res])
+    assert cv["verdict"] == (claim_verdict or "holds")
+
+
+def test_claim_level_thm41_is_not_certified_by_the_flow_method_alone():
+    (flow,) = [c for c in checks_for(["zas.thm4.1"]) if c.method == "flow"]
+    res = run_check(flow, RunContext(), case={"depths": [1, 2], "d": 2})
+    (cv,) = claim_verdicts([res])
+    assert cv["verdict"] == "holds"
 
 
 # --- Theorem 4.3 (the function the zas.thm4.3 card calls) ------------------------
 
 
 def test_thm43_class_certificate_covers_the_class_and_its_control_is_caught():
-    res = thm43_class_certificate(RunContext(), **THM43_CLASS_BUDGETS["quick"])
+    res = thm43_class_certificate(RunContext(), depths=[1, 2, 8, 64], radii=[0.5, 5.0])
     assert res.verdict is Verdict.CERTIFIED
     assert res.scope["t"]["universal"] and res.scope["eta"]["universal"]
-    assert res.scope["Phi_class"]["universal"] and not res.scope["Phi"]["universal"]
+    assert not res.scope["Phi"]["universal"] and not res.scope["L"]["universal"]
     assert res.measured >= 0.5
-    ctl = thm43_class_certificate(
-        RunContext(), **(THM43_CLASS_BUDGETS["quick"] | THM43_CLASS_CONTROLS["eta-above-bound"])
-    )
+    assert len(res.evidence["cases"]) == 8 and res.evidence["max_seconds"] < 120
+    (chk,) = [c for c in checks_for(["zas.thm4.3"]) if c.method == "class-certificate"]
+    ctl = run_check(chk, RunContext(), control="eta-above-bound")
     assert ctl.verdict is Verdict.VIOLATED and ctl.counterexample
+    assert ctl.measured > 1.0  # the certified ratio at the counterexample
+    assert ctl.counterexample["kind"] == "finite"
+
+
+def test_class_certificate_keeps_the_claim_level_verdict_scoped():
+    res = thm43_class_certificate(RunContext(), depths=[2, 3], radii=[1.0])
+    res.claim = "zas.thm4.3"
+    (cv,) = claim_verdicts([res])
+    assert res.verdict is Verdict.CERTIFIED and cv["verdict"] == "holds"
 
 
 def test_per_step_certificate_is_not_fooled_by_a_large_step():
@@ -292,3 +352,57 @@ def test_tight_card_quick_is_certified_in_a_few_seconds():
     assert math.isfinite(res.measured) and res.measured > 1e3  # eta_lo / eta*
     rows = res.evidence["table"]
     assert all(r["eta_lo"] < r["eta_hi"] for r in rows)
+
+
+# --- the report's spectral section ---------------------------------------------------
+
+
+def test_report_spectral_tables_and_figure(tmp_path):
+    from zascheck.measure.certify_tight import growth_law
+    from zascheck.report import spectral as rs
+
+    rows = [
+        {"L": L, "F": 1.0, "eta_lo": 1.6 / L * 0.999, "eta_hi": 1.6 / L, "digits": 3,
+         "every_step": True, "eta_star": 1e-4 / L**3, "ratio_to_eta_star": 1e4 * L**2,
+         "eta_mid": 1.6 / L * 0.9995, "seconds": 1.0, "verdict": "certified"}
+        for L in (2, 4, 8, 16)
+    ]  # fmt: skip
+    law = growth_law(rows)
+    assert abs(law["1.0"]["gamma"] - 1.0) < 1e-3
+    files = rs.tight_plot(tmp_path, rows, law)
+    assert (tmp_path / "tight-step.png").exists() and (tmp_path / "tight-step.svg").exists()
+    assert files == ["figures/tight-step.png", "figures/tight-step.svg"]
+    md = rs.tight_table_markdown(rows, "test rows")
+    assert len(md) == 3 + len(rows) and "| 16 | 1 |" in md[-1]
+    cls = thm43_class_certificate(RunContext(), depths=[2, 3], radii=[0.5, 1.0])
+    table = rs.class_table_markdown(cls)
+    assert table[-1].startswith("| 3 | yes")
+    assert rs.coarse_first([1, 2, 3, 5, 6, 8, 12]) == [1, 2, 8, 3, 6, 12, 5]
+
+
+def test_report_reads_the_committed_full_table(tmp_path):
+    """The report prefers ``<out>/spectral/tight-full.json`` (the committed table)
+    over the check's few rows, draws the figure from it and prints both tables."""
+    import json
+
+    from zascheck.report import spectral as rs
+
+    rows = [
+        {"L": L, "F": 1.0, "eta_lo": 1.7 / L, "eta_hi": 1.7001 / L, "digits": 3,
+         "every_step": L < 8, "eta_star": 1e-4 / L**3, "ratio_to_eta_star": 1.7e4 * L**2,
+         "eta_mid": 1.70005 / L, "seconds": 2.0, "verdict": "certified"}
+        for L in (1, 2, 4, 8, 16)
+    ]  # fmt: skip
+    (tmp_path / "spectral").mkdir()
+    (tmp_path / "spectral" / "tight-full.json").write_text(json.dumps({"rows": rows}))
+    (tmp_path / "figures").mkdir()
+    recorded = {}
+    rs.draw(tmp_path / "figures", {}, lambda name, files, cap, data: recorded.update({name: cap}))
+    assert "committed full table" in recorded["tight-step"]
+    assert "L^-1.000" in recorded["tight-step"]
+    cls = thm43_class_certificate(RunContext(), depths=[2], radii=[1.0])
+    cls.claim, cls.method = "zas.thm4.3", "class-certificate"
+    md = "\n".join(rs.markdown_section([cls], tmp_path))
+    assert "Theorem 4.3 for whole classes of targets" in md and "| 16 | 1 |" in md
+    assert "| 2 | yes" in md
+    assert rs.markdown_section([], None) == []

@@ -45,6 +45,7 @@ import numpy as np
 from zascheck.measure.certify_thm43 import (
     K_factor,
     certify_per_step,
+    eta_star_upper,
     geometric_sum,
 )
 from zascheck.measure.interval import Iv, quiet
@@ -56,9 +57,11 @@ __all__ = [
     "certify_lower",
     "certify_tubes",
     "estimate_tight",
+    "growth_law",
     "region_reach",
     "stretch",
     "tight_bracket",
+    "tight_row",
     "violation",
 ]
 
@@ -887,3 +890,57 @@ def tight_bracket(
             lo = cand
             break
     return TightBracket(L, F, lo, hi, est, time.perf_counter() - t0, low, up)
+
+
+def tight_row(
+    L: int, F: float, rel: float = 2.5e-4, time_limit: float = 120.0, stretch_limit: float = 0.0
+) -> dict[str, Any]:
+    """One row of the tight-step table (``zas.thm4.3.tight``, the report): the bracket
+    :func:`tight_bracket` of ``eta_tight(L, F)``, Theorem 4.3's ``eta*(F, L)``
+    (upper end, :func:`~zascheck.measure.certify_thm43.eta_star_upper`), the ratio
+    ``eta_lo / eta*``, digits, ``every_step``, seconds and a verdict string
+    (``certified`` when both ends are)."""
+    br = tight_bracket(L, F, rel=rel, time_limit=time_limit, stretch_limit=stretch_limit)
+    star = float(eta_star_upper(L, np.array([F]))[0])
+    mid = None if br.eta_lo is None or br.eta_hi is None else 0.5 * (br.eta_lo + br.eta_hi)
+    return {
+        "L": L,
+        "F": F,
+        "eta_lo": br.eta_lo,
+        "eta_hi": br.eta_hi,
+        "digits": br.digits,
+        "every_step": br.every_step,
+        "eta_region": br.lower.eta_region if br.lower else None,
+        "estimate": br.estimate,
+        "eta_star": star,
+        "eta_mid": mid,
+        "ratio_to_eta_star": None if br.eta_lo is None else br.eta_lo / star,
+        "violation": br.upper,
+        "seconds": br.seconds,
+        "verdict": "certified"
+        if br.eta_lo is not None and br.eta_hi is not None
+        else "inconclusive",
+    }
+
+
+def growth_law(rows: list[dict[str, Any]], L_min: int = 4) -> dict[str, Any]:
+    """Least-squares fit of ``log eta_mid = log C - gamma log L`` over the rows with
+    ``L >= L_min``, per ``F`` (needs three depths); ``gamma`` also from the
+    brackets' ends (lower and upper) to show it is not an artefact of the
+    midpoints."""
+    out: dict[str, Any] = {}
+    for F in sorted({r["F"] for r in rows}):
+        rs = [r for r in rows if r["F"] == F and r["L"] >= L_min and r["eta_mid"]]
+        if len({r["L"] for r in rs}) < 3:
+            continue
+        x = np.log([r["L"] for r in rs])
+        fits = {
+            k: np.polyfit(x, np.log([r[k] for r in rs]), 1) for k in ("eta_mid", "eta_lo", "eta_hi")
+        }
+        out[str(F)] = {
+            "gamma": float(-fits["eta_mid"][0]),
+            "C": float(np.exp(fits["eta_mid"][1])),
+            "gamma_lo_hi": sorted(float(-f[0]) for f in fits.values()),
+            "depths": sorted({r["L"] for r in rs}),
+        }
+    return out

@@ -50,6 +50,7 @@ __all__ = [
     "diagonal_proofs",
     "frobenius_proof",
     "mode_fact_proofs",
+    "rate_comparison_proof",
     "rate_proofs",
     "rectangular_proofs",
     "spectral_proofs",
@@ -350,6 +351,30 @@ def rate_proofs(alpha_sq: Any = 1) -> list[Proof]:
     )
     out.append(_nonneg_proof("alpha^(2(L-1)) >= 1, hence k >= 1", kmin - 1, [f"A = {A}"]))
     return out
+
+
+def rate_comparison_proof(A: Any, base: Any) -> Proof:
+    """``A^(L-1) >= base^(L-1)`` for every ``L >= 1`` (``m = L - 2 >= -1``), decided by
+    sympy's assumptions: with ``k >= A^(L-1)`` (:func:`rate_proofs`) it gives
+    the claimed rate ``base^(L-1)``.  Closes when ``A - base`` simplifies to
+    0 (the claimed rate is the init's own) or is shown nonnegative with ``A``,
+    ``base`` numbers (then ``A^n >= base^n`` for every ``n >= 0`` because
+    ``A >= base > 0``); a negative control whose init lowers ``A`` below the
+    claimed base does not close."""
+    A, base = sp.nsimplify(A), sp.nsimplify(base)
+    diff = sp.simplify(A - base)
+    ok = diff == 0 or (
+        bool(diff.is_number) and bool(diff >= 0) and bool(sp.simplify(base).is_positive)
+    )
+    return Proof(
+        name="A^(L-1) >= claimed rate base^(L-1) (A = a^2 - b^2 of the mode)",
+        lhs=A,
+        rhs=base,
+        residual={} if ok else {("A < base",): diff},
+        route="sympy: A - base = 0, or A >= base > 0 as numbers",
+        scope=_EVERY,
+        steps=[f"A = {A}", f"base = {base}"],
+    )
 
 
 def any_layer_rate_proof() -> Proof:

@@ -292,7 +292,7 @@ def _write_report(out: Path, vals: dict[str, list[dict[str, Any]]], run: dict[st
     meta = _versions() | run | {
         "seconds": round(time.time() - started, 1),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
-        "figures": figs, "report_budget": report_config(budget),
+        "figures": figs, "report_budget": report_config(budget), "out": out.as_posix(),
     }
     verdicts = engine.claim_verdicts(results, crashed=[str(e.get("check")) for e in errors])
     figs["claim-graph"] = {"files": graph.draw(out / "figures", graph.verdict_map(verdicts)),

@@ -71,6 +71,11 @@ def draw_all(
     # --- the reviewers' claims and Shamir's lower bound ----------------------------
     _draw_reviews(folder, vals, by_claim, record)
     _draw_ssm(folder, by_claim, record)
+
+    # --- Theorem 4.3's tight step (zas.thm4.3.tight; zascheck.report.spectral) ------
+    from zascheck.report import spectral
+
+    spectral.draw(folder, by_claim, record)
     return figs, sweeps
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from zascheck import engine
@@ -189,12 +190,16 @@ def render(results: list[CheckResult], errors: list[dict[str, Any]], meta: dict[
               "alpha": "Review: layers alpha I (flow rate vs GD)",
               "last-ci": "Review: last layer c I, decay rate against c",
               "any-layer": "Review: the zero layer at any position",
+              "tight-step": "Theorem 4.3: the tight step against the theorem's eta*",
               "ssm": "Step Size Matters reviews: sharpness of minima and the period-2 orbit"}
     for name, f in figs.items():
         L.append(f"### {titles.get(name, name)}\n")
         L.append(f"![{name}](figures/{name}.png)\n")
         L.append(f"{_cell(f['caption'])} Data: [{f['data']}]({f['data']}); vector: "
                  f"[figures/{name}.svg](figures/{name}.svg).\n")
+    from zascheck.report import spectral
+
+    L += spectral.markdown_section(results, Path(meta["out"]) if meta.get("out") else None)
     L.append("## What each budget covers\n")
     f2 = rb["fig2"]
     L.append(f"This report: `{meta['budget']}`. Figure 2 (reduced engine, card zas.spectral): Phi = -I (d = 1 and "

@@ -23,6 +23,15 @@ for ZAS.  Why: ``D_{L-1} = -alpha^2 I``, the other ``D_l = 0`` (Lemma 4.2), so
 ``W_{L-1:1} W_{L-1:1}^T = (alpha^2 I + W_L^T W_L)^{L-1} >= alpha^{2(L-1)} I``,
 ``||G_L||^2 >= 2 alpha^{2(L-1)} R``, and Gronwall as in Thm 4.1.
 
+Method ``spectral-proof`` (universal): by the spectral reduction
+(``zas.spectral``) the flow from layers ``alpha I``, last 0, is one scalar
+flow per singular value with ``b^2 - a^2 = -alpha^2`` and ``de/dt = -k e``,
+``k = (alpha^2 + b^2)^(L-2) (alpha^2 + L b^2) >= alpha^(2(L-1))`` (symbolic
+``alpha > 0`` and ``L``), so the reviewer's rate holds for every ``t``,
+``alpha > 0`` (not only ``alpha > 1``), ``Phi``, ``L`` and ``d``, with
+``R(0) = 1/2 ||Phi||_F^2`` (``b(0) = 0``).  Certified: the flow claim, for
+every quantifier.  Not certified by it: anything about GD (below).
+
 Not formalized here: "the rate can be made arbitrarily large" read for
 gradient descent.  The rate is a statement about the flow's clock; what the
 ``alpha I`` init does to GD (step size, iterations) is the suite's own
@@ -54,6 +63,7 @@ from zascheck.measure.reviews import (
     probe_flow,
     target_text,
 )
+from zascheck.measure.spectral_thm41 import VARIANT_BUDGETS, flow_certificate
 from zascheck.measure.symbolic import _certify
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
@@ -291,3 +301,55 @@ def alpha_symbolic(ctx: RunContext, *, L_max: int, wrong: str | None) -> CheckRe
         "L": covers(f"L = 2..{L_max} (explicit sizes)"),
     }
     return res
+
+
+# --- the universal certificate: the spectral reduction, per mode ---
+
+
+@CARD.check(
+    method="spectral-proof",
+    budgets={k: v | {"alpha": None, "c": None} for k, v in VARIANT_BUDGETS.items()},
+    controls={
+        # break "the last layer starts at 0": W_L(0) = 0.75 I (layers 1.5 I), Phi = -1 per mode
+        "last-layer-nonzero": {"alpha": 1.5, "c": 0.75},
+    },
+)
+def alpha_spectral(
+    ctx: RunContext,
+    depths: list[int],
+    sigmas: list[float],
+    points: int,
+    alpha: float | None,
+    c: float | None,
+) -> CheckResult:
+    """The reviewer's flow rate ``R(t) <= exp(-2 alpha^(2(L-1)) t) R(0)`` for every
+    ``t >= 0``, every ``alpha > 0``, every ``Phi`` (every ``d``) and every ``L >= 1``.
+
+    Reading formalized (:func:`zascheck.measure.spectral_thm41.flow_certificate`,
+    variant ``alpha``): the proof chain with ``alpha`` a positive symbol
+    (alignment, invariants, ``k >= alpha^(2(L-1))`` by induction on ``L - 2``;
+    Gronwall stated), and a validated enclosure of the scalar flow at
+    ``alpha = 1.5`` on the budget's ``(L, sigma)`` grid that must decide every
+    comparison.  ``R(0)`` unchanged: ``b(0) = 0`` gives ``e_i(0) = -sigma_i``.
+    Certified = the flow claim on every quantifier; what ``alpha I`` does to
+    GD is not this claim (``review.alpha.gd``).  Control
+    ``last-layer-nonzero``: ``W_L(0) = 0.75 I`` with layers ``1.5 I`` breaks
+    "last layer 0" (``a^2 - b^2 = alpha^2 - c^2`` shrinks); on modes of
+    negative eigenvalues the rate fails, decided by the enclosure.
+    """
+    return flow_certificate(
+        "alpha",
+        depths=depths,
+        sigmas=sigmas,
+        points=points,
+        alpha=alpha,
+        c=c,
+        prec=ctx.bits(128),
+        universal={
+            "t": ("every t >= 0 (symbolic: k >= alpha^(2(L-1)); Gronwall)", True),
+            "alpha": ("every alpha > 0 (symbolic; the claim needs alpha > 1)", True),
+            "Phi": ("every Phi in R^{d x d}, every d (SVD reduction)", True),
+            "L": ("every L >= 1 (symbolic L)", True),
+        },
+        init="W_l = alpha I (l < L), W_L = 0" if c is None else f"W_l = {alpha} I, W_L = {c} I",
+    )

@@ -22,6 +22,15 @@ and ``W_{L:k+1}^T W_{L:k+1} = (I + W_k W_k^T)^{L-k}``; both are ``>= I``, hence
 that the runs coincide; it is measured (the end-to-end ``P(t)`` for different
 ``k`` agree within the integration tolerance) and reported, not decided.
 
+Method ``spectral-proof`` (universal): by the spectral reduction
+(``zas.spectral``, general form with the zero layer at ``k``) each mode has
+``a`` below ``k``, ``b`` at ``k``, ``c`` above; the flow keeps
+``b^2 - a^2 = -1`` and ``c^2 - b^2 = 1``, so ``c = a`` and the mode's
+``de/dt = -a^(2L-4) (a^2 + (L-1) b^2) e`` is ZAS's (symbolic ``p = k - 1``
+and ``L``): for every ``k`` the loss curve is ZAS's, so ``exp(-2t)`` holds for
+every ``t``, ``k``, ``Phi``, ``L``, ``d``.  This also proves "by symmetry" in
+its strongest reading (identical ``R(t)`` for every ``k``).
+
 References: ZAS paper, Lemma 4.2, Thm 4.1; review 1 (above).
 """
 
@@ -41,6 +50,7 @@ from zascheck.measure.reviews import (
     two_sided_bound,
     zero_layers,
 )
+from zascheck.measure.spectral_thm41 import VARIANT_BUDGETS, flow_certificate
 from zascheck.measure.symbolic import _certify
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
@@ -320,3 +330,46 @@ def any_layer_symbolic(ctx: RunContext, *, L_max: int, wrong: str | None) -> Che
         "L": covers(f"L = 2..{L_max} (explicit sizes)"),
     }
     return res
+
+
+# --- the universal certificate: the spectral reduction, per mode ---
+
+
+@CARD.check(
+    method="spectral-proof",
+    budgets={k: v | {"alpha": None} for k, v in VARIANT_BUDGETS.items()},
+    controls={
+        # break "the rest I": the other layers 0.5 I (zero at layer k kept)
+        "rest-not-I": {"alpha": 0.5},
+    },
+)
+def any_layer_spectral(
+    ctx: RunContext, depths: list[int], sigmas: list[float], points: int, alpha: float | None
+) -> CheckResult:
+    """``R(t) <= exp(-2t) R(0)`` for every ``t >= 0``, every position ``k`` of the
+    zero layer, every ``Phi`` (every ``d``) and every ``L >= 1``.
+
+    Reading formalized (:func:`zascheck.measure.spectral_thm41.flow_certificate`,
+    variant ``any-layer``): the proof chain (alignment for every ``k``, the
+    invariants, ``c = a`` hence the same ``de/dt`` as ZAS for symbolic ``k``
+    and ``L``, ``k_mode >= 1``; Gronwall stated) and a validated enclosure of
+    the scalar flow (the ZAS curve, which every ``k`` follows) on the budget's
+    ``(L, sigma)`` grid that must decide every comparison.  Control
+    ``rest-not-I``: the other layers ``0.5 I``; the rate drops to
+    ``0.5^(2(L-1))`` and the enclosure decides a violation.
+    """
+    return flow_certificate(
+        "any-layer",
+        depths=depths,
+        sigmas=sigmas,
+        points=points,
+        alpha=alpha,
+        prec=ctx.bits(128),
+        universal={
+            "t": ("every t >= 0 (symbolic: de/dt = -k e, k >= 1; Gronwall)", True),
+            "k": ("every k = 1..L (symbolic p = k - 1: the same mode flow as ZAS)", True),
+            "Phi": ("every Phi in R^{d x d}, every d (SVD reduction)", True),
+            "L": ("every L >= 1 (symbolic L)", True),
+        },
+        init="zero at layer k, others I" if alpha is None else f"zero at layer k, others {alpha} I",
+    )

@@ -22,6 +22,16 @@ identities after line 145 with ``I`` replaced by ``(1 - c^2) I``).  For
 attained at the instant ``W_L`` crosses 0.  The ZAS rate ``exp(-2t)`` itself
 does not hold for ``c > 0`` (the rate table in the evidence shows where it fails).
 
+Method ``spectral-proof`` (universal in ``t``, ``c``, ``L``; NOT in
+``Phi``): ``W_L(0) = c I`` is aligned with the SVD of ``Phi`` only when
+``Phi`` is symmetric (``zas.spectral``: then ``b(0) = c s_i``, ``s_i`` the
+sign of the eigenvalue); there each mode keeps ``a^2 - b^2 = 1 - c^2`` and
+``k >= (1 - c^2)^(L-1)`` (symbolic ``A = 1 - c^2 > 0`` and ``L``), so the
+rate holds for every ``t``, ``|c| < 1``, ``L``, ``d`` and every SYMMETRIC
+``Phi``.  For a non-symmetric ``Phi`` the argument does not carry over (the
+init is not aligned); the flow method's targets are the evidence there, and
+the claim-level verdict stays ``holds``.
+
 References: ZAS paper, Lemma 4.2, Thm 4.1 and the identities after line 145;
 review 1 (above).  Upstream defect: the former control ``zas-rate`` only
 claimed a larger rate (it scaled the bound, broke no hypothesis); it is
@@ -49,6 +59,7 @@ from zascheck.measure.reviews import (
     ratio_vs,
     target_text,
 )
+from zascheck.measure.spectral_thm41 import VARIANT_BUDGETS, flow_certificate
 from zascheck.measure.symbolic import _certify
 from zascheck.model import Target
 from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
@@ -339,3 +350,57 @@ def last_ci_symbolic(ctx: RunContext, *, L_max: int, wrong: str | None) -> Check
         "L": covers(f"L = 2..{L_max} (explicit sizes)"),
     }
     return res
+
+
+# --- the certificate for symmetric targets: the spectral reduction, per mode ---
+
+
+@CARD.check(
+    method="spectral-proof",
+    budgets={k: v | {"alpha": None, "c": None} for k, v in VARIANT_BUDGETS.items()},
+    controls={
+        # break "the other layers I": layers 0.8 I with W_L(0) = 0.5 I
+        "layers-not-I": {"alpha": 0.8, "c": 0.5},
+    },
+)
+def last_ci_spectral(
+    ctx: RunContext,
+    depths: list[int],
+    sigmas: list[float],
+    points: int,
+    alpha: float | None,
+    c: float | None,
+) -> CheckResult:
+    """``R(t) <= exp(-2 (1 - c^2)^(L-1) t) R(0)`` for every ``t >= 0``, every
+    ``|c| < 1``, every ``L >= 1`` and every SYMMETRIC ``Phi`` (every ``d``).
+
+    Reading formalized (:func:`zascheck.measure.spectral_thm41.flow_certificate`,
+    variant ``last-cI``): the proof chain with ``A = 1 - c^2`` a positive
+    symbol (alignment, invariants, ``k >= A^(L-1)``; Gronwall stated) and a
+    validated enclosure of the scalar flow at ``c = +-1/4`` (both signs of
+    the eigenvalue) on the budget's ``(L, sigma)`` grid that must decide every
+    comparison.  Not covered: non-symmetric ``Phi`` (``c I`` is not aligned
+    with its SVD), so the ``Phi`` scope is never universal and the claim-level
+    verdict cannot become ``certified`` from this method.  Control
+    ``layers-not-I``: layers ``0.8 I`` with ``c = 0.5`` shrink ``a^2 - b^2`` to
+    ``0.39 < 1 - c^2``; the enclosure decides a violation.
+    """
+    return flow_certificate(
+        "last-cI",
+        depths=depths,
+        sigmas=sigmas,
+        points=points,
+        alpha=alpha,
+        c=c,
+        prec=ctx.bits(128),
+        universal={
+            "t": ("every t >= 0 (symbolic: k >= (1 - c^2)^(L-1); Gronwall)", True),
+            "c": ("every |c| < 1 (symbolic A = 1 - c^2 > 0)", True),
+            "Phi": (
+                "every SYMMETRIC Phi, every d (c I aligned); non-symmetric Phi not covered",
+                False,
+            ),
+            "L": ("every L >= 1 (symbolic L)", True),
+        },
+        init="W_l = I (l < L), W_L = c I" if c is None else f"W_l = {alpha} I, W_L = {c} I",
+    )
