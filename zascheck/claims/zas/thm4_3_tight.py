@@ -79,6 +79,10 @@ CARD = Card(
         Q("t", "every GD step t >= 0"),
         Q("Phi", "every Phi with ||Phi||_F <= F (every d)"),
         Q("eta", "every step in (0, eta_lo] (below the bracket)"),
+        # the bracket is a function of (L, F): the claim is about every depth and radius, the
+        # evidence about the pairs run (so the claim-level verdict is certified only for all of them)
+        Q("L", "every depth L >= 1"),
+        Q("F", "every radius F > 0"),
     ),
     depends_on=("zas.spectral", "zas.thm4.3"),
     figure="tight-step",
