@@ -114,7 +114,9 @@ def _header(meta: dict[str, Any], counts: dict[str, int], errors: list[dict[str,
     if meta.get("claims_selected") is not None:
         L.append(f"| claims | only {', '.join(f'`{c}`' for c in meta['claims_selected'])} |")
     L.append(f"| seed / seeds | {meta['seed']} / {meta['seeds']} (multi-seed figures) |")
-    L.append(f"| machine | {meta['machine']}; {meta['jobs']} worker processes |")
+    where = (f"{meta['jobs']} worker processes" if meta.get("jobs")
+             else f"cases on the Dask cluster `{meta.get('scheduler')}`")
+    L.append(f"| machine | {meta['machine']}; {where} |")
     L.append(f"| generated | {meta['started']}, {meta['seconds']} s, {meta['cases']} cases "
              f"({meta['cache_hits']} from the cache `.cache/`) |")
     L.append(f"| verdicts | {', '.join(f'{n} {v}' for v, n in sorted(counts.items()))}; "
