@@ -53,6 +53,7 @@ from zascheck import inits, model
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
 from zascheck.errors import InputError
+from zascheck.measure.flow import check_flow_request
 from zascheck.measure.common import flow_decay
 from zascheck.measure.reviews import (
     FLOW_NOTE,
@@ -219,6 +220,7 @@ def alpha_flow(
     b = ctx.backend(arithmetic, 128)
     phi_m = make_phi(phi, d, ctx.rng(4))
     d = phi_m.shape[0]
+    check_flow_request("review.alpha:flow", depths, d, taus, b.prec, decay=False)
     _probe(b, phi_m, alphas, depths, min(taus), w1_diag)
     ex = ctx.backend("exact")
     tgt_ex = Target.whitened(ex, phi_m)

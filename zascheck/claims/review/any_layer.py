@@ -41,6 +41,7 @@ from typing import Any
 from zascheck import dynamics, inits, model
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
+from zascheck.measure.flow import check_flow_request
 from zascheck.measure.common import flow_decay
 from zascheck.measure.reviews import (
     FLOW_NOTE,
@@ -196,6 +197,7 @@ def any_layer(
     b = ctx.backend(arithmetic, 128)
     phi_m = make_phi(phi, d, ctx.rng(1))
     d = phi_m.shape[0]
+    check_flow_request("review.any-layer:flow", depths, d, times, b.prec)
     per: dict[str, Any] = {}
     verdicts: list[Verdict] = []
     worst: tuple[float, int, int, float] | None = None

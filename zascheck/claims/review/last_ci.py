@@ -45,6 +45,7 @@ from typing import Any
 from zascheck import model
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
+from zascheck.measure.flow import check_flow_request
 from zascheck.measure.common import flow_decay
 from zascheck.measure.reviews import (
     FLOW_NOTE,
@@ -160,6 +161,7 @@ def _probe(
     with b.session():
         for ph in phis:
             phi_m = make_phi(ph, d, ctx.rng(3))
+            check_flow_request("review.last-cI:flow", depths, phi_m.shape[0], taus, b.prec, decay=False)
             target = Target.whitened(b, phi_m)
             for c in cs:
                 for L in depths:
