@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,12 +31,25 @@ PLACE = {"seconds", "_seconds", "search_seconds", "started", "jobs", "scheduler"
          "command", "machine"}
 
 
+#: durations written into prose ("slowest 0.046 s")
+_DURATION = re.compile(r"\d+(?:\.\d+)?(?:e[+-]?\d+)? ?s\b")
+
+
 def numbers(v: Any) -> Any:
-    """``v`` without the fields that record time or place."""
+    """``v`` without the fields that record time or place: the keys in
+    :data:`PLACE`, any key naming seconds (``*second*``, ``*_s``), Figure 2's
+    ``full_check`` (which points the full model re-runs is chosen by a wall-time
+    budget), prose (``notes``, ``caption``: it quotes those counts and, for the
+    tight-step figure, whether ``--out`` holds the committed full table), and
+    durations inside other text."""
     if isinstance(v, dict):
-        return {k: numbers(x) for k, x in v.items() if k not in PLACE}
+        return {k: numbers(x) for k, x in v.items()
+                if k not in PLACE and "second" not in k and not k.endswith("_s")
+                and k not in ("full_check", "notes", "caption")}
     if isinstance(v, list):
         return [numbers(x) for x in v]
+    if isinstance(v, str):
+        return _DURATION.sub("<duration>", v)
     return v
 
 
