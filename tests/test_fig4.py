@@ -497,3 +497,14 @@ def test_report_figure_from_the_check_evidence(quick, tmp_path):
     for f in files:
         assert (tmp_path / Path(f).name).stat().st_size > 1000
     assert "digits (scikit-learn)" in caption and "D = 16" in caption
+
+
+def test_part_c_has_a_measured_value_when_xavier_never_trains():
+    """(c) is decided by divergence when Xavier trains at no depth: the result
+    carries that fraction, never a verdict with no value (issue 10, item 3)."""
+    from zascheck.claims.zas.fig4 import _part_c_measure
+    from zascheck.result import Verdict
+
+    assert _part_c_measure([], [Verdict.HOLDS] * 4)[:2] == (1.0, 1.0)
+    assert _part_c_measure([], [Verdict.HOLDS, Verdict.INCONCLUSIVE])[0] == 0.5
+    assert _part_c_measure([0.2, -0.01], [Verdict.HOLDS, Verdict.HOLDS])[:2] == (-0.01, 0.0)

@@ -630,9 +630,19 @@ def _part_c(per_depth: list[dict[str, Any]], alpha: float, data: str) -> CheckRe
             data,
             _roles(per_depth),
         ),
-        min(diffs) if diffs else None,
-        0.0,
-        ">=",
-        "smallest accuracy difference mZAS - Xavier over depths (decided by McNemar)",
+        *_part_c_measure(diffs, vs),
         bad,
     )
+
+
+def _part_c_measure(diffs: list[float], vs: list[Verdict]) -> tuple[float, float, str, str]:
+    """(measured, bound, relation, what) of part (c): the smallest accuracy
+    difference where both inits trained; where Xavier trained at no depth there
+    is no accuracy to compare, and the quantity that decides (c) is the fraction
+    of depths at which mZAS trains while Xavier diverges at every rate."""
+    if diffs:
+        return (min(diffs), 0.0, ">=",
+                "smallest accuracy difference mZAS - Xavier over depths (decided by McNemar)")
+    won = sum(v is Verdict.HOLDS for v in vs) / len(vs) if vs else 0.0
+    return (won, 1.0, ">=", "fraction of depths where mZAS trains while Xavier diverges at every rate "
+            "(no Xavier accuracy to compare)")
