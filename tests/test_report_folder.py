@@ -103,3 +103,11 @@ def test_a_claim_id_that_could_name_a_path_is_refused(tmp_path):
     with pytest.raises(InputError, match="letters, digits"):
         engine.load_user_cards([str(f)])
     engine.unload_user_cards()
+
+
+@pytest.mark.parametrize("target", ["-", "sub/"])
+def test_json_to_stdout_or_a_folder_path_is_refused(target, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "zas.drift:exact", "--json", target, "--no-progress"]) == 2
+    assert "give a file name" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

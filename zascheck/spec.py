@@ -307,6 +307,9 @@ def check_output_path(path: str | os.PathLike[str], flag: str, *, folder: bool =
     p = Path(path)
     if str(path) == "":
         raise InputError(f"{flag}: the path is empty")
+    if not folder and (str(path) == "-" or str(path).endswith(("/", os.sep))):
+        raise InputError(f"{flag} {path}: give a file name (stdout carries the table; a path "
+                         "ending in '/' names a folder)")
     if not folder and (p.is_symlink() or (p.exists() and not p.is_file())):
         raise InputError(
             f"{flag} {p}: not a regular file (a device, link or special file is never replaced)"
