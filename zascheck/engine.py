@@ -623,10 +623,14 @@ def _claim_verdict(c: Card, rs: list[CheckResult]) -> dict[str, Any]:
         verdict, why = Verdict.HOLDS, "everything run agrees with the claim on its scope"
     else:
         verdict, why = Verdict.INCONCLUSIVE, "some evidence could not decide"
+    # the scope of the evidence the verdict rests on: the counterexample's for a
+    # violated claim, else what agrees with the claim
+    basis = [u for u in units if (u.verdict is Verdict.VIOLATED if verdict is Verdict.VIOLATED
+                                  else u.verdict.ok)]
     scope: dict[str, Any] = {}
     for n in names:
         entries: list[dict[str, Any]] = [
-            u.scope[n] for u in units if u.verdict.ok and isinstance(u.scope.get(n), dict)
+            u.scope[n] for u in basis if isinstance(u.scope.get(n), dict)
         ]
         uni = [e for e in entries if e.get("universal")]
         if uni:
