@@ -111,3 +111,37 @@ def test_json_to_stdout_or_a_folder_path_is_refused(target, tmp_path, capsys, mo
     assert main(["check", "zas.drift:exact", "--json", target, "--no-progress"]) == 2
     assert "give a file name" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_report_leaves_the_earlier_one_whole(tmp_path, monkeypatch):
+    """A report interrupted while it draws its figures moves nothing into place:
+    the earlier report's figures, evidence and claims.json stay as they were
+    (no figures beside a claims.json that does not describe them), and the
+    staging folder is removed."""
+    from zascheck.report import graph
+
+    out = tmp_path / "r"
+    build_report(out=out, budget="quick", seeds=1, claims=["zas.drift"])
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+              if p.is_file() and ".cache" not in p.parts and p.name != ".lock"}
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(graph, "draw", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(out=out, budget="quick", seeds=1, claims=["zas.drift", "zas.fig1"])
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+             if p.is_file() and ".cache" not in p.parts and p.name != ".lock"}
+    assert after == before
+    assert not list(out.glob(".staging-*"))
+
+
+def test_a_killed_reports_staging_folder_is_removed_by_the_next(tmp_path):
+    stale = tmp_path / ".staging-999999" / "figures"
+    stale.mkdir(parents=True)
+    (stale / "fig1.png").write_bytes(b"x")
+    user = tmp_path / ".staging-notes"
+    user.mkdir()
+    assert remove_stale_tmp(tmp_path) == 1
+    assert not stale.parent.exists() and user.exists()

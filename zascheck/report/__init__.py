@@ -23,6 +23,9 @@ import dataclasses
 import math
 import os
 import platform
+import shutil
+import signal
+import threading
 import time
 from pathlib import Path
 from collections.abc import Iterator
@@ -35,7 +38,7 @@ from zascheck import engine
 from zascheck.errors import InputError
 from zascheck.measure.figures import FIG2_SERIES
 from zascheck.io import atomic_write_json, atomic_write_text
-from zascheck.report.cache import Cache, remove_stale_tmp
+from zascheck.report.cache import STAGING_PREFIX, Cache, remove_stale_tmp
 from zascheck.report.cases import Case
 from zascheck.parallel import effective_jobs
 from zascheck.report.runner import run_cases, sigterm_as_interrupt
@@ -274,34 +277,76 @@ def _report_lock(out: Path) -> Iterator[None]:
 
 def _write_report(out: Path, vals: dict[str, list[dict[str, Any]]], run: dict[str, Any],
                   started: float) -> Path:
-    """Figures, evidence, claims.json and README.md of a finished run (each
-    atomically), and the removal of an earlier report's files this one does
-    not write."""
+    """Figures, evidence, claims.json and README.md of a finished run, and the
+    removal of an earlier report's files this one does not write.
+
+    Everything is written first into a staging folder ``out/.staging-<pid>``
+    and then moved into place by renames (:func:`_publish`, with SIGINT and
+    SIGTERM held back), ``claims.json`` and ``README.md`` last: an interrupted
+    report leaves the earlier report whole (figures never disagree with the
+    ``claims.json`` beside them), and a failure removes the staging folder."""
+    stage = out / f"{STAGING_PREFIX}{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        for sub in ("figures", "evidence"):
+            (stage / sub).mkdir(parents=True)
+        evidence, figs = _write_staged(stage, out, vals, run, started)
+        _publish(stage, out, evidence, figs)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return out / "README.md"
+
+
+def _write_staged(stage: Path, out: Path, vals: dict[str, list[dict[str, Any]]], run: dict[str, Any],
+                  started: float) -> tuple[set[str], set[str]]:
+    """Write the whole report into ``stage``; returns the evidence file names
+    and the figure names it wrote."""
     from zascheck.report import figures_data, graph, markdown
 
     budget, seed, claims = run["budget"], run["seed"], run["claims_selected"]
     results, errors = _collect(vals)
     selected = set(claims) if claims is not None else None
-    figs, sweep_results = figures_data.draw_all(out / "figures", vals, budget, seed, results, selected)
+    figs, sweep_results = figures_data.draw_all(stage / "figures", vals, budget, seed, results, selected)
     results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
     order = {c.id: k for k, c in enumerate(engine.all_cards())}
     results.sort(key=lambda r: (order.get(r.claim, 10**6), r.method != "report-sweep", r.method))
     evidence = {f"{r.claim}--{r.method}.json" for r in results}
     for r in results:
-        atomic_write_json(out / "evidence" / f"{r.claim}--{r.method}.json", r.to_dict())
+        atomic_write_json(stage / "evidence" / f"{r.claim}--{r.method}.json", r.to_dict())
     meta = _versions() | run | {
         "seconds": round(time.time() - started, 1),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
         "figures": figs, "report_budget": report_config(budget), "out": out.as_posix(),
     }
     verdicts = engine.claim_verdicts(results, crashed=[str(e.get("check")) for e in errors])
-    figs["claim-graph"] = {"files": graph.draw(out / "figures", graph.verdict_map(verdicts)),
+    figs["claim-graph"] = {"files": graph.draw(stage / "figures", graph.verdict_map(verdicts)),
                            "data": "claims.json", "caption": "The claim graph (see above)."}
-    _remove_others(out, evidence, set(figs))
-    atomic_write_json(out / "claims.json", {"results": [r.to_dict() for r in results], "claims": verdicts,
-                                            "errors": errors, "meta": meta})
-    readme = markdown.render(results, errors, meta, figs, verdicts, selected)
-    return atomic_write_text(out / "README.md", readme)
+    atomic_write_json(stage / "claims.json", {"results": [r.to_dict() for r in results], "claims": verdicts,
+                                              "errors": errors, "meta": meta})
+    atomic_write_text(stage / "README.md", markdown.render(results, errors, meta, figs, verdicts, selected))
+    return evidence, set(figs)
+
+
+def _publish(stage: Path, out: Path, evidence: set[str], figures: set[str]) -> None:
+    """Move the staged report into ``out`` by renames (same file system),
+    evidence and figures first, ``claims.json`` and ``README.md`` last, with
+    SIGINT and SIGTERM blocked for the few milliseconds it takes (delivered
+    afterwards); then remove the earlier report's leftovers."""
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        for sub in ("evidence", "figures"):
+            (out / sub).mkdir(exist_ok=True)
+            for p in sorted((stage / sub).iterdir()):
+                os.replace(p, out / sub / p.name)
+        _remove_others(out, evidence, figures)
+        for name in ("claims.json", "README.md"):
+            os.replace(stage / name, out / name)
+    finally:
+        if main_thread:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
 
 
 def _remove_others(out: Path, evidence: set[str], figures: set[str]) -> None:

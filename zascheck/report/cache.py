@@ -15,6 +15,7 @@ import ast
 import contextlib
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -24,7 +25,7 @@ from zascheck import __version__
 from zascheck.io import atomic_write_json
 from zascheck.result import jsonable
 
-__all__ = ["Cache", "code_fingerprint", "module_closure", "remove_stale_tmp"]
+__all__ = ["STAGING_PREFIX", "Cache", "code_fingerprint", "module_closure", "remove_stale_tmp"]
 
 _PKG = Path(__file__).resolve().parent.parent
 
@@ -151,6 +152,8 @@ class Cache:
 
 #: the folders of a report that it writes files into (relative to ``--out``)
 REPORT_FOLDERS = (".", "evidence", "figures", ".cache")
+#: a report is written into ``--out/.staging-<pid>`` first, then moved into place
+STAGING_PREFIX = ".staging-"
 
 
 def remove_stale_tmp(folder: Path) -> int:
@@ -158,8 +161,15 @@ def remove_stale_tmp(folder: Path) -> int:
     (:func:`zascheck.io.atomic_write_text`: ``.<name>.<random>.tmp``) that a
     hard kill (SIGKILL) may have left in the report's folders
     (:data:`REPORT_FOLDERS`, not their subfolders: a user's own files
-    elsewhere under ``--out`` are never touched); returns how many."""
+    elsewhere under ``--out`` are never touched), and the staging folders
+    (``.staging-<pid>``) of a report killed before it moved its files into
+    place; returns how many.  Called with the report's lock held, so no
+    staging folder found belongs to a live report."""
     n = 0
+    for st in folder.glob(STAGING_PREFIX + "*"):
+        if st.is_dir() and not st.is_symlink() and st.name[len(STAGING_PREFIX):].isdigit():
+            shutil.rmtree(st, ignore_errors=True)
+            n += 1
     for sub in REPORT_FOLDERS:
         d = folder / sub
         if not d.is_dir() or (d.is_symlink() and sub != "."):

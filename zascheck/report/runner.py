@@ -56,7 +56,7 @@ def run_cases(
             values[i] = v
     todo.sort(key=lambda i: -cases[i].cost)  # longest first
     bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=desc, unit="case",
-               disable=not progress, file=sys.stderr, dynamic_ncols=True)
+               disable=None if progress else True, file=sys.stderr, dynamic_ncols=True)
     bar.set_postfix_str(f"{len(cases) - len(todo)} cached")
 
     def done(i: int, v: dict[str, Any]) -> None:

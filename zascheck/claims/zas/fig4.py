@@ -224,7 +224,7 @@ def gd(
     info = N.jax_runtime()
     base = N.baseline(ds.y, ds.classes, alpha, dtype)
     arm = partial(_depth, ctx, etas=etas, ds=ds, base=base, D=D, m=m, dtype=dtype, inits=inits)
-    bar = tqdm(total=2 * len(depths), desc="zas.fig4", unit="arm", disable=not ctx.progress,
+    bar = tqdm(total=2 * len(depths), desc="zas.fig4", unit="arm", disable=None if ctx.progress else True,
                file=sys.stderr, leave=False)  # fmt: skip
     with bar:
         per_depth = [
