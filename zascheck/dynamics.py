@@ -38,6 +38,7 @@ from zascheck import model
 from zascheck.arith import Backend
 from zascheck.errors import InputError
 from zascheck.model import Target
+from zascheck.threads import blas_threads
 
 __all__ = ["FlowRun", "GDRun", "SeriesBackend", "flow", "gd", "gd_step"]
 
@@ -130,6 +131,19 @@ def gd(
     if unknown:
         raise InputError(f"cannot record {', '.join(sorted(unknown))}")
     records: dict[str, list[Any]] = {k: [] for k in ("t", *record)} if record else {}
+    with blas_threads(d=max(max(b.shape(w)) for w in ws)):
+        losses, t, stop, ws = _gd_steps(b, ws, target, eta_b, max_steps, rel_tol, observers,
+                                        records, record_every, blowup, progress)
+    return GDRun(losses=losses, steps=t, stop=stop, ws=ws, eta=eta_b, records=records)
+
+
+def _gd_steps(b: Backend, ws: list[Any], target: Target, eta_b: Any, max_steps: int,
+              rel_tol: float | None, observers: Sequence[Observer], records: dict[str, list[Any]],
+              record_every: int, blowup: float, progress: Callable[[int], None] | None,
+              ) -> tuple[list[Any], int, str, list[Any]]:
+    """The loop of :func:`gd` (arguments as there, already converted and
+    checked): ``(losses, steps, stop, final weights)``; fills ``records``."""
+    record = bool(records)
     losses: list[Any] = []
     r0f = None
     stop = "budget"
@@ -171,7 +185,7 @@ def gd(
         t += 1
         if progress is not None:
             progress(t)
-    return GDRun(losses=losses, steps=t, stop=stop, ws=ws, eta=eta_b, records=records)
+    return losses, t, stop, ws
 
 
 # ---------------------------------------------------------------------------

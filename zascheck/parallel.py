@@ -1,8 +1,10 @@
 """Worker processes for ``zascheck check --jobs`` and ``zascheck report``: one pool, one policy.
 
 * never more workers than tasks or cores (``jobs`` is a ceiling, not a demand);
-* workers are started with ``spawn`` and one BLAS thread each (``OPENBLAS_NUM_THREADS=1``
-  etc. for the children), so ``jobs`` processes use ``jobs`` cores;
+* workers are started with ``spawn`` and one BLAS thread each, so ``jobs`` processes use
+  ``jobs`` cores: set with threadpoolctl in every worker (:func:`zascheck.threads.init_worker`,
+  the pool's initializer, and at the start of every Dask task), with the
+  ``OPENBLAS_NUM_THREADS=1`` etc. environment of the children as a second guard;
 * SIGTERM to the main process (``timeout``, ``kill``) becomes ``KeyboardInterrupt``
   (:func:`sigterm_as_interrupt`), and an interrupted pool terminates its workers;
 * results are yielded as they finish, with their index, so callers can cache or
@@ -20,6 +22,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
+
+from zascheck.threads import blas_threads, init_worker
 
 __all__ = ["effective_jobs", "imap_dask", "imap_processes", "parse_scheduler",
            "sigterm_as_interrupt"]
@@ -39,6 +43,10 @@ def effective_jobs(jobs: int | None, tasks: int) -> int:
 
 @contextlib.contextmanager
 def _single_threaded_children() -> Iterator[None]:
+    """``OPENBLAS_NUM_THREADS=1`` (and the OpenMP / MKL equivalents) in the
+    environment while the block runs, for the processes it spawns: the belt to
+    :func:`zascheck.threads.init_worker`'s braces (a library that reads only its
+    environment variable at load still starts with one thread)."""
     old = {k: os.environ.get(k) for k in _THREAD_VARS}
     for k in _THREAD_VARS:
         os.environ[k] = "1"
@@ -86,13 +94,16 @@ def imap_processes(fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int,
         yield from imap_dask(fn, payloads, scheduler)
         return
     n = effective_jobs(jobs, len(payloads))
-    if n == 1:
+    if n == 1:  # this process is the one worker: one BLAS thread, as in a pool
         for i, p in enumerate(payloads):
-            yield i, fn(p)
+            with blas_threads(1):
+                value = fn(p)
+            yield i, value
         return
     with _single_threaded_children():
         # workers are spawned lazily (at submit): the variables stay set for the pool's life
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=init_worker)
         try:
             pending: dict[Future[Any], int] = {}
             queue = list(range(len(payloads)))
@@ -212,12 +223,15 @@ def _connect(client_type: Any, address: str, arg: str) -> Any:
 
 
 def _on_worker(fn: Callable[[Any], Any], payload: Any) -> Any:
-    """``fn(payload)`` on a Dask worker.  The worker's own threads draw from the
+    """``fn(payload)`` on a Dask worker, with one BLAS thread
+    (:func:`zascheck.threads.init_worker`: a remote worker's environment is not
+    ours, so the limit is set here, in the task).  The worker's own threads draw from the
     ``random`` module while a hypothesis search runs, which hypothesis reports as
     a strategy using ``random`` (it is not: the searches seed their own
     generators); that one false warning is silenced here."""
     import warnings
 
+    init_worker()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
         return fn(payload)
