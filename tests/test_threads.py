@@ -85,7 +85,7 @@ def test_init_worker_overrides_an_inherited_environment():
     import subprocess
     import sys
 
-    code = ("from zascheck import threads; a = threads.blas_thread_count(); threads.init_worker(); "
+    code = ("import numpy; from zascheck import threads; a = threads.blas_thread_count(); threads.init_worker(); "
             "print(a, threads.blas_thread_count())")
     env = os.environ | {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
