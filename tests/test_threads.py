@@ -54,8 +54,14 @@ def test_gd_loop_runs_with_one_thread(two_threads):
 
     b = backend("float64")
     rng = np.random.default_rng(0)
-    dynamics.gd(b, inits.near_identity(3, 4, rng), Target.whitened(b, np.eye(4)), 0.01,
-                max_steps=3, observers=[obs])
+    dynamics.gd(
+        b,
+        inits.near_identity(3, 4, rng),
+        Target.whitened(b, np.eye(4)),
+        0.01,
+        max_steps=3,
+        observers=[obs],
+    )
     assert seen == [1, 1, 1, 1]
     assert threads.blas_thread_count() == 2
 
@@ -85,11 +91,14 @@ def test_init_worker_overrides_an_inherited_environment():
     import subprocess
     import sys
 
-    code = ("import numpy; from zascheck import threads; a = threads.blas_thread_count(); threads.init_worker(); "
-            "print(a, threads.blas_thread_count())")
+    code = (
+        "import numpy; from zascheck import threads; a = threads.blas_thread_count(); threads.init_worker(); "
+        "print(a, threads.blas_thread_count())"
+    )
     env = os.environ | {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     if out[0] == "0":
         pytest.skip("no BLAS library reported by threadpoolctl")
     assert out == ["2", "1"]

@@ -103,6 +103,26 @@ class Backend:
     def mm(self, a: Any, b: Any) -> Any:
         return a * b
 
+    # -- storage reuse (speed only; a backend without in-place arithmetic
+    # ignores ``out`` and every result is as without it) ---------------------
+    def product_buffer(self, a: Any, b: Any) -> Any:
+        """Storage a later :meth:`mm_into` may write the product ``a b`` into
+        (of its shape); ``None`` when this backend has no in-place arithmetic
+        (the default)."""
+        return None
+
+    def mm_into(self, a: Any, b: Any, out: Any = None) -> Any:
+        """``a b``, written into ``out`` (from :meth:`product_buffer`, not aliasing
+        ``a`` or ``b``) when the backend can; returns the product either way,
+        equal to :meth:`mm`'s."""
+        return self.mm(a, b)
+
+    def sub_scaled_into(self, a: Any, s: Any, g: Any, out: Any = None) -> Any:
+        """``a - s g`` (as ``sub(a, scale(s, g))``), written into ``out`` when the
+        backend can (``out`` may be ``g`` itself, which is then overwritten, but
+        not ``a``)."""
+        return self.sub(a, self.scale(s, g))
+
     def T(self, a: Any) -> Any:
         raise NotImplementedError
 
@@ -262,6 +282,37 @@ class Float64Backend(Backend):
 
     def mm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a @ b
+
+    #: smallest product (entries) given a reusable buffer: below it numpy's
+    #: allocation is cheaper than the bookkeeping (benchmarks/README.md)
+    BUFFER_MIN_ENTRIES = 2048
+
+    def product_buffer(self, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        """An empty C-ordered array of the shape of ``a @ b`` (``None`` below
+        :attr:`BUFFER_MIN_ENTRIES` entries, or for operands of different ranks)."""
+        shape = (*a.shape[:-1], b.shape[-1])
+        if a.ndim != b.ndim or math.prod(shape) < self.BUFFER_MIN_ENTRIES:
+            return None
+        return np.empty(shape)
+
+    def mm_into(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``a @ b`` written into ``out`` when given: the same BLAS call as
+        :meth:`mm` (bit for bit the same product), without allocating; a
+        freshly allocated 80 KB result costs page faults that are as slow as
+        the 100 x 100 product itself (``benchmarks/README.md``)."""
+        if out is None or out.shape != (*a.shape[:-1], b.shape[-1]):
+            return self.mm(a, b)
+        return np.matmul(a, b, out=out)
+
+    def sub_scaled_into(
+        self, a: np.ndarray, s: Any, g: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``a - s g`` with the roundings of ``sub(a, scale(s, g))`` (``s g``
+        rounded, then the difference), written into ``out`` when given."""
+        if out is None or out.shape != a.shape or g.shape != a.shape:
+            return a - s * g
+        np.multiply(g, s, out=out)
+        return np.subtract(a, out, out=out)
 
     def T(self, a: np.ndarray) -> np.ndarray:
         return a.T

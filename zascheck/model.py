@@ -29,6 +29,7 @@ from zascheck.errors import InputError
 
 __all__ = [
     "Target",
+    "Workspace",
     "end_to_end",
     "grad_norms2",
     "grads",
@@ -98,12 +99,46 @@ def validate(b: Backend, ws: Sequence[Any], target: Target | None = None) -> Non
             )
 
 
-def prefixes(b: Backend, ws: Sequence[Any]) -> list[Any]:
-    """``[W_{0:1} = I, W_{1:1}, ..., W_{L:1}]`` (L + 1 matrices, L - 1 products)."""
+class Workspace:
+    """Storage that a loop calling :func:`loss_and_grads` many times (the GD
+    loop, :func:`zascheck.dynamics.gd`) lends it, so that the intermediate
+    matrices (the prefixes ``W_{l:1}`` and the backward chain ``T_l``) are
+    written into the same buffers at every call instead of freshly allocated.
+    Speed only: the results are the same, bit for bit (the same products,
+    :meth:`~zascheck.arith.Backend.mm_into`); backends without in-place
+    arithmetic (``product_buffer`` returns ``None``) ignore it.  The buffers are
+    private to the calls: nothing returned by :func:`loss_and_grads` lives in
+    them.  One workspace per loop (not shared between threads)."""
+
+    def __init__(self) -> None:
+        self._bufs: dict[tuple[str, int], Any] = {}
+
+    @staticmethod
+    def for_network(b: Backend, ws: Sequence[Any]) -> Workspace | None:
+        """A workspace for GD on ``ws`` in ``b``, or ``None`` when the backend
+        would not use it (no in-place arithmetic, or matrices too small for
+        reuse to pay: :meth:`~zascheck.arith.Backend.product_buffer`)."""
+        return Workspace() if b.product_buffer(ws[-1], ws[0]) is not None else None
+
+    def buffer(self, b: Backend, key: tuple[str, int], x: Any, y: Any) -> Any:
+        """The buffer named ``key`` for the product ``x y``, (re)made by
+        ``b.product_buffer(x, y)`` when missing or of another shape; ``None``
+        for a backend without in-place arithmetic."""
+        buf = self._bufs.get(key)
+        if buf is None or buf.shape != (*x.shape[:-1], y.shape[-1]):
+            buf = self._bufs[key] = b.product_buffer(x, y)
+        return buf
+
+
+def prefixes(b: Backend, ws: Sequence[Any], work: Workspace | None = None) -> list[Any]:
+    """``[W_{0:1} = I, W_{1:1}, ..., W_{L:1}]`` (L + 1 matrices, L - 1 products);
+    with ``work`` the products are written into its buffers (overwritten at
+    the next call with the same ``work``)."""
     _, d0 = b.shape(ws[0])
     out = [b.eye(d0), ws[0]]
-    for w in ws[1:]:
-        out.append(b.mm(w, out[-1]))
+    for l, w in enumerate(ws[1:], start=2):
+        buf = None if work is None else work.buffer(b, ("pre", l), w, out[-1])
+        out.append(b.mm_into(w, out[-1], buf))
     return out
 
 
@@ -128,11 +163,15 @@ def loss(b: Backend, ws: Sequence[Any], target: Target) -> Any:
     return b.fro2(e) / 2
 
 
-def loss_and_grads(b: Backend, ws: Sequence[Any], target: Target) -> tuple[Any, list[Any]]:
-    """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3(L - 1)`` products."""
-    pre = prefixes(b, ws)
+def loss_and_grads(
+    b: Backend, ws: Sequence[Any], target: Target, work: Workspace | None = None
+) -> tuple[Any, list[Any]]:
+    """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3(L - 1)`` products;
+    ``work`` (a :class:`Workspace` kept across calls) saves the allocation of
+    the intermediates, with the same results."""
+    pre = prefixes(b, ws, work)
     e = residual(b, pre[-1], target)
-    return b.fro2(e) / 2, _grads(b, ws, pre, e, target)
+    return b.fro2(e) / 2, _grads(b, ws, pre, e, target, work)
 
 
 def grads(b: Backend, ws: Sequence[Any], target: Target) -> list[Any]:
@@ -141,13 +180,25 @@ def grads(b: Backend, ws: Sequence[Any], target: Target) -> list[Any]:
     return _grads(b, ws, pre, residual(b, pre[-1], target), target)
 
 
-def _grads(b: Backend, ws: Sequence[Any], pre: list[Any], e: Any, target: Target) -> list[Any]:
+def _grads(
+    b: Backend,
+    ws: Sequence[Any],
+    pre: list[Any],
+    e: Any,
+    target: Target,
+    work: Workspace | None = None,
+) -> list[Any]:
+    """``G_l = T_l W_{l-1:1}^T`` with ``T_L = E X^T``, ``T_{l-1} = W_l^T T_l``
+    (module docstring); with ``work`` the chain ``T_l`` alternates between two
+    of its buffers, except the last one, ``T_1 = G_1``, which is returned."""
     t = e if target.X is None else b.mm(e, b.T(target.X))
     L = len(ws)
     out: list[Any] = [None] * L
     for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
         out[l] = b.mm(t, b.T(pre[l]))
-        t = b.mm(b.T(ws[l]), t)
+        wt = b.T(ws[l])
+        buf = None if work is None or l == 1 else work.buffer(b, ("T", l % 2), wt, t)
+        t = b.mm_into(wt, t, buf)
     out[0] = t  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
     return out
 
@@ -164,6 +215,13 @@ def invariants(b: Backend, ws: Sequence[Any]) -> list[Any]:
     ]
 
 
-def gd_update(b: Backend, ws: Sequence[Any], grads: Sequence[Any], eta: Any) -> list[Any]:
-    """``W_l - eta G_l`` for every layer."""
+def gd_update(
+    b: Backend, ws: Sequence[Any], grads: Sequence[Any], eta: Any, *, consume_grads: bool = False
+) -> list[Any]:
+    """``W_l - eta G_l`` for every layer (new matrices; ``ws`` is unchanged).
+    With ``consume_grads`` a backend with in-place arithmetic writes ``W_l``'s
+    update into ``G_l``'s storage (the same numbers, bit for bit, without
+    allocating): the caller must not use ``grads`` afterwards."""
+    if consume_grads:
+        return [b.sub_scaled_into(w, eta, g, g) for w, g in zip(ws, grads, strict=True)]
     return [b.sub(w, b.scale(eta, g)) for w, g in zip(ws, grads, strict=True)]

@@ -25,8 +25,13 @@ from typing import Any
 
 from zascheck.threads import blas_threads, init_worker
 
-__all__ = ["effective_jobs", "imap_dask", "imap_processes", "parse_scheduler",
-           "sigterm_as_interrupt"]
+__all__ = [
+    "effective_jobs",
+    "imap_dask",
+    "imap_processes",
+    "parse_scheduler",
+    "sigterm_as_interrupt",
+]
 
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -83,8 +88,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def imap_processes(fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int,
-                   scheduler: str | None = None) -> Iterator[tuple[int, Any]]:
+def imap_processes(
+    fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int, scheduler: str | None = None
+) -> Iterator[tuple[int, Any]]:
     """``(i, fn(payloads[i]))`` as they finish, in ``effective_jobs(jobs)``
     spawned processes (in this process when that is 1), or on a Dask cluster
     when ``scheduler`` is given (:func:`imap_dask`).  ``fn`` must be a
@@ -102,8 +108,9 @@ def imap_processes(fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int,
         return
     with _single_threaded_children():
         # workers are spawned lazily (at submit): the variables stay set for the pool's life
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=init_worker)
+        pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
+        )
         try:
             pending: dict[Future[Any], int] = {}
             queue = list(range(len(payloads)))
@@ -138,20 +145,26 @@ def parse_scheduler(address: str) -> tuple[str, int | str]:
     from zascheck.errors import InputError
 
     if address.startswith("local:"):
-        n = address[len("local:"):]
+        n = address[len("local:") :]
         cores = os.cpu_count() or 1
         if not n.isdigit() or not 1 <= int(n) <= cores:
-            raise InputError(f"--scheduler {address}: expected local:N with 1 <= N <= {cores} "
-                             "(the cores of this machine)")
+            raise InputError(
+                f"--scheduler {address}: expected local:N with 1 <= N <= {cores} "
+                "(the cores of this machine)"
+            )
         return "local", int(n)
     if "://" in address and address.split("://", 1)[0] != "tcp":
-        raise InputError(f"--scheduler {address}: the scheme must be tcp:// (a tls:// cluster needs "
-                         "security settings zascheck does not take)")
+        raise InputError(
+            f"--scheduler {address}: the scheme must be tcp:// (a tls:// cluster needs "
+            "security settings zascheck does not take)"
+        )
     host = address.split("://", 1)[-1]
     name, _, port = host.rpartition(":")
     if not name or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InputError(f"--scheduler {address}: expected local:N or a scheduler address "
-                         "HOST:PORT (e.g. tcp://10.0.0.5:8786)")
+        raise InputError(
+            f"--scheduler {address}: expected local:N or a scheduler address "
+            "HOST:PORT (e.g. tcp://10.0.0.5:8786)"
+        )
     return "remote", address
 
 
@@ -174,8 +187,13 @@ def dask_client(address: str) -> Iterator[Any]:
         raise InputError(f"--scheduler needs dask.distributed: {exc}") from None
     if kind == "local":
         with _single_threaded_children():
-            cluster = LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", silence_logs=40)
+            cluster = LocalCluster(
+                n_workers=int(arg),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=40,
+            )
         try:
             with Client(cluster) as client:
                 yield client
@@ -187,8 +205,10 @@ def dask_client(address: str) -> Iterator[Any]:
         try:
             client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
         except (TimeoutError, OSError):
-            raise InputError(f"--scheduler {address}: no worker joined the scheduler within "
-                             f"{WORKER_WAIT_SECONDS} s (start one: dask worker {address})") from None
+            raise InputError(
+                f"--scheduler {address}: no worker joined the scheduler within "
+                f"{WORKER_WAIT_SECONDS} s (start one: dask worker {address})"
+            ) from None
         yield client
     finally:
         client.close()
@@ -215,8 +235,9 @@ def _connect(client_type: Any, address: str, arg: str) -> Any:
     t.start()
     t.join(CONNECT_SECONDS + 5)
     if t.is_alive():
-        raise InputError(f"--scheduler {address}: no Dask scheduler answered within "
-                         f"{CONNECT_SECONDS + 5} s")
+        raise InputError(
+            f"--scheduler {address}: no Dask scheduler answered within {CONNECT_SECONDS + 5} s"
+        )
     if "error" in box:
         raise InputError(f"--scheduler {address}: cannot reach the scheduler ({box['error']})")
     return box["client"]
@@ -233,12 +254,17 @@ def _on_worker(fn: Callable[[Any], Any], payload: Any) -> Any:
 
     init_worker()
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
+        warnings.filterwarnings(
+            "ignore", message="Do not use the `random` module inside strategies"
+        )
         return fn(payload)
 
 
-def imap_dask(fn: Callable[[Any], Any], payloads: Sequence[Any], address: str,
-              ) -> Iterator[tuple[int, Any]]:
+def imap_dask(
+    fn: Callable[[Any], Any],
+    payloads: Sequence[Any],
+    address: str,
+) -> Iterator[tuple[int, Any]]:
     """``(i, fn(payloads[i]))`` as they finish on the Dask cluster at ``address``.
 
     Every payload is one task (``pure=False``: run even if identical).  A worker

@@ -43,8 +43,8 @@ __all__ = [
     "blas_thread_count",
     "blas_threads",
     "blas_threads_for",
-    "init_worker",
     "in_worker",
+    "init_worker",
 ]
 
 #: smallest matrix dimension at which a chain of products is given more than
@@ -58,7 +58,7 @@ def _controller() -> Any:
     """The process's ``threadpoolctl.ThreadpoolController`` (made once: it scans
     the loaded libraries, about 0.3 ms; limiting it afterwards costs ~20 us)."""
     if _state["controller"] is None:
-        from threadpoolctl import ThreadpoolController
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
         _state["controller"] = ThreadpoolController()
     return _state["controller"]
@@ -96,8 +96,9 @@ def blas_thread_count() -> int:
     no BLAS library is loaded)."""
     from threadpoolctl import threadpool_info
 
-    return max((int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"),
-               default=0)
+    return max(
+        (int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"), default=0
+    )
 
 
 def init_worker() -> None:
