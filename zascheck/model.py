@@ -101,33 +101,46 @@ def validate(b: Backend, ws: Sequence[Any], target: Target | None = None) -> Non
 
 class Workspace:
     """Storage that a loop calling :func:`loss_and_grads` many times (the GD
-    loop, :func:`zascheck.dynamics.gd`) lends it, so that the intermediate
-    matrices (the prefixes ``W_{l:1}`` and the backward chain ``T_l``) are
-    written into the same buffers at every call instead of freshly allocated.
-    Speed only: the results are the same, bit for bit (the same products,
-    :meth:`~zascheck.arith.Backend.mm_into`); backends without in-place
-    arithmetic (``product_buffer`` returns ``None``) ignore it.  The buffers are
-    private to the calls: nothing returned by :func:`loss_and_grads` lives in
-    them.  One workspace per loop (not shared between threads)."""
+    loop, :func:`zascheck.dynamics.gd`) lends it: the prefixes ``W_{l:1}`` and
+    the backward chain ``T_l`` are written into the same buffers at every call,
+    and the gradients into one fresh block per call, instead of ``3(L - 1)``
+    separately allocated matrices.  Speed only: the results are the same, bit
+    for bit (the same products, :meth:`~zascheck.arith.Backend.mm_into`);
+    backends without in-place arithmetic (``product_buffers`` returns ``None``)
+    ignore it.  The reused buffers are private to the calls: nothing returned
+    by :func:`loss_and_grads` lives in them.  One workspace per loop (not
+    shared between threads)."""
 
     def __init__(self) -> None:
-        self._bufs: dict[tuple[str, int], Any] = {}
+        self._bufs: dict[str, list[Any]] = {}
 
     @staticmethod
     def for_network(b: Backend, ws: Sequence[Any]) -> Workspace | None:
-        """A workspace for GD on ``ws`` in ``b``, or ``None`` when the backend
-        would not use it (no in-place arithmetic, or matrices too small for
-        reuse to pay: :meth:`~zascheck.arith.Backend.product_buffer`)."""
-        return Workspace() if b.product_buffer(ws[-1], ws[0]) is not None else None
+        """A workspace for GD on ``ws`` in ``b``, or ``None`` when it would not
+        be used: layers of different shapes, no in-place arithmetic, or matrices
+        too small for reuse to pay (:meth:`~zascheck.arith.Backend.product_buffers`)."""
+        shape = b.shape(ws[0])
+        if shape[0] != shape[1] or any(b.shape(w) != shape for w in ws):
+            return None
+        return Workspace() if b.product_buffers(ws[0], ws[0], 1) is not None else None
 
-    def buffer(self, b: Backend, key: tuple[str, int], x: Any, y: Any) -> Any:
-        """The buffer named ``key`` for the product ``x y``, (re)made by
-        ``b.product_buffer(x, y)`` when missing or of another shape; ``None``
-        for a backend without in-place arithmetic."""
-        buf = self._bufs.get(key)
-        if buf is None or buf.shape != (*x.shape[:-1], y.shape[-1]):
-            buf = self._bufs[key] = b.product_buffer(x, y)
-        return buf
+    def buffers(self, b: Backend, key: str, n: int, x: Any, y: Any) -> list[Any] | None:
+        """``n`` reused buffers named ``key`` for products shaped like ``x y``
+        (remade when missing or of another count or shape); ``None`` for a
+        backend without in-place arithmetic."""
+        bufs = self._bufs.get(key)
+        if bufs is None or len(bufs) != n or bufs[0].shape != (*x.shape[:-1], y.shape[-1]):
+            new = b.product_buffers(x, y, n)
+            if new is None:
+                return None
+            bufs = self._bufs[key] = new
+        return bufs
+
+    @staticmethod
+    def fresh(b: Backend, n: int, x: Any, y: Any) -> list[Any] | None:
+        """``n`` new buffers for products shaped like ``x y`` (for results
+        that are returned), or ``None``."""
+        return b.product_buffers(x, y, n)
 
 
 def prefixes(b: Backend, ws: Sequence[Any], work: Workspace | None = None) -> list[Any]:
@@ -136,9 +149,9 @@ def prefixes(b: Backend, ws: Sequence[Any], work: Workspace | None = None) -> li
     the next call with the same ``work``)."""
     _, d0 = b.shape(ws[0])
     out = [b.eye(d0), ws[0]]
+    bufs = None if work is None else work.buffers(b, "pre", len(ws) + 1, ws[-1], ws[0])
     for l, w in enumerate(ws[1:], start=2):
-        buf = None if work is None else work.buffer(b, ("pre", l), w, out[-1])
-        out.append(b.mm_into(w, out[-1], buf))
+        out.append(b.mm_into(w, out[-1], None if bufs is None else bufs[l]))
     return out
 
 
@@ -190,15 +203,18 @@ def _grads(
 ) -> list[Any]:
     """``G_l = T_l W_{l-1:1}^T`` with ``T_L = E X^T``, ``T_{l-1} = W_l^T T_l``
     (module docstring); with ``work`` the chain ``T_l`` alternates between two
-    of its buffers, except the last one, ``T_1 = G_1``, which is returned."""
+    of its buffers and the gradients are written into one fresh block."""
     t = e if target.X is None else b.mm(e, b.T(target.X))
     L = len(ws)
     out: list[Any] = [None] * L
+    tb = gb = None
+    if work is not None and L > 1:
+        tb = work.buffers(b, "T", 2, ws[-1], t)
+        gb = work.fresh(b, L, t, t)
     for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
-        out[l] = b.mm(t, b.T(pre[l]))
-        wt = b.T(ws[l])
-        buf = None if work is None or l == 1 else work.buffer(b, ("T", l % 2), wt, t)
-        t = b.mm_into(wt, t, buf)
+        out[l] = b.mm_into(t, b.T(pre[l]), None if gb is None else gb[l])
+        buf = None if tb is None or gb is None else (tb[l % 2] if l > 1 else gb[0])
+        t = b.mm_into(b.T(ws[l]), t, buf)
     out[0] = t  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
     return out
 
