@@ -132,7 +132,7 @@ def step_rows(quick: bool) -> list[dict[str, Any]]:
 
     def plain_fresh() -> None:
         for _ in range(n):
-            a @ c  # noqa: B018  (the product is the work)
+            a @ c  # the product is the work
 
     def working_set() -> None:
         for i in range(n):
