@@ -151,7 +151,7 @@ def prefixes(b: Backend, ws: Sequence[Any], work: Workspace | None = None) -> li
     out = [b.eye(d0), ws[0]]
     bufs = None if work is None else work.buffers(b, "pre", len(ws) + 1, ws[-1], ws[0])
     for l, w in enumerate(ws[1:], start=2):
-        out.append(b.mm_into(w, out[-1], None if bufs is None else bufs[l]))
+        out.append(b.mm(w, out[-1]) if bufs is None else b.mm_into(w, out[-1], bufs[l]))
     return out
 
 
@@ -212,9 +212,12 @@ def _grads(
         tb = work.buffers(b, "T", 2, ws[-1], t)
         gb = work.fresh(b, L, t, t)
     for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
-        out[l] = b.mm_into(t, b.T(pre[l]), None if gb is None else gb[l])
-        buf = None if tb is None or gb is None else (tb[l % 2] if l > 1 else gb[0])
-        t = b.mm_into(b.T(ws[l]), t, buf)
+        if tb is None or gb is None:  # the same two products, in fresh storage
+            out[l] = b.mm(t, b.T(pre[l]))
+            t = b.mm(b.T(ws[l]), t)
+        else:
+            out[l] = b.mm_into(t, b.T(pre[l]), gb[l])
+            t = b.mm_into(b.T(ws[l]), t, tb[l % 2] if l > 1 else gb[0])
     out[0] = t  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
     return out
 
