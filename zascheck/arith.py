@@ -341,6 +341,8 @@ class Float64Backend(Backend):
         return math.log(x)
 
     def is_finite(self, a: Any) -> bool:
+        if isinstance(a, float):  # a loss or a norm: math is 10 us faster than numpy here
+            return math.isfinite(a)
         return bool(np.all(np.isfinite(a)))
 
     def to_numpy(self, a: np.ndarray) -> np.ndarray:
