@@ -143,12 +143,16 @@ class Workspace:
         return b.product_buffers(x, y, n)
 
 
-def prefixes(b: Backend, ws: Sequence[Any], work: Workspace | None = None) -> list[Any]:
+def prefixes(
+    b: Backend, ws: Sequence[Any], work: Workspace | None = None, *, identity: bool = True
+) -> list[Any]:
     """``[W_{0:1} = I, W_{1:1}, ..., W_{L:1}]`` (L + 1 matrices, L - 1 products);
     with ``work`` the products are written into its buffers (overwritten at
-    the next call with the same ``work``)."""
+    the next call with the same ``work``).  ``identity=False`` puts ``None``
+    in place of ``W_{0:1} = I`` (the gradient never multiplies by it: making
+    it is 10% of a GD step at ``L = 4, d = 2``)."""
     _, d0 = b.shape(ws[0])
-    out = [b.eye(d0), ws[0]]
+    out = [b.eye(d0) if identity else None, ws[0]]
     bufs = None if work is None else work.buffers(b, "pre", len(ws) + 1, ws[-1], ws[0])
     for l, w in enumerate(ws[1:], start=2):
         out.append(b.mm(w, out[-1]) if bufs is None else b.mm_into(w, out[-1], bufs[l]))
@@ -182,14 +186,14 @@ def loss_and_grads(
     """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3(L - 1)`` products;
     ``work`` (a :class:`Workspace` kept across calls) saves the allocation of
     the intermediates, with the same results."""
-    pre = prefixes(b, ws, work)
+    pre = prefixes(b, ws, work, identity=False)
     e = residual(b, pre[-1], target)
     return b.fro2(e) / 2, _grads(b, ws, pre, e, target, work)
 
 
 def grads(b: Backend, ws: Sequence[Any], target: Target) -> list[Any]:
     """All ``L`` gradients ``G_l = dR/dW_l`` (eq. 2.5) without the loss."""
-    pre = prefixes(b, ws)
+    pre = prefixes(b, ws, identity=False)
     return _grads(b, ws, pre, residual(b, pre[-1], target), target)
 
 
