@@ -269,11 +269,14 @@ def module_rows(quick: bool) -> list[dict[str, Any]]:
     """Rows of every ``benchmarks/targets_*.py`` (their ``measure(quick)``)."""
     rows = []
     for path in sorted(HERE.glob("targets_*.py")):
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        rows.extend(mod.measure(quick=quick))
+        try:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            assert spec is not None and spec.loader is not None
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            rows.extend(mod.measure(quick=quick))
+        except Exception as exc:  # a broken module is a failed row, not a lost table
+            rows.append(row(path.name, math.nan, "runs", False, f"{type(exc).__name__}: {exc}"))
     return rows
 
 
