@@ -101,10 +101,10 @@ def validate(b: Backend, ws: Sequence[Any], target: Target | None = None) -> Non
 
 class Workspace:
     """Storage that a loop calling :func:`loss_and_grads` many times (the GD
-    loop, :func:`zascheck.dynamics.gd`) lends it: the prefixes ``W_{l:1}`` and
-    the backward chain ``T_l`` are written into the same buffers at every call,
-    and the gradients into one fresh block per call, instead of ``3(L - 1)``
-    separately allocated matrices.  Speed only: the results are the same, bit
+    loop, :func:`zascheck.dynamics.gd`) lends it: the prefixes ``W_{l:1}`` (one
+    contiguous block) and the backward chain ``T_l`` (two buffers) are written
+    into the same storage at every call instead of ``2(L - 1)`` freshly
+    allocated matrices; only the gradients, which are returned, are new.  Speed only: the results are the same, bit
     for bit (the same products, :meth:`~zascheck.arith.Backend.mm_into`);
     backends without in-place arithmetic (``product_buffers`` returns ``None``)
     ignore it.  The reused buffers are private to the calls: nothing returned
@@ -135,12 +135,6 @@ class Workspace:
                 return None
             bufs = self._bufs[key] = new
         return bufs
-
-    @staticmethod
-    def fresh(b: Backend, n: int, x: Any, y: Any) -> list[Any] | None:
-        """``n`` new buffers for products shaped like ``x y`` (for results
-        that are returned), or ``None``."""
-        return b.product_buffers(x, y, n)
 
 
 def prefixes(
@@ -207,21 +201,15 @@ def _grads(
 ) -> list[Any]:
     """``G_l = T_l W_{l-1:1}^T`` with ``T_L = E X^T``, ``T_{l-1} = W_l^T T_l``
     (module docstring); with ``work`` the chain ``T_l`` alternates between two
-    of its buffers and the gradients are written into one fresh block."""
+    of its buffers (the gradients and ``T_1 = G_1`` are returned: fresh storage)."""
     t = e if target.X is None else b.mm(e, b.T(target.X))
     L = len(ws)
     out: list[Any] = [None] * L
-    tb = gb = None
-    if work is not None and L > 1:
-        tb = work.buffers(b, "T", 2, ws[-1], t)
-        gb = work.fresh(b, L, t, t)
+    tb = None if work is None or L == 1 else work.buffers(b, "T", 2, ws[-1], t)
     for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
-        if tb is None or gb is None:  # the same two products, in fresh storage
-            out[l] = b.mm(t, b.T(pre[l]))
-            t = b.mm(b.T(ws[l]), t)
-        else:
-            out[l] = b.mm_into(t, b.T(pre[l]), gb[l])
-            t = b.mm_into(b.T(ws[l]), t, tb[l % 2] if l > 1 else gb[0])
+        out[l] = b.mm(t, b.T(pre[l]))
+        wt = b.T(ws[l])
+        t = b.mm(wt, t) if tb is None or l == 1 else b.mm_into(wt, t, tb[l % 2])
     out[0] = t  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
     return out
 
