@@ -1,181 +1,350 @@
-"""Speed targets of the core, measured as ratios in one run.
+"""Every speed target of zascheck in one table, quiet and with one busy process.
 
-    python benchmarks/run.py            # full grid (about a minute)
-    python benchmarks/run.py --quick    # smaller grid
+    python benchmarks/run.py             # all targets, both conditions (a few minutes)
+    python benchmarks/run.py --quick     # fewer repeats (under a minute)
+    python benchmarks/run.py --report    # also the wall time of ``zascheck report`` (3+ minutes)
 
-Prints, for a grid of (L, d), the time of one GD step (``model.loss_and_grads``
-+ ``model.gd_update``: 3(L - 1) matrix products and L updates) in the float64,
-mp and ball backends, and two ratios against targets:
+Each target is a ratio of two timings taken INTERLEAVED in the same run (A, B,
+A, B, ...; the best of each, since other processes only ever add time), never
+a ratio against a number from another run.  Every target is measured twice:
 
-* ball step at 128 bits, L = d = 10, within 10x of the float64 step;
-* float64 step at L = 1000, d = 100, at >= 60% of the throughput of plain
-  100 x 100 matrix products measured in the same run (throughput = matrix
-  products per second; a step counts its 3(L - 1) products).
+* **quiet**: as the machine is (the header prints the load average);
+* **busy**: with one CPU-burning subprocess that this script starts itself
+  (``python -c "while True: pass"``) and stops afterwards, so the condition of a
+  ``--jobs 2`` run or a report next to other work is reproducible.
 
-and, informational (no target), the spectral reduction's speed: one GD step
-of the reduced engine (:func:`zascheck.measure.spectral.mode_step`, O(d) numpy
-operations after one SVD) against one full float64 matrix step at ``d = 100``,
-``L = 1000`` (both grids), with the loss gap after a few steps of each.
+Targets measured here (issue 15; ``benchmarks/README.md`` explains each):
 
-Timings are the best of several repeats (the minimum is the least noisy
-estimate of the cost; other processes only ever add time).  BLAS threads are
-chosen, not inherited: ``--threads N`` (default 1) through threadpoolctl, the
-same for both sides of each ratio.
+* ``f64 step / plain products``: the float64 GD step at ``L = 1000, d = 100``
+  (exactly the body of :func:`zascheck.dynamics.gd`'s loop: ``loss_and_grads``
+  with the loop's :class:`~zascheck.model.Workspace`, then ``gd_update`` into the
+  consumed gradients) does ``3(L - 1)`` matrix products; its throughput (products
+  per second) over that of plain ``100 x 100`` products written into one
+  preallocated output (``np.matmul(a, b, out=o)``, the machine's product speed)
+  must be ``>= 0.85``.  Fresh-output plain products (``a @ b``) and the same
+  ``3(L - 1)`` products over the step's working set (L distinct matrices, 80 MB,
+  no element-wise work) are printed beside it as informational rows: the second
+  is the memory-bound floor of any step that keeps all prefixes.
+
+and, informational: the ball (128 bits) over float64 step at ``L = d = 10``, the
+spectral reduction's step over the full float64 step at ``d = 100, L = 1000``,
+and (``--report``, quiet only) the standard report's wall time against 180 s.
+Every module ``benchmarks/targets_*.py`` adds its rows: it defines
+``measure(quick: bool = False) -> list[dict]`` with keys ``target``, ``value``,
+``goal``, ``pass`` and ``detail``, called once per condition.
+
+Exit status 1 when any target fails in any condition.  BLAS threads are chosen,
+not inherited: ``--threads N`` (default 1, :mod:`zascheck.threads`), the same
+for both sides of every ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
+import math
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from zascheck import inits, model
 from zascheck.arith import Backend, backend
 from zascheck.measure import spectral
-from zascheck.model import Target
+from zascheck.model import Target, Workspace
+from zascheck.threads import blas_threads
+
+HERE = Path(__file__).resolve().parent
+
+#: the issue's goals
+STEP_RATIO_GOAL = 0.85
+REPORT_SECONDS_GOAL = 180.0
 
 
-def best_time(fn: Callable[[], object], *, repeats: int = 5, min_seconds: float = 0.1) -> float:
-    """Seconds per call, best of ``repeats`` batches of about ``min_seconds`` each."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    n = max(1, int(min_seconds / one))
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / n)
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Seconds per call of each function, best of ``rounds``, calls interleaved
+    (one call of each per round, in order), after one warm-up call each."""
+    for f in fns.values():
+        f()
+    best = dict.fromkeys(fns, math.inf)
+    for _ in range(rounds):
+        for name, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            best[name] = min(best[name], time.perf_counter() - t0)
     return best
 
 
-def step_time(b: Backend, L: int, d: int) -> float:
-    rng = np.random.default_rng(0)
-    with b.session():
-        ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
-        target = Target.whitened(b, rng.standard_normal((d, d)))
-        eta = b.scalar(1e-3)
+def repeat(fn: Callable[[], object], n: int) -> Callable[[], None]:
+    """``fn`` called ``n`` times (to time calls shorter than the clock's noise)."""
 
-        def step() -> None:
-            _r, g = model.loss_and_grads(b, ws, target)
-            model.gd_update(b, ws, g, eta)
+    def run() -> None:
+        for _ in range(n):
+            fn()
 
-        return best_time(step, repeats=3 if L * d > 1000 else 5)
+    return run
 
 
-def matmul_time(d: int) -> float:
+def gd_step(b: Backend, L: int, d: int, seed: int = 0) -> Callable[[], object]:
+    """One float64 (or ``b``) GD step as :func:`zascheck.dynamics.gd` takes it,
+    on a fixed near-identity network (eq. 5.1) and a Gaussian ``Phi / sqrt(d)``:
+    each call starts from the same weights."""
+    rng = np.random.default_rng(seed)
+    ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
+    target = Target.whitened(b, rng.standard_normal((d, d)) / math.sqrt(d))
+    eta = b.scalar(1e-3)
+    work = Workspace.for_network(b, ws)
+
+    def step() -> object:
+        _r, g = model.loss_and_grads(b, ws, target, work)
+        return model.gd_update(b, ws, g, eta, consume_grads=work is not None)
+
+    return step
+
+
+def row(target: str, value: float, goal: str, ok: bool | None, detail: str) -> dict[str, Any]:
+    """One table row; ``ok`` None marks an informational row (no goal)."""
+    return {"target": target, "value": value, "goal": goal, "pass": ok, "detail": detail}
+
+
+def step_rows(quick: bool) -> list[dict[str, Any]]:
+    """The float64 step target at ``L = 1000, d = 100`` and its two informational
+    companions (fresh-output products, products over the step's working set)."""
+    L, d = 1000, 100
+    n = 3 * (L - 1)
     rng = np.random.default_rng(1)
     a, c = rng.standard_normal((d, d)), rng.standard_normal((d, d))
     out = np.empty((d, d))
+    chain_ws = [np.eye(d) + 0.01 * rng.standard_normal((d, d)) for _ in range(L)]
+    chain_out = [np.empty((d, d)) for _ in range(L)]
 
-    def mm() -> None:
-        np.matmul(a, c, out=out)
+    def plain_out() -> None:
+        for _ in range(n):
+            np.matmul(a, c, out=out)
 
-    return best_time(mm)
+    def plain_fresh() -> None:
+        for _ in range(n):
+            a @ c  # the product is the work
+
+    def working_set() -> None:
+        for i in range(n):
+            np.matmul(chain_ws[i % L], c, out=chain_out[i % L])
+
+    t = interleaved(
+        {
+            "step": gd_step(backend("float64"), L, d),
+            "out": plain_out,
+            "fresh": plain_fresh,
+            "set": working_set,
+        },
+        rounds=3 if quick else 6,
+    )
+    ratio = t["out"] / t["step"]
+    detail = (
+        f"L={L}, d={d}: step {t['step'] * 1e3:.0f} ms for {n} products; "
+        f"{n} plain products {t['out'] * 1e3:.0f} ms (out=)"
+    )
+    return [
+        row(
+            "f64 step / plain products (out=)",
+            ratio,
+            f">= {STEP_RATIO_GOAL}",
+            ratio >= STEP_RATIO_GOAL,
+            detail,
+        ),
+        row(
+            "f64 step / plain products (fresh)",
+            t["fresh"] / t["step"],
+            "-",
+            None,
+            f"{n} plain products {t['fresh'] * 1e3:.0f} ms (a @ b, fresh outputs)",
+        ),
+        row(
+            "f64 step / products on its working set",
+            t["set"] / t["step"],
+            "-",
+            None,
+            f"{n} products over {L} distinct {d}x{d} matrices {t['set'] * 1e3:.0f} ms",
+        ),
+    ]
 
 
-def reduced_vs_full(d: int = 100, L: int = 1000, steps: int = 5) -> dict[str, float]:
-    """Seconds per GD step from ZAS, full float64 model vs the reduced engine, at
-    ``d``, ``L`` (Gaussian ``Phi``, ``eta = 1e-6``); the SVD's one-off cost; and
-    the relative loss gap after ``steps`` steps of each (they must agree)."""
+def ball_row(quick: bool) -> dict[str, Any]:
+    """Ball at 128 bits over float64, one GD step at ``L = d = 10`` (informational:
+    the certified target is the float64-interval backend's row)."""
+    f64, ball = backend("float64"), backend("ball", 128)
+    with ball.session():
+        t = interleaved(
+            {"f64": repeat(gd_step(f64, 10, 10), 200), "ball": repeat(gd_step(ball, 10, 10), 5)},
+            rounds=3 if quick else 5,
+        )
+    r = (t["ball"] / 5) / (t["f64"] / 200)
+    return row(
+        "ball@128 / f64 step, L = d = 10",
+        r,
+        "-",
+        None,
+        f"f64 {t['f64'] / 200 * 1e6:.0f} us, ball {t['ball'] / 5 * 1e6:.0f} us",
+    )
+
+
+def reduced_row(quick: bool, d: int = 100, L: int = 1000, steps: int = 5) -> dict[str, Any]:
+    """Full float64 step over the spectral reduction's step
+    (:func:`zascheck.measure.spectral.mode_step`) from ZAS at ``d``, ``L``
+    (Gaussian ``Phi``, ``eta = 1e-6``), and the relative loss gap after ``steps``
+    steps of each (they must agree)."""
     rng = np.random.default_rng(0)
     phi = rng.standard_normal((d, d))
     b = backend("float64")
     target = Target.whitened(b, phi)
     eta = 1e-6
     ws = [b.matrix(w) for w in inits.zas(L, d)]
+    work = Workspace.for_network(b, ws)
 
     def full() -> None:
-        _r, g = model.loss_and_grads(b, ws, target)
-        model.gd_update(b, ws, g, eta)
+        _r, g = model.loss_and_grads(b, ws, target, work)
+        model.gd_update(b, ws, g, eta, consume_grads=True)
 
-    t0 = time.perf_counter()
     _u, sig, _v = spectral.aligned_svd(phi)
-    t_svd = time.perf_counter() - t0
     init = spectral.mode_init("zas", L)
     state = spectral.mode_start(sig, init)
-
-    def reduced() -> None:
-        spectral.mode_step(*state, sig, eta, init.p, init.q)
-
-    t_full = best_time(full, repeats=3, min_seconds=0.5)
-    t_red = best_time(reduced, repeats=5, min_seconds=0.1)
+    k = 1000
+    t = interleaved(
+        {
+            "full": full,
+            "reduced": repeat(lambda: spectral.mode_step(*state, sig, eta, init.p, init.q), k),
+        },
+        rounds=3 if quick else 5,
+    )
     wsf = [b.matrix(w) for w in inits.zas(L, d)]
     for _ in range(steps):
         _r, g = model.loss_and_grads(b, wsf, target)
         wsf = model.gd_update(b, wsf, g, eta)
     r_full = float(model.loss(b, wsf, target))
     r_red = float(spectral.reduced_gd(sig, init, eta, steps).losses[-1])
-    return {"full": t_full, "reduced": t_red, "svd": t_svd, "gap": abs(r_full - r_red) / r_full}
+    gap = abs(r_full - r_red) / r_full
+    return row(
+        f"full / reduced step, d = {d}, L = {L}",
+        t["full"] / (t["reduced"] / k),
+        "-",
+        None,
+        f"full {t['full'] * 1e3:.0f} ms, reduced {t['reduced'] / k * 1e6:.1f} us; "
+        f"loss gap after {steps} steps {gap:.1e}",
+    )
+
+
+def report_row() -> dict[str, Any]:
+    """Wall time of ``zascheck report --budget standard`` into a fresh folder
+    (no cache), against :data:`REPORT_SECONDS_GOAL`."""
+    out = Path(tempfile.mkdtemp(prefix="zascheck-bench-report-"))
+    exe = shutil.which("zascheck") or str(Path(sys.executable).with_name("zascheck"))
+    try:
+        t0 = time.perf_counter()
+        subprocess.run(
+            [exe, "report", "--budget", "standard", "--out", str(out), "--no-progress"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        secs = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return row(
+        "report --budget standard (s)",
+        secs,
+        f"<= {REPORT_SECONDS_GOAL:.0f}",
+        secs <= REPORT_SECONDS_GOAL,
+        f"{os.cpu_count()} cores, fresh folder, wall clock",
+    )
+
+
+def module_rows(quick: bool) -> list[dict[str, Any]]:
+    """Rows of every ``benchmarks/targets_*.py`` (their ``measure(quick)``)."""
+    rows = []
+    for path in sorted(HERE.glob("targets_*.py")):
+        try:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            assert spec is not None and spec.loader is not None
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            rows.extend(mod.measure(quick=quick))
+        except Exception as exc:  # a broken module is a failed row, not a lost table
+            rows.append(row(path.name, math.nan, "runs", False, f"{type(exc).__name__}: {exc}"))
+    return rows
+
+
+@contextlib.contextmanager
+def busy_process() -> Iterator[None]:
+    """One CPU-burning subprocess for the duration of the block (stopped by its pid)."""
+    p = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        p.kill()
+        p.wait()
+
+
+def measure_all(quick: bool) -> list[dict[str, Any]]:
+    """Every row, in one condition."""
+    return [*step_rows(quick), ball_row(quick), reduced_row(quick), *module_rows(quick)]
+
+
+def _cell(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return f"{'':>10} {'':<5}"
+    verdict = "-" if r["pass"] is None else ("PASS" if r["pass"] else "FAIL")
+    return f"{r['value']:>10.3g} {verdict:<5}"
+
+
+def print_table(quiet: list[dict[str, Any]], busy: list[dict[str, Any]]) -> bool:
+    """The table (target, goal, quiet value and verdict, busy value and verdict,
+    detail of the quiet run); True when no target failed."""
+    by_busy = {r["target"]: r for r in busy}
+    w = max(len(r["target"]) for r in quiet)
+    print(f"{'target':<{w}} {'goal':>8}  {'quiet':>10} {'':<5} {'busy':>10} {'':<5} detail (quiet)")
+    ok = True
+    for r in quiet:
+        b = by_busy.get(r["target"])
+        ok &= r["pass"] is not False and (b is None or b["pass"] is not False)
+        print(f"{r['target']:<{w}} {r['goal']:>8}  {_cell(r)} {_cell(b)} {r['detail']}")
+    for r in busy:
+        if r["target"] not in {q["target"] for q in quiet}:
+            ok &= r["pass"] is not False
+            print(f"{r['target']:<{w}} {r['goal']:>8}  {_cell(None)} {_cell(r)} {r['detail']}")
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="smaller grid")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (under a minute)")
+    ap.add_argument(
+        "--report",
+        action="store_true",
+        help="also time `zascheck report --budget standard` (quiet only, 3+ minutes)",
+    )
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     args = ap.parse_args(argv)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        print(f"BLAS threads: {args.threads} (threadpoolctl)")
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
-    grid = (
-        [(2, 2), (10, 10), (50, 10)]
-        if args.quick
-        else [(2, 2), (10, 10), (50, 10), (10, 30), (100, 20)]
-    )
-    f64, mp, ball = backend("float64"), backend("mp", 128), backend("ball", 128)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"{'L':>5} {'d':>4} {'float64':>12} {'ball@128':>12} {'mp@128':>12} {'ball/f64':>9} {'mp/f64':>9}"
+        f"BLAS threads: {args.threads} (threadpoolctl); {os.cpu_count()} cores; "
+        f"load average at start {load:.2f}"
     )
-    rows = {}
-    for L, d in grid:
-        tf = step_time(f64, L, d)
-        tb = step_time(ball, L, d)
-        tm = step_time(mp, L, d) if L * d * d <= 5000 else float("nan")
-        rows[(L, d)] = (tf, tb, tm)
-        mp_cell = f"{tm * 1e6:>10.1f}us" if tm == tm else f"{'(skipped)':>12}"
-        mp_ratio = f"{tm / tf:>9.1f}" if tm == tm else f"{'-':>9}"
-        print(
-            f"{L:>5} {d:>4} {tf * 1e6:>10.1f}us {tb * 1e6:>10.1f}us {mp_cell} {tb / tf:>9.2f} {mp_ratio}"
-        )
-    sys.stdout.flush()
-
-    ok = True
-    tf, tb, _ = rows[(10, 10)]
-    r1 = tb / tf
-    ok &= r1 <= 10
-    print(
-        f"\ntarget 1: ball@128 / float64 step at L = d = 10: {r1:.2f}x  (target <= 10x)  "
-        f"{'PASS' if r1 <= 10 else 'FAIL'}"
-    )
-
-    L, d = (1000, 100) if not args.quick else (200, 100)
-    t_step = step_time(f64, L, d)
-    t_mm = matmul_time(d)
-    products = 3 * (L - 1)
-    ratio = (products / t_step) / (1 / t_mm)
-    ok &= ratio >= 0.6
-    print(
-        f"target 2: float64 step at L = {L}, d = {d}: {t_step * 1e3:.1f} ms for {products} products; "
-        f"plain {d}x{d} product {t_mm * 1e6:.1f} us; throughput ratio {ratio:.2f}  (target >= 0.60)  "
-        f"{'PASS' if ratio >= 0.6 else 'FAIL'}"
-    )
-    sp = reduced_vs_full(100, 1000)
-    print(
-        f"spectral reduction (ZAS, Gaussian Phi, d = 100, L = 1000): full float64 step "
-        f"{sp['full'] * 1e3:.1f} ms, reduced step {sp['reduced'] * 1e6:.1f} us "
-        f"(x{sp['full'] / sp['reduced']:.0f} faster; one SVD {sp['svd'] * 1e3:.1f} ms); "
-        f"relative loss gap after 5 steps {sp['gap']:.1e}  (informational)"
-    )
+    with blas_threads(args.threads):
+        quiet = measure_all(args.quick)
+        if args.report:
+            quiet.append(report_row())
+        with busy_process():
+            busy = measure_all(args.quick)
+    ok = print_table(quiet, busy)
+    print("\nall targets PASS" if ok else "\nsome target FAILS")
     return 0 if ok else 1
 
 

@@ -103,6 +103,26 @@ class Backend:
     def mm(self, a: Any, b: Any) -> Any:
         return a * b
 
+    # -- storage reuse (speed only; a backend without in-place arithmetic
+    # ignores ``out`` and every result is as without it) ---------------------
+    def product_buffers(self, a: Any, b: Any, n: int) -> list[Any] | None:
+        """``n`` buffers a later :meth:`mm_into` may write products shaped like
+        ``a b`` into; ``None`` when this backend has no in-place arithmetic
+        (the default)."""
+        return None
+
+    def mm_into(self, a: Any, b: Any, out: Any = None) -> Any:
+        """``a b``, written into ``out`` (from :meth:`product_buffers`, not aliasing
+        ``a`` or ``b``) when the backend can; returns the product either way,
+        equal to :meth:`mm`'s."""
+        return self.mm(a, b)
+
+    def sub_scaled_into(self, a: Any, s: Any, g: Any, out: Any = None) -> Any:
+        """``a - s g`` (as ``sub(a, scale(s, g))``), written into ``out`` when the
+        backend can (``out`` may be ``g`` itself, which is then overwritten, but
+        not ``a``)."""
+        return self.sub(a, self.scale(s, g))
+
     def T(self, a: Any) -> Any:
         raise NotImplementedError
 
@@ -263,6 +283,41 @@ class Float64Backend(Backend):
     def mm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a @ b
 
+    #: smallest product (entries) given buffers: below it numpy's allocation
+    #: is cheaper than the bookkeeping (benchmarks/README.md)
+    BUFFER_MIN_ENTRIES = 2048
+
+    def product_buffers(self, a: np.ndarray, b: np.ndarray, n: int) -> list[np.ndarray] | None:
+        """``n`` C-ordered arrays of the shape of ``a @ b``, views into one
+        contiguous block (numpy backs blocks of 4 MB and more with transparent
+        huge pages, so a chain of products over all of them has few TLB
+        misses: 1.5x faster than separate arrays at ``L = 1000, d = 100``);
+        ``None`` below :attr:`BUFFER_MIN_ENTRIES` entries, or for operands of
+        different ranks."""
+        shape = (*a.shape[:-1], b.shape[-1])
+        if a.ndim != b.ndim or math.prod(shape) < self.BUFFER_MIN_ENTRIES:
+            return None
+        return list(np.empty((n, *shape)))
+
+    def mm_into(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``a @ b`` written into ``out`` when given: the same BLAS call as
+        :meth:`mm` (bit for bit the same product), without allocating; a
+        freshly allocated 80 KB result costs page faults that are as slow as
+        the 100 x 100 product itself (``benchmarks/README.md``)."""
+        if out is None or out.shape != (*a.shape[:-1], b.shape[-1]):
+            return self.mm(a, b)
+        return np.matmul(a, b, out=out)
+
+    def sub_scaled_into(
+        self, a: np.ndarray, s: Any, g: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``a - s g`` with the roundings of ``sub(a, scale(s, g))`` (``s g``
+        rounded, then the difference), written into ``out`` when given."""
+        if out is None or out.shape != a.shape or g.shape != a.shape:
+            return a - s * g
+        np.multiply(g, s, out=out)
+        return np.subtract(a, out, out=out)
+
     def T(self, a: np.ndarray) -> np.ndarray:
         return a.T
 
@@ -286,6 +341,8 @@ class Float64Backend(Backend):
         return math.log(x)
 
     def is_finite(self, a: Any) -> bool:
+        if isinstance(a, float):  # a loss or a norm: math is 10 us faster than numpy here
+            return math.isfinite(a)
         return bool(np.all(np.isfinite(a)))
 
     def to_numpy(self, a: np.ndarray) -> np.ndarray:

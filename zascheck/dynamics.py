@@ -38,6 +38,7 @@ from zascheck import model
 from zascheck.arith import Backend
 from zascheck.errors import InputError
 from zascheck.model import Target
+from zascheck.threads import blas_threads
 
 __all__ = ["FlowRun", "GDRun", "SeriesBackend", "flow", "gd", "gd_step"]
 
@@ -130,12 +131,46 @@ def gd(
     if unknown:
         raise InputError(f"cannot record {', '.join(sorted(unknown))}")
     records: dict[str, list[Any]] = {k: [] for k in ("t", *record)} if record else {}
+    with blas_threads(d=max(max(b.shape(w)) for w in ws)):
+        losses, t, stop, ws = _gd_steps(
+            b,
+            ws,
+            target,
+            eta_b,
+            max_steps,
+            rel_tol,
+            observers,
+            records,
+            record_every,
+            blowup,
+            progress,
+        )
+    return GDRun(losses=losses, steps=t, stop=stop, ws=ws, eta=eta_b, records=records)
+
+
+def _gd_steps(
+    b: Backend,
+    ws: list[Any],
+    target: Target,
+    eta_b: Any,
+    max_steps: int,
+    rel_tol: float | None,
+    observers: Sequence[Observer],
+    records: dict[str, list[Any]],
+    record_every: int,
+    blowup: float,
+    progress: Callable[[int], None] | None,
+) -> tuple[list[Any], int, str, list[Any]]:
+    """The loop of :func:`gd` (arguments as there, already converted and
+    checked): ``(losses, steps, stop, final weights)``; fills ``records``."""
+    record = bool(records)
     losses: list[Any] = []
     r0f = None
     stop = "budget"
     t = 0
+    work = model.Workspace.for_network(b, ws)  # intermediates reused (large float64 layers)
     while True:
-        r, g = model.loss_and_grads(b, ws, target)
+        r, g = model.loss_and_grads(b, ws, target, work)
         losses.append(r)
         rf = b.to_float(r)
         if r0f is None:
@@ -167,11 +202,12 @@ def gd(
         if t >= max_steps:
             stop = "budget"
             break
-        ws = model.gd_update(b, ws, g, eta_b)
+        # the observers have seen g and nothing keeps it: W(t+1) may take its storage
+        ws = model.gd_update(b, ws, g, eta_b, consume_grads=work is not None)
         t += 1
         if progress is not None:
             progress(t)
-    return GDRun(losses=losses, steps=t, stop=stop, ws=ws, eta=eta_b, records=records)
+    return losses, t, stop, ws
 
 
 # ---------------------------------------------------------------------------

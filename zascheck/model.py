@@ -29,6 +29,7 @@ from zascheck.errors import InputError
 
 __all__ = [
     "Target",
+    "Workspace",
     "end_to_end",
     "grad_norms2",
     "grads",
@@ -98,12 +99,57 @@ def validate(b: Backend, ws: Sequence[Any], target: Target | None = None) -> Non
             )
 
 
-def prefixes(b: Backend, ws: Sequence[Any]) -> list[Any]:
-    """``[W_{0:1} = I, W_{1:1}, ..., W_{L:1}]`` (L + 1 matrices, L - 1 products)."""
+class Workspace:
+    """Storage that a loop calling :func:`loss_and_grads` many times (the GD
+    loop, :func:`zascheck.dynamics.gd`) lends it: the prefixes ``W_{l:1}`` (one
+    contiguous block) and the backward chain ``T_l`` (two buffers) are written
+    into the same storage at every call instead of ``2(L - 1)`` freshly
+    allocated matrices; only the gradients, which are returned, are new.  Speed only: the results are the same, bit
+    for bit (the same products, :meth:`~zascheck.arith.Backend.mm_into`);
+    backends without in-place arithmetic (``product_buffers`` returns ``None``)
+    ignore it.  The reused buffers are private to the calls: nothing returned
+    by :func:`loss_and_grads` lives in them.  One workspace per loop (not
+    shared between threads)."""
+
+    def __init__(self) -> None:
+        self._bufs: dict[str, list[Any]] = {}
+
+    @staticmethod
+    def for_network(b: Backend, ws: Sequence[Any]) -> Workspace | None:
+        """A workspace for GD on ``ws`` in ``b``, or ``None`` when it would not
+        be used: layers of different shapes, no in-place arithmetic, or matrices
+        too small for reuse to pay (:meth:`~zascheck.arith.Backend.product_buffers`)."""
+        shape = b.shape(ws[0])
+        if shape[0] != shape[1] or any(b.shape(w) != shape for w in ws):
+            return None
+        return Workspace() if b.product_buffers(ws[0], ws[0], 1) is not None else None
+
+    def buffers(self, b: Backend, key: str, n: int, x: Any, y: Any) -> list[Any] | None:
+        """``n`` reused buffers named ``key`` for products shaped like ``x y``
+        (remade when missing or of another count or shape); ``None`` for a
+        backend without in-place arithmetic."""
+        bufs = self._bufs.get(key)
+        if bufs is None or len(bufs) != n or bufs[0].shape != (*x.shape[:-1], y.shape[-1]):
+            new = b.product_buffers(x, y, n)
+            if new is None:
+                return None
+            bufs = self._bufs[key] = new
+        return bufs
+
+
+def prefixes(
+    b: Backend, ws: Sequence[Any], work: Workspace | None = None, *, identity: bool = True
+) -> list[Any]:
+    """``[W_{0:1} = I, W_{1:1}, ..., W_{L:1}]`` (L + 1 matrices, L - 1 products);
+    with ``work`` the products are written into its buffers (overwritten at
+    the next call with the same ``work``).  ``identity=False`` puts ``None``
+    in place of ``W_{0:1} = I`` (the gradient never multiplies by it: making
+    it is 10% of a GD step at ``L = 4, d = 2``)."""
     _, d0 = b.shape(ws[0])
-    out = [b.eye(d0), ws[0]]
-    for w in ws[1:]:
-        out.append(b.mm(w, out[-1]))
+    out = [b.eye(d0) if identity else None, ws[0]]
+    bufs = None if work is None else work.buffers(b, "pre", len(ws) + 1, ws[-1], ws[0])
+    for l, w in enumerate(ws[1:], start=2):
+        out.append(b.mm(w, out[-1]) if bufs is None else b.mm_into(w, out[-1], bufs[l]))
     return out
 
 
@@ -128,26 +174,42 @@ def loss(b: Backend, ws: Sequence[Any], target: Target) -> Any:
     return b.fro2(e) / 2
 
 
-def loss_and_grads(b: Backend, ws: Sequence[Any], target: Target) -> tuple[Any, list[Any]]:
-    """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3(L - 1)`` products."""
-    pre = prefixes(b, ws)
+def loss_and_grads(
+    b: Backend, ws: Sequence[Any], target: Target, work: Workspace | None = None
+) -> tuple[Any, list[Any]]:
+    """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3(L - 1)`` products;
+    ``work`` (a :class:`Workspace` kept across calls) saves the allocation of
+    the intermediates, with the same results."""
+    pre = prefixes(b, ws, work, identity=False)
     e = residual(b, pre[-1], target)
-    return b.fro2(e) / 2, _grads(b, ws, pre, e, target)
+    return b.fro2(e) / 2, _grads(b, ws, pre, e, target, work)
 
 
 def grads(b: Backend, ws: Sequence[Any], target: Target) -> list[Any]:
     """All ``L`` gradients ``G_l = dR/dW_l`` (eq. 2.5) without the loss."""
-    pre = prefixes(b, ws)
+    pre = prefixes(b, ws, identity=False)
     return _grads(b, ws, pre, residual(b, pre[-1], target), target)
 
 
-def _grads(b: Backend, ws: Sequence[Any], pre: list[Any], e: Any, target: Target) -> list[Any]:
+def _grads(
+    b: Backend,
+    ws: Sequence[Any],
+    pre: list[Any],
+    e: Any,
+    target: Target,
+    work: Workspace | None = None,
+) -> list[Any]:
+    """``G_l = T_l W_{l-1:1}^T`` with ``T_L = E X^T``, ``T_{l-1} = W_l^T T_l``
+    (module docstring); with ``work`` the chain ``T_l`` alternates between two
+    of its buffers (the gradients and ``T_1 = G_1`` are returned: fresh storage)."""
     t = e if target.X is None else b.mm(e, b.T(target.X))
     L = len(ws)
     out: list[Any] = [None] * L
+    tb = None if work is None or L == 1 else work.buffers(b, "T", 2, ws[-1], t)
     for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
         out[l] = b.mm(t, b.T(pre[l]))
-        t = b.mm(b.T(ws[l]), t)
+        wt = b.T(ws[l])
+        t = b.mm(wt, t) if tb is None or l == 1 else b.mm_into(wt, t, tb[l % 2])
     out[0] = t  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
     return out
 
@@ -164,6 +226,13 @@ def invariants(b: Backend, ws: Sequence[Any]) -> list[Any]:
     ]
 
 
-def gd_update(b: Backend, ws: Sequence[Any], grads: Sequence[Any], eta: Any) -> list[Any]:
-    """``W_l - eta G_l`` for every layer."""
+def gd_update(
+    b: Backend, ws: Sequence[Any], grads: Sequence[Any], eta: Any, *, consume_grads: bool = False
+) -> list[Any]:
+    """``W_l - eta G_l`` for every layer (new matrices; ``ws`` is unchanged).
+    With ``consume_grads`` a backend with in-place arithmetic writes ``W_l``'s
+    update into ``G_l``'s storage (the same numbers, bit for bit, without
+    allocating): the caller must not use ``grads`` afterwards."""
+    if consume_grads:
+        return [b.sub_scaled_into(w, eta, g, g) for w, g in zip(ws, grads, strict=True)]
     return [b.sub(w, b.scale(eta, g)) for w, g in zip(ws, grads, strict=True)]

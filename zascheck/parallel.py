@@ -1,8 +1,10 @@
 """Worker processes for ``zascheck check --jobs`` and ``zascheck report``: one pool, one policy.
 
 * never more workers than tasks or cores (``jobs`` is a ceiling, not a demand);
-* workers are started with ``spawn`` and one BLAS thread each (``OPENBLAS_NUM_THREADS=1``
-  etc. for the children), so ``jobs`` processes use ``jobs`` cores;
+* workers are started with ``spawn`` and one BLAS thread each, so ``jobs`` processes use
+  ``jobs`` cores: set with threadpoolctl in every worker (:func:`zascheck.threads.init_worker`,
+  the pool's initializer, and at the start of every Dask task), with the
+  ``OPENBLAS_NUM_THREADS=1`` etc. environment of the children as a second guard;
 * SIGTERM to the main process (``timeout``, ``kill``) becomes ``KeyboardInterrupt``
   (:func:`sigterm_as_interrupt`), and an interrupted pool terminates its workers;
 * results are yielded as they finish, with their index, so callers can cache or
@@ -21,8 +23,15 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-__all__ = ["effective_jobs", "imap_dask", "imap_processes", "parse_scheduler",
-           "sigterm_as_interrupt"]
+from zascheck.threads import blas_threads, init_worker
+
+__all__ = [
+    "effective_jobs",
+    "imap_dask",
+    "imap_processes",
+    "parse_scheduler",
+    "sigterm_as_interrupt",
+]
 
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -39,6 +48,10 @@ def effective_jobs(jobs: int | None, tasks: int) -> int:
 
 @contextlib.contextmanager
 def _single_threaded_children() -> Iterator[None]:
+    """``OPENBLAS_NUM_THREADS=1`` (and the OpenMP / MKL equivalents) in the
+    environment while the block runs, for the processes it spawns: the belt to
+    :func:`zascheck.threads.init_worker`'s braces (a library that reads only its
+    environment variable at load still starts with one thread)."""
     old = {k: os.environ.get(k) for k in _THREAD_VARS}
     for k in _THREAD_VARS:
         os.environ[k] = "1"
@@ -75,8 +88,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def imap_processes(fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int,
-                   scheduler: str | None = None) -> Iterator[tuple[int, Any]]:
+def imap_processes(
+    fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int, scheduler: str | None = None
+) -> Iterator[tuple[int, Any]]:
     """``(i, fn(payloads[i]))`` as they finish, in ``effective_jobs(jobs)``
     spawned processes (in this process when that is 1), or on a Dask cluster
     when ``scheduler`` is given (:func:`imap_dask`).  ``fn`` must be a
@@ -86,13 +100,17 @@ def imap_processes(fn: Callable[[Any], Any], payloads: Sequence[Any], jobs: int,
         yield from imap_dask(fn, payloads, scheduler)
         return
     n = effective_jobs(jobs, len(payloads))
-    if n == 1:
+    if n == 1:  # this process is the one worker: one BLAS thread, as in a pool
         for i, p in enumerate(payloads):
-            yield i, fn(p)
+            with blas_threads(1):
+                value = fn(p)
+            yield i, value
         return
     with _single_threaded_children():
         # workers are spawned lazily (at submit): the variables stay set for the pool's life
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
+        )
         try:
             pending: dict[Future[Any], int] = {}
             queue = list(range(len(payloads)))
@@ -127,20 +145,26 @@ def parse_scheduler(address: str) -> tuple[str, int | str]:
     from zascheck.errors import InputError
 
     if address.startswith("local:"):
-        n = address[len("local:"):]
+        n = address[len("local:") :]
         cores = os.cpu_count() or 1
         if not n.isdigit() or not 1 <= int(n) <= cores:
-            raise InputError(f"--scheduler {address}: expected local:N with 1 <= N <= {cores} "
-                             "(the cores of this machine)")
+            raise InputError(
+                f"--scheduler {address}: expected local:N with 1 <= N <= {cores} "
+                "(the cores of this machine)"
+            )
         return "local", int(n)
     if "://" in address and address.split("://", 1)[0] != "tcp":
-        raise InputError(f"--scheduler {address}: the scheme must be tcp:// (a tls:// cluster needs "
-                         "security settings zascheck does not take)")
+        raise InputError(
+            f"--scheduler {address}: the scheme must be tcp:// (a tls:// cluster needs "
+            "security settings zascheck does not take)"
+        )
     host = address.split("://", 1)[-1]
     name, _, port = host.rpartition(":")
     if not name or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InputError(f"--scheduler {address}: expected local:N or a scheduler address "
-                         "HOST:PORT (e.g. tcp://10.0.0.5:8786)")
+        raise InputError(
+            f"--scheduler {address}: expected local:N or a scheduler address "
+            "HOST:PORT (e.g. tcp://10.0.0.5:8786)"
+        )
     return "remote", address
 
 
@@ -163,8 +187,13 @@ def dask_client(address: str) -> Iterator[Any]:
         raise InputError(f"--scheduler needs dask.distributed: {exc}") from None
     if kind == "local":
         with _single_threaded_children():
-            cluster = LocalCluster(n_workers=int(arg), threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", silence_logs=40)
+            cluster = LocalCluster(
+                n_workers=int(arg),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=40,
+            )
         try:
             with Client(cluster) as client:
                 yield client
@@ -176,8 +205,10 @@ def dask_client(address: str) -> Iterator[Any]:
         try:
             client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
         except (TimeoutError, OSError):
-            raise InputError(f"--scheduler {address}: no worker joined the scheduler within "
-                             f"{WORKER_WAIT_SECONDS} s (start one: dask worker {address})") from None
+            raise InputError(
+                f"--scheduler {address}: no worker joined the scheduler within "
+                f"{WORKER_WAIT_SECONDS} s (start one: dask worker {address})"
+            ) from None
         yield client
     finally:
         client.close()
@@ -204,27 +235,36 @@ def _connect(client_type: Any, address: str, arg: str) -> Any:
     t.start()
     t.join(CONNECT_SECONDS + 5)
     if t.is_alive():
-        raise InputError(f"--scheduler {address}: no Dask scheduler answered within "
-                         f"{CONNECT_SECONDS + 5} s")
+        raise InputError(
+            f"--scheduler {address}: no Dask scheduler answered within {CONNECT_SECONDS + 5} s"
+        )
     if "error" in box:
         raise InputError(f"--scheduler {address}: cannot reach the scheduler ({box['error']})")
     return box["client"]
 
 
 def _on_worker(fn: Callable[[Any], Any], payload: Any) -> Any:
-    """``fn(payload)`` on a Dask worker.  The worker's own threads draw from the
+    """``fn(payload)`` on a Dask worker, with one BLAS thread
+    (:func:`zascheck.threads.init_worker`: a remote worker's environment is not
+    ours, so the limit is set here, in the task).  The worker's own threads draw from the
     ``random`` module while a hypothesis search runs, which hypothesis reports as
     a strategy using ``random`` (it is not: the searches seed their own
     generators); that one false warning is silenced here."""
     import warnings
 
+    init_worker()
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
+        warnings.filterwarnings(
+            "ignore", message="Do not use the `random` module inside strategies"
+        )
         return fn(payload)
 
 
-def imap_dask(fn: Callable[[Any], Any], payloads: Sequence[Any], address: str,
-              ) -> Iterator[tuple[int, Any]]:
+def imap_dask(
+    fn: Callable[[Any], Any],
+    payloads: Sequence[Any],
+    address: str,
+) -> Iterator[tuple[int, Any]]:
     """``(i, fn(payloads[i]))`` as they finish on the Dask cluster at ``address``.
 
     Every payload is one task (``pure=False``: run even if identical).  A worker

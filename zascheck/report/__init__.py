@@ -110,7 +110,14 @@ def plan(budget: str, seeds: int, seed: int, cards: list[str] | None = None,
 
 
 def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> dict[str, list[Case]]:
-    """Every case of the whole report (see :func:`plan`)."""
+    """Every case of the whole report (see :func:`plan`).
+
+    Each case's ``cost`` estimates its seconds, for the longest-first order of
+    :func:`zascheck.report.runner.run_cases` (a long case started last leaves the
+    other workers idle at the end).  The formulas are fitted to the per-case
+    ``_seconds`` of a standard report (2026-11-29, divided by the load: the
+    run's cases took 4x their idle time), and only order the work: they do
+    not change what any case computes."""
     cfg = report_config(budget)
     cb = cfg["check_budget"]
     p: dict[str, list[Case]] = {}
@@ -127,16 +134,16 @@ def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> di
                   for L in t41["depths"]]
     t43 = cfg["thm43"]
     p["thm43"] = [Case("thm43", {"L": L, "d": t43["d"], "fro": t43["fro"], "phi_seed": seed,
-                                 "rel_tol": t43["rel_tol"], "max_steps": t43["max_steps"]}, cost=4.0 * L)
+                                 "rel_tol": t43["rel_tol"], "max_steps": t43["max_steps"]}, cost=2.0 + 0.6 * L)
                   for L in t43["depths"]]
     em = cfg["etamax"]
     p["etamax"] = [Case("etamax", {"L": L, "d": t43["d"], "fro": t43["fro"], "phi_seed": seed,
                                    "rel_tol": em["rel_tol"], "max_steps": em["max_steps"],
-                                   "rel_width": em["rel_width"]}, cost=0.1 * L)
+                                   "rel_width": em["rel_width"]}, cost=1.0 + 0.13 * L)
                    for L in em["depths"]]
     dr = cfg["drift"]
     p["drift"] = [Case("drift", {"L": L, "d": dr["d"], "fro": dr["fro"], "phi_seed": seed, "steps": dr["steps"],
-                                 "bits": dr["bits"]}, cost=0.05 * L) for L in dr["depths"]]
+                                 "bits": dr["bits"]}, cost=0.004 * L) for L in dr["depths"]]
     f2 = cfg["fig2"]
     cases = []
     for phi, d, _g in FIG2_SERIES.values():
@@ -147,7 +154,7 @@ def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> di
                                            "fine": f2["fine100" if big else "fine"],
                                            "give_up": f2["give_up100" if big else "give_up"],
                                            "floor_octaves": f2["floor100"] if big else 6},
-                                  cost=(3.0 * L if big else 0.002 * L + 0.5 * d)))
+                                  cost=(0.14 * L if big else 0.3)))
     p["fig2"] = cases
     p["fig2-equiv"] = [Case("fig2-equiv", {"d": 100, "depths": FIG2_EQUIV_DEPTHS, "steps": 30}, cost=2.0)]
     ev = cfg["evidence"]
@@ -155,20 +162,20 @@ def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> di
     def chk(key: str, case: dict[str, Any], cost: float) -> Case:
         return Case("check", {"key": key, "budget": cb, "seed": seed, "case": case}, cost=cost)
 
-    p["alpha-gd"] = [chk("review.alpha.gd:gd", {"alphas": ev["alpha_gd"]["alphas"], "depths": [L]}, 0.5 * L)
+    p["alpha-gd"] = [chk("review.alpha.gd:gd", {"alphas": ev["alpha_gd"]["alphas"], "depths": [L]}, 0.22 * L * L)
                      for L in ev["alpha_gd"]["depths"]]
     p["last-ci"] = [chk("review.last-cI:flow", {"cs": ev["last_ci"]["cs"], "depths": [L], "phis": ["-I"]},
-                        0.3 * 3.0 ** (L - 2)) for L in ev["last_ci"]["depths"]]
+                        0.5 * 3.0 ** (L - 2)) for L in ev["last_ci"]["depths"]]
     al = ev["any_layer"]
     times = [float(x) for x in np.linspace(al["T"] / al["times"], al["T"], al["times"])]
-    p["any-layer"] = [chk("review.any-layer:flow", {"depths": [L], "times": times}, 0.6 * L)
+    p["any-layer"] = [chk("review.any-layer:flow", {"depths": [L], "times": times}, 0.35 * L * L)
                       for L in al["depths"]]
     f3 = cfg["fig3"]
     common = {k: f3[k] for k in ("L", "d", "eta", "max_steps", "rel_tol")} | {"seed": seed}
     chunk = max(1, math.ceil(seeds / FIG3_CASES))
     p["fig3"] = [Case("fig3", common | {"init": "zas", "indices": [1]}, cost=0.5)] + [
         Case("fig3", common | {"init": "near-identity", "indices": list(range(i, min(i + chunk, seeds)))},
-             cost=0.5 * chunk) for i in range(0, seeds, chunk)
+             cost=0.7 * chunk) for i in range(0, seeds, chunk)
     ]
     return p
 
