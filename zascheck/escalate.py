@@ -4,8 +4,9 @@ A case is evaluated first in a fast arithmetic (``float64`` or ``mp``) with an
 error budget.  If the comparison lands within that budget of the boundary
 (``inconclusive``), or comes out ``violated`` (a violation is only believed
 once re-checked), or ``certify=True`` asks for a proof, the *same case* is
-evaluated again on a ladder of rigorous arithmetics (ball arithmetic at 128,
-256, 512, 1024 bits by default; ``exact`` for identities) until one decides.
+evaluated again on a ladder of rigorous arithmetics (certified float64
+intervals, ``iv64``, then ball arithmetic at 128, 256, 512, 1024 bits by
+default; ``exact`` for identities) until one decides.
 The first decided verdict wins; if none decides, the verdict is
 ``inconclusive``.
 
@@ -16,12 +17,12 @@ the ladder calls it inside ``b.session()``.
 >>> from zascheck.escalate import escalate
 >>> out = escalate(lambda b: (b.scalar(1) / 3, b.scalar(1) / 2, 0.0), certify=True)
 >>> out.verdict.value, out.arithmetic, out.precision_bits
-('certified', 'ball', 128)
+('certified', 'iv64', 53)
 >>> def third_times_three(b):  # 3 (1/3) <= 1 is an equality: no precision decides it
 ...     return b.scalar(1) / 3 * 3, b.scalar(1), 0.0 if b.rigorous else 4 * b.unit_roundoff
 >>> out = escalate(third_times_three)
->>> out.verdict.value, [t["bits"] for t in out.tried]
-('inconclusive', [53, 128, 256, 512, 1024])
+>>> out.verdict.value, [(t["arithmetic"], t["bits"]) for t in out.tried][:3]
+('inconclusive', [('float64', 53), ('iv64', 53), ('ball', 128)])
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ from zascheck.result import Verdict, decide, margin_of
 
 __all__ = ["BALL_LADDER", "EXACT_LADDER", "Escalated", "Evaluation", "escalate"]
 
-#: Rigorous re-checks at rising precision.
+#: Rigorous re-checks at rising precision: certified float64 intervals first
+#: (:mod:`zascheck.iv64`, near float64 speed), then arb balls where 53 bits
+#: leave the comparison undecided.  Callers that climb only part of it slice
+#: it as ``BALL_LADDER[:1 + k]`` (iv64 and ``k`` ball rungs).
 BALL_LADDER: tuple[tuple[str, int], ...] = (
+    ("iv64", 53),
     ("ball", 128),
     ("ball", 256),
     ("ball", 512),
@@ -125,6 +130,24 @@ def _rung(
     evaluation raised :class:`ArithmeticError` (inconclusive at that rung)."""
     b = backend(arith, bits if arith in ("mp", "ball") else None)
     try:
+        return _evaluate_rung(evaluate, b, arith, relation, tried)
+    except (NotImplementedError, TypeError) as exc:
+        if arith != "iv64":
+            raise
+        # a case written for arb balls (a flint-only operation): iv64 cannot
+        # evaluate it, the ball rungs will; the attempt is on record
+        tried.append({"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive",
+                      "error": f"not evaluable in iv64: {exc}"})
+        return None
+
+
+def _evaluate_rung(
+    evaluate: Callable[[Backend], Evaluation | tuple[Any, Any, float]],
+    b: Backend, arith: str, relation: str, tried: list[dict[str, Any]],
+) -> Escalated | None:
+    """:func:`_rung` in backend ``b`` (its errors other than
+    :class:`ArithmeticError` propagate)."""
+    try:
         with b.session():
             ev = evaluate(b)
             if not isinstance(ev, Evaluation):
@@ -170,7 +193,7 @@ def escalate(
             continue
         last = res
         first = first or res
-        rigorous = arith in ("ball", "exact")
+        rigorous = arith in ("iv64", "ball", "exact")
         if res.verdict is Verdict.INCONCLUSIVE:
             continue
         if res.verdict is Verdict.VIOLATED and not rigorous and recheck_violations:
@@ -186,30 +209,6 @@ def escalate(
     # within the budget of the boundary stays inconclusive.
     if first is not None and first.verdict in (Verdict.HOLDS, Verdict.VIOLATED) \
             and last.verdict is Verdict.INCONCLUSIVE:
-        first.tried = tried
-        return first
-    last.tried = tried
-    return last
-    if last is None:
-        return Escalated(
-            Verdict.INCONCLUSIVE,
-            math.nan,
-            math.nan,
-            math.nan,
-            relation,
-            start[0],
-            start[1],
-            math.nan,
-            tried,
-        )
-    # The ladder ran out without a rigorous decision.  A first verdict that
-    # cleared its own error budget (holds / violated) stands; one that was
-    # within the budget of the boundary stays inconclusive.
-    if (
-        first is not None
-        and first.verdict in (Verdict.HOLDS, Verdict.VIOLATED)
-        and last.verdict is Verdict.INCONCLUSIVE
-    ):
         first.tried = tried
         return first
     last.tried = tried
