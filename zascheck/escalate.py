@@ -124,7 +124,10 @@ def _float(b: Backend, x: Any) -> float:
 
 def _rung(
     evaluate: Callable[[Backend], Evaluation | tuple[Any, Any, float]],
-    arith: str, bits: int, relation: str, tried: list[dict[str, Any]],
+    arith: str,
+    bits: int,
+    relation: str,
+    tried: list[dict[str, Any]],
 ) -> Escalated | None:
     """Evaluate one rung of the ladder; record it in ``tried``; ``None`` when the
     evaluation raised :class:`ArithmeticError` (inconclusive at that rung)."""
@@ -136,14 +139,23 @@ def _rung(
             raise
         # a case written for arb balls (a flint-only operation): iv64 cannot
         # evaluate it, the ball rungs will; the attempt is on record
-        tried.append({"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive",
-                      "error": f"not evaluable in iv64: {exc}"})
+        tried.append(
+            {
+                "arithmetic": arith,
+                "bits": b.prec,
+                "verdict": "inconclusive",
+                "error": f"not evaluable in iv64: {exc}",
+            }
+        )
         return None
 
 
 def _evaluate_rung(
     evaluate: Callable[[Backend], Evaluation | tuple[Any, Any, float]],
-    b: Backend, arith: str, relation: str, tried: list[dict[str, Any]],
+    b: Backend,
+    arith: str,
+    relation: str,
+    tried: list[dict[str, Any]],
 ) -> Escalated | None:
     """:func:`_rung` in backend ``b`` (its errors other than
     :class:`ArithmeticError` propagate)."""
@@ -152,18 +164,37 @@ def _evaluate_rung(
             ev = evaluate(b)
             if not isinstance(ev, Evaluation):
                 ev = Evaluation(*ev)
-            v = ev.verdict if ev.verdict is not None else decide(
-                b, ev.measured, ev.bound, relation=relation, err=ev.err)
+            v = (
+                ev.verdict
+                if ev.verdict is not None
+                else decide(b, ev.measured, ev.bound, relation=relation, err=ev.err)
+            )
             m, bd = _float(b, ev.measured), _float(b, ev.bound)
     except ArithmeticError as exc:
-        tried.append({"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive",
-                      "error": str(exc)})
+        tried.append(
+            {"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive", "error": str(exc)}
+        )
         return None
-    tried.append({"arithmetic": arith, "bits": b.prec, "verdict": v.value,
-                  **({"slack": ev.evidence["slack"]} if "slack" in ev.evidence else {})})
-    return Escalated(verdict=v, measured=m, bound=bd, margin=margin_of(m, bd, relation),
-                     relation=relation, arithmetic=arith, precision_bits=b.prec,
-                     err=float(ev.err), tried=list(tried), evidence=ev.evidence)
+    tried.append(
+        {
+            "arithmetic": arith,
+            "bits": b.prec,
+            "verdict": v.value,
+            **({"slack": ev.evidence["slack"]} if "slack" in ev.evidence else {}),
+        }
+    )
+    return Escalated(
+        verdict=v,
+        measured=m,
+        bound=bd,
+        margin=margin_of(m, bd, relation),
+        relation=relation,
+        arithmetic=arith,
+        precision_bits=b.prec,
+        err=float(ev.err),
+        tried=list(tried),
+        evidence=ev.evidence,
+    )
 
 
 def escalate(
@@ -202,13 +233,25 @@ def escalate(
             continue
         return res
     if last is None:
-        return Escalated(Verdict.INCONCLUSIVE, math.nan, math.nan, math.nan, relation,
-                         start[0], start[1], math.nan, tried)
+        return Escalated(
+            Verdict.INCONCLUSIVE,
+            math.nan,
+            math.nan,
+            math.nan,
+            relation,
+            start[0],
+            start[1],
+            math.nan,
+            tried,
+        )
     # The ladder ran out without a rigorous decision.  A first verdict that
     # cleared its own error budget (holds / violated) stands; one that was
     # within the budget of the boundary stays inconclusive.
-    if first is not None and first.verdict in (Verdict.HOLDS, Verdict.VIOLATED) \
-            and last.verdict is Verdict.INCONCLUSIVE:
+    if (
+        first is not None
+        and first.verdict in (Verdict.HOLDS, Verdict.VIOLATED)
+        and last.verdict is Verdict.INCONCLUSIVE
+    ):
         first.tried = tried
         return first
     last.tried = tried

@@ -17,39 +17,43 @@ The rounding model (round-to-nearest, the rounding mode is never changed;
 * ``fl(x * y) = x y (1 + d) + e``, ``|d| <= u``, ``|e| <= eta / 2``, ``d e = 0``
 
 (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM
-2002, Sec. 2.1-2.2, Theorem 2.2 and model (2.4), with the underflow term of
-Sec. 2.1 "gradual underflow").  From it, for an inner product of length
-``n`` evaluated in ANY order, with or without fused multiply-adds (so for
-every BLAS kernel),
+2002, Sec. 2.2: Theorem 2.2 and the standard model (2.4), with the
+gradual-underflow term of Sec. 2.1; Rump, "Fast interval matrix
+multiplication", Numer. Algorithms 61 (2012), Sec. 1, model (1.1)-(1.3) with
+``eps = u`` and ``eta``).  From it, for an inner product of length ``n``
+evaluated in ANY order, with or without fused multiply-adds (so for every
+BLAS kernel),
 
-    |fl(x^T y) - x^T y| <= gamma_n |x|^T |y| + n eta,   gamma_n = n u / (1 - n u)
+    |fl(x^T y) - x^T y| <= gamma_n |x|^T |y| + n eta,   gamma_n = n u / (1 - n u)   (I)
 
-(Higham, Sec. 3.1, eq. (3.5) and Lemma 3.1, plus ``n`` product underflows of
-at most ``eta / 2`` each, each amplified by at most ``(1 + u)^(n-1) <= 2``);
-this is the a-priori bound of Rump, "Fast interval matrix multiplication",
-Numer. Algorithms 61 (2012), Sec. 2, eq. (2.3) with its underflow term.
-For NONNEGATIVE operands, inductively over the summation tree,
+(Higham Sec. 3.1: Lemma 3.1 and the forward bound ``gamma_n |x|^T |y|``
+that follows it, Sec. 3.5 for matrix products; plus ``n`` product underflows
+of at most ``eta / 2`` each, amplified by at most ``(1 + u)^(n-1) <= 2``).
+For NONNEGATIVE operands, by induction over the summation tree with the
+model ``fl(x op y) = (x op y)/(1 + d)`` (Higham (2.5)),
 
     x^T y <= (1 + u)^n (fl(x^T y) + n eta / 2).                    (N)
 
-The matrix product (:meth:`Iv64Backend.mm`, midpoint-radius, Rump 2012,
-Sec. 3, and Rump, "INTLAB", 1999) is
+The matrix product (:meth:`Iv64Backend.mm`, midpoint-radius as in Rump 2012
+and INTLAB, Rump 1999) is
 
     mid = fl(mA mB),
     rad >= |mA| (gamma_n |mB| + rB) + rA (|mB| + rB) + n eta,
 
-which bounds (i) the rounding of the midpoint product, (ii) the radius terms
-``|mA| rB + rA (|mB| + rB)`` and the underflow of the midpoint product.  The
-radius is itself computed in floating point on nonnegative operands only
-(no cancellation), as ONE stacked product ``[|mA|, rA] @ [X1; X2]`` of
-length ``2 n`` with ``X1 = fl(fl(fl(g |mB|) + rB) + eta)`` (``g >= gamma_n``,
-the ``+ eta`` absorbs the underflow of ``g |mB|``) and
-``X2 = fl(|mB| + rB)``; by (N) and one factor ``(1 + u)`` per elementwise
-rounding the exact radius is at most ``(1 + u)^(2n + 3) (Q + 2 n eta)``
-with ``Q`` the computed product, and :func:`_infl` turns such a bound into
-a double that is provably above it (its docstring gives the proof).  Sums,
-scalings, the squared Frobenius norm and the conversions follow the same
-pattern; each method states its bound.
+which covers (i) the rounding of the midpoint product, by (I), (ii) the
+radius terms ``|mA| rB + rA (|mB| + rB)`` (every product of a point of A
+and a point of B).  The radius is computed in floating point on nonnegative
+operands only (no cancellation): with ``X1 = fl(fl(fl(g |mB|) + rB) + eta)``
+(``g = gamma_up(n) >= gamma_n``; the ``+ eta`` covers the underflow of
+``g |mB|``) and ``X2 = fl(|mB| + rB)``, ONE stacked ``numpy.matmul`` computes
+``[mA, |mA|, rA] @ [mB, X1, X2]`` (the left factor is the packed storage of
+:class:`MidRad`, the right one :func:`right_form`), and ``Q = fl(|mA| X1 +
+rA X2)``.  By (N) for each product, one factor ``1 + u`` for the sum and
+``(1 + u)^3`` for ``X1``, ``X2``, the exact radius is at most
+``(1 + u)^(n + 4) (Q + 2 n eta)``, and :func:`infl` turns that into a
+double provably above it (its docstring gives the proof).  Sums, scalings,
+the squared Frobenius norm and the conversions follow the same pattern;
+each method states its bound.
 
 Scalars (:class:`Iv1`) are inf-sup intervals of Python floats, every
 endpoint pushed one ulp outward (:mod:`zascheck.rounding`); ``exp`` and
@@ -325,16 +329,19 @@ class MidRad:
     ``numpy.matmul`` operand (:meth:`Iv64Backend.mm`), and the views
     ``mid``, ``absmid``, ``rad`` cost nothing.  Treat as immutable."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "right")
 
     def __init__(self, mid: np.ndarray, rad: np.ndarray) -> None:
         self.data = np.stack((mid, np.abs(mid), rad))
+        self.right: tuple[int, np.ndarray] | None = None
 
     @classmethod
-    def packed(cls, data: np.ndarray) -> MidRad:
-        """Wrap ``data = [mid, |mid|, rad]`` (shape ``(3, *shape)``) without copying."""
+    def packed(cls, data: np.ndarray, right: tuple[int, np.ndarray] | None = None) -> MidRad:
+        """Wrap ``data = [mid, |mid|, rad]`` (shape ``(3, *shape)``) without
+        copying; ``right`` = ``(n, X)``, the right-operand form of :func:`right_form`."""
         out = cls.__new__(cls)
         out.data = data
+        out.right = right
         return out
 
     @property
@@ -355,7 +362,12 @@ class MidRad:
 
     @property
     def T(self) -> MidRad:
-        return MidRad.packed(np.swapaxes(self.data, -1, -2))
+        # the right-operand form of A^T is the transpose of A's when the inner
+        # dimension (hence gamma_n) is the same: square matrices
+        r = self.right
+        keep = r is not None and self.data.shape[-1] == self.data.shape[-2]
+        rt = (r[0], np.swapaxes(r[1], -1, -2)) if keep and r is not None else None
+        return MidRad.packed(np.swapaxes(self.data, -1, -2), rt)
 
     def __getitem__(self, idx: Any) -> Any:
         idx = idx if isinstance(idx, tuple) else (idx,)
@@ -470,14 +482,7 @@ class Iv64Backend(Backend):
         if not isinstance(b, MidRad):
             b = self.matrix(b)
         n = a.data.shape[-1]
-        g = gamma_up(n)
-        ab, rb = b.absmid, b.rad
-        x = np.empty(b.data.shape)
-        x[0] = b.mid
-        np.multiply(ab, g, out=x[1])
-        x[1] += rb
-        x[1] += _ETA
-        np.add(ab, rb, out=x[2])
+        x = right_form(b, n)
         out = np.matmul(a.data, x)  # [mA @ mB, |mA| @ X1, rA @ X2] in one call
         q = out[2]
         q += out[1]
@@ -648,6 +653,25 @@ class Iv64Backend(Backend):
 
     def norm2(self, a: MidRad) -> float:
         return float(np.linalg.norm(a.mid, 2))
+
+
+def right_form(b: MidRad, n: int) -> np.ndarray:
+    """``[mB, X1, X2]`` (shape ``(3, *b.shape)``) of :meth:`Iv64Backend.mm`
+    for ``b`` as the right factor of a product of inner dimension ``n``:
+    ``X1 = fl(fl(fl(g |mB|) + rB) + eta)`` with ``g = gamma_up(n)``,
+    ``X2 = fl(|mB| + rB)``.  Cached on ``b`` (a prefix ``W_{l:1}`` is the
+    right factor twice per GD step, once transposed)."""
+    if b.right is not None and b.right[0] == n:
+        return b.right[1]
+    ab, rb = b.absmid, b.rad
+    x = np.empty(b.data.shape)
+    x[0] = b.mid
+    np.multiply(ab, gamma_up(n), out=x[1])
+    x[1] += rb
+    x[1] += _ETA
+    np.add(ab, rb, out=x[2])
+    b.right = (n, x)
+    return x
 
 
 def _sum(out: np.ndarray, ra: np.ndarray, rb: np.ndarray) -> MidRad:
