@@ -213,10 +213,11 @@ class Iv1:
     def sqr(self) -> Iv1:
         """``x^2`` (``[0, ...]`` when 0 is inside; tighter than ``x * x``)."""
         a, b = abs(self.lo), abs(self.hi)
-        hi = up1(max(a, b) ** 2) if max(a, b) < math.inf else math.inf
+        m, n = max(a, b), min(a, b)
+        hi = up1(m * m)  # x * x is correctly rounded (x ** 2 goes through libm's pow)
         if self.lo <= 0 <= self.hi:
             return Iv1(0.0, hi)
-        return Iv1(max(dn1(min(a, b) ** 2), 0.0), hi)
+        return Iv1(max(dn1(n * n), 0.0), hi)
 
     # rich comparisons: certain answers only (as arb)
     def __le__(self, o: Any) -> bool:
@@ -329,32 +330,30 @@ class MidRad:
     ``numpy.matmul`` operand (:meth:`Iv64Backend.mm`), and the views
     ``mid``, ``absmid``, ``rad`` cost nothing.  Treat as immutable."""
 
-    __slots__ = ("data", "right")
+    __slots__ = ("absmid", "data", "mid", "rad", "right")
 
     def __init__(self, mid: np.ndarray, rad: np.ndarray) -> None:
-        self.data = np.stack((mid, np.abs(mid), rad))
-        self.right: tuple[int, np.ndarray] | None = None
+        self._wrap(np.stack((mid, np.abs(mid), rad)), None)
+
+    def _wrap(self, data: np.ndarray, right: tuple[int, np.ndarray] | None) -> None:
+        # the three views are made once here: a view costs as much as a small
+        # ufunc call, and every operation reads its operands' views
+        self.data = data
+        self.mid, self.absmid, self.rad = data[0], data[1], data[2]
+        self.right = right
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...]) -> MidRad:
+        """An uninitialised result of matrix shape ``shape`` (fill all three views)."""
+        return cls.packed(np.empty((3, *shape)))
 
     @classmethod
     def packed(cls, data: np.ndarray, right: tuple[int, np.ndarray] | None = None) -> MidRad:
         """Wrap ``data = [mid, |mid|, rad]`` (shape ``(3, *shape)``) without
         copying; ``right`` = ``(n, X)``, the right-operand form of :func:`right_form`."""
         out = cls.__new__(cls)
-        out.data = data
-        out.right = right
+        out._wrap(data, right)
         return out
-
-    @property
-    def mid(self) -> np.ndarray:
-        return cast("np.ndarray", self.data[0])
-
-    @property
-    def absmid(self) -> np.ndarray:
-        return cast("np.ndarray", self.data[1])
-
-    @property
-    def rad(self) -> np.ndarray:
-        return cast("np.ndarray", self.data[2])
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -473,7 +472,7 @@ class Iv64Backend(Backend):
     # -- algebra -------------------------------------------------------------
     def mm(self, a: MidRad, b: MidRad) -> MidRad:
         """``a @ b``, shapes ``(..., r, n) @ (..., n, c)``; the bound of the
-        module docstring (Higham eq. (3.5), Rump 2012 Sec. 3):
+        module docstring ((I) and (N)):
         ``rad = infl(Q, n + 4, 4n)`` with ``Q = fl(fl(|mA| @ X1) + fl(rA @ X2))``
         (two products of length ``n`` and one sum: ``(1 + u)^(n + 1)`` by (N),
         times ``(1 + u)^3`` for ``X1``, ``X2``)."""
@@ -483,12 +482,12 @@ class Iv64Backend(Backend):
             b = self.matrix(b)
         n = a.data.shape[-1]
         x = right_form(b, n)
-        out = np.matmul(a.data, x)  # [mA @ mB, |mA| @ X1, rA @ X2] in one call
-        q = out[2]
-        q += out[1]
+        c = MidRad.packed(np.matmul(a.data, x))  # [mA @ mB, |mA| @ X1, rA @ X2] in one call
+        q = c.rad
+        q += c.absmid
         infl(q, n + 4, 4 * n)
-        np.abs(out[0], out=out[1])
-        return MidRad.packed(out)
+        np.abs(c.mid, out=c.absmid)
+        return c
 
     def T(self, a: MidRad) -> MidRad:
         return a.T
@@ -496,15 +495,15 @@ class Iv64Backend(Backend):
     def add(self, a: MidRad, b: MidRad) -> MidRad:
         """``a + b``: ``rad >= rA + rB + u |fl(mA + mB)|`` (the rounding of the
         sum, Higham Sec. 2.2), ``= infl(fl(fl(rA + rB) + fl(u |mid|)), 3, 1)``."""
-        out = np.empty(a.data.shape)
-        np.add(a.mid, b.mid, out=out[0])
-        return _sum(out, a.rad, b.rad)
+        c = MidRad.empty(a.shape)
+        np.add(a.mid, b.mid, out=c.mid)
+        return _sum(c, a.rad, b.rad)
 
     def sub(self, a: MidRad, b: MidRad) -> MidRad:
         """``a - b`` (as :meth:`add`)."""
-        out = np.empty(a.data.shape)
-        np.subtract(a.mid, b.mid, out=out[0])
-        return _sum(out, a.rad, b.rad)
+        c = MidRad.empty(a.shape)
+        np.subtract(a.mid, b.mid, out=c.mid)
+        return _sum(c, a.rad, b.rad)
 
     def scale(self, s: Any, a: MidRad) -> MidRad:
         """``s a`` for a scalar ``s = [ms - rs, ms + rs]``:
@@ -512,21 +511,21 @@ class Iv64Backend(Backend):
         (product rounding, Higham model (2.4) with underflow), inflated by
         ``infl(., 5, 4)``."""
         s = _iv1(s)
-        out = np.empty(a.data.shape)
+        c = MidRad.empty(a.shape)
         if s.lo == s.hi:  # a double: rs = 0
             ms, rs = s.lo, 0.0
         else:
             ms = _mid1(s)
             rs = max(up1(s.hi - ms), up1(ms - s.lo))
-        np.multiply(a.mid, ms, out=out[0])
-        np.abs(out[0], out=out[1])
-        np.multiply(a.rad, abs(ms), out=out[2])
-        rad = out[2]
-        rad += out[1] * _U
+        np.multiply(a.mid, ms, out=c.mid)
+        np.abs(c.mid, out=c.absmid)
+        rad = c.rad
+        np.multiply(a.rad, abs(ms), out=rad)
+        rad += c.absmid * _U
         if rs > 0:
             rad += (a.absmid + a.rad) * rs
         infl(rad, 5, 4)
-        return MidRad.packed(out)
+        return c
 
     def entries(self, a: MidRad) -> list[Iv1]:
         lo, hi = a.lower().ravel().tolist(), a.upper().ravel().tolist()
@@ -665,26 +664,27 @@ def right_form(b: MidRad, n: int) -> np.ndarray:
         return b.right[1]
     ab, rb = b.absmid, b.rad
     x = np.empty(b.data.shape)
-    x[0] = b.mid
-    np.multiply(ab, gamma_up(n), out=x[1])
-    x[1] += rb
-    x[1] += _ETA
-    np.add(ab, rb, out=x[2])
+    x0, x1, x2 = x
+    x0[...] = b.mid
+    np.multiply(ab, gamma_up(n), out=x1)
+    x1 += rb
+    x1 += _ETA
+    np.add(ab, rb, out=x2)
     b.right = (n, x)
     return x
 
 
-def _sum(out: np.ndarray, ra: np.ndarray, rb: np.ndarray) -> MidRad:
-    """Complete the enclosure of ``mA +- mB`` given ``out[0] = fl(mA +- mB)``:
+def _sum(c: MidRad, ra: np.ndarray, rb: np.ndarray) -> MidRad:
+    """Complete the enclosure ``c`` of ``mA +- mB`` given ``c.mid = fl(mA +- mB)``:
     the sum's rounding error is at most ``u |mid|`` (exact when subnormal)
     and ``fl(u |mid|) >= ulp(mid)/2`` whenever the sum is not exact, so
     ``rA + rB + u|mid| <= (1 + u)^3 (fl(fl(rA + rB) + fl(u |mid|)) + eta/2)``."""
-    np.abs(out[0], out=out[1])
-    rad = out[2]
+    np.abs(c.mid, out=c.absmid)
+    rad = c.rad
     np.add(ra, rb, out=rad)
-    rad += out[1] * _U
+    rad += c.absmid * _U
     infl(rad, 3, 1)
-    return MidRad.packed(out)
+    return c
 
 
 def _is_small_int(x: Any) -> bool:

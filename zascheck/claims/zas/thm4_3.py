@@ -302,6 +302,7 @@ def _run_case(
             "phi_fro": step.phi_fro,
             "init": init,
             "arithmetic_switched": switched,
+            "arithmetic_requested": arithmetic,
             "tried": tried,
         }
     )
@@ -418,7 +419,7 @@ def _result(per: dict[str, dict[str, Any]], init: str, *, user_target: bool) -> 
             f"at t = {o['worst_t']}, {o['arithmetic']}@{o['bits']}"
         )
         + (
-            f" [53-bit arithmetic replaced by ball: {o['arithmetic_switched']}]"
+            f" [{o['arithmetic_requested']} replaced by ball: {o['arithmetic_switched']}]"
             if o["arithmetic_switched"]
             else ""
         )
