@@ -272,3 +272,19 @@ def test_thm43_gd_skips_iv64_on_small_matrices() -> None:
     r = _thm43({"cases": [{"L": 2, "d": 2, "phi": "gaussian"}], "max_steps": 50})
     (case,) = r.evidence["per_case"].values()
     assert case["tried"][0]["verdict"] == "skipped" and r.arithmetic == "ball"
+
+
+def test_a_small_case_skips_the_iv64_rung_on_record() -> None:
+    from zascheck.escalate import IV64_MIN_D, escalate
+
+    def evaluate(b: Any) -> tuple[Any, Any, float]:
+        return b.scalar(1) / 3, b.scalar(1) / 2, 0.0
+
+    small = escalate(evaluate, certify=True, size=IV64_MIN_D - 1)
+    assert [(t["arithmetic"], t["verdict"]) for t in small.tried] == [
+        ("float64", "holds"),
+        ("iv64", "skipped"),
+        ("ball", "certified"),
+    ]
+    big = escalate(evaluate, certify=True, size=IV64_MIN_D)
+    assert big.arithmetic == "iv64"

@@ -35,7 +35,7 @@ from typing import Any
 from zascheck.arith import Backend, backend
 from zascheck.result import Verdict, decide, margin_of
 
-__all__ = ["BALL_LADDER", "EXACT_LADDER", "Escalated", "Evaluation", "escalate"]
+__all__ = ["BALL_LADDER", "EXACT_LADDER", "IV64_MIN_D", "Escalated", "Evaluation", "escalate"]
 
 #: Rigorous re-checks at rising precision: certified float64 intervals first
 #: (:mod:`zascheck.iv64`, near float64 speed), then arb balls where 53 bits
@@ -48,6 +48,13 @@ BALL_LADDER: tuple[tuple[str, int], ...] = (
     ("ball", 512),
     ("ball", 1024),
 )
+#: Smallest matrix size ``d`` at which the iv64 rung runs when a caller says
+#: the case's size (``escalate(..., size=d)``): below it numpy's per-call
+#: overhead makes iv64 slower than arb balls at 128 bits (GD step at L = 4,
+#: measured interleaved on this 2-core machine under load: iv64 / ball 3-4 at
+#: d = 6, 0.7-1.2 at d = 10, 0.1-0.15 at d = 20; benchmarks/targets_interval.py
+#: times the same step at L = d = 10 and L = 100, d = 20).
+IV64_MIN_D = 8
 #: Identities on exact (dyadic) inputs: one exact rational evaluation decides.
 EXACT_LADDER: tuple[tuple[str, int], ...] = (("exact", 0),)
 
@@ -205,6 +212,7 @@ def escalate(
     ladder: Sequence[tuple[str, int]] = BALL_LADDER,
     certify: bool = False,
     recheck_violations: bool = True,
+    size: int | None = None,
 ) -> Escalated:
     """Evaluate a case at ``start``, then up ``ladder`` until a verdict is decided.
 
@@ -213,13 +221,26 @@ def escalate(
     ``violated`` in a non-rigorous arithmetic and ``recheck_violations``, or
     when it is only ``holds`` in a non-rigorous arithmetic and ``certify``.
     An evaluation that raises :class:`ArithmeticError` (a flow that blew up,
-    balls too wide) counts as ``inconclusive`` at that rung.
+    balls too wide) counts as ``inconclusive`` at that rung.  ``size``: the
+    case's matrix size ``d``; below :data:`IV64_MIN_D` the iv64 rung is
+    recorded in ``tried`` as skipped (arb is faster there) and not run.
     """
     tried: list[dict[str, Any]] = []
+    skip: dict[str, Any] | None = None
+    if size is not None and size < IV64_MIN_D and any(a == "iv64" for a, _ in ladder):
+        ladder = [r for r in ladder if r[0] != "iv64"]
+        skip = {
+            "arithmetic": "iv64",
+            "bits": 53,
+            "verdict": "skipped",
+            "reason": f"d = {size} < {IV64_MIN_D}: arb balls are faster",
+        }
     last: Escalated | None = None
     first: Escalated | None = None
-    for arith, bits in (start, *ladder):
+    for i, (arith, bits) in enumerate((start, *ladder)):
         res = _rung(evaluate, arith, bits, relation, tried)
+        if i == 0 and skip is not None:  # on record where the ladder begins
+            tried.append(skip)
         if res is None:
             continue
         last = res

@@ -228,7 +228,7 @@ def eval_thm43(case: dict[str, Any], certify: bool) -> Escalated:
             },
         )
 
-    return escalate(evaluate, ladder=BALL_LADDER, certify=certify)
+    return escalate(evaluate, ladder=BALL_LADDER, certify=certify, size=d)
 
 
 def saddle_bound(c: float, L: int, t: float) -> float:

@@ -62,6 +62,7 @@ from typing import Any
 
 from zascheck import inits
 from zascheck.arith import Backend, backend
+from zascheck.escalate import IV64_MIN_D
 from zascheck import strategies as S
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
@@ -307,13 +308,6 @@ def _run_case(
         }
     )
     return f"L={L}/d={d}/{'user' if case.get('user') else spec}x{scale:g}", out
-
-
-#: Smallest ``d`` at which the GD run starts in iv64: below it numpy's per-call
-#: overhead makes an iv64 GD step slower than an arb ball step at 128 bits
-#: (measured with ``benchmarks/targets_interval.py``: at ``L = 4`` iv64 / ball
-#: = 3.1 at ``d = 6``, 0.7 at ``d = 10``, 0.12 at ``d = 20``).
-IV64_MIN_D = 8
 
 
 def _attempt(b: Backend, out: dict[str, Any]) -> dict[str, Any]:
