@@ -119,14 +119,12 @@ def infl(s: Any, k: int, m: int) -> Any:
     if not 0 <= k <= 2**20:
         raise InputError(f"rounding count {k} outside the proved range of infl")
     if isinstance(s, np.ndarray):
-        s *= _C[k] if k < len(_C) else np.float64(1.0 + (k + 1) * 2.0**-52)
+        s *= np.float64(1.0 + (k + 1) * 2.0**-52)
         s += np.float64((m + 1) * ETA)
         return s
     return s * (1.0 + (k + 1) * 2.0**-52) + (m + 1) * ETA
 
 
-#: the factors 1 + (k + 1) 2^-52 of :func:`infl` (exact doubles), as numpy scalars
-_C = [np.float64(1.0 + (k + 1) * 2.0**-52) for k in range(64)]
 _U = np.float64(U)
 _ETA = np.float64(ETA)
 
@@ -365,8 +363,8 @@ class MidRad:
         # dimension (hence gamma_n) is the same: square matrices
         r = self.right
         keep = r is not None and self.data.shape[-1] == self.data.shape[-2]
-        rt = (r[0], np.swapaxes(r[1], -1, -2)) if keep and r is not None else None
-        return MidRad.packed(np.swapaxes(self.data, -1, -2), rt)
+        rt = (r[0], r[1].swapaxes(-1, -2)) if keep and r is not None else None
+        return MidRad.packed(self.data.swapaxes(-1, -2), rt)
 
     def __getitem__(self, idx: Any) -> Any:
         idx = idx if isinstance(idx, tuple) else (idx,)
