@@ -2,7 +2,7 @@
 
 Every piece of mathematics in the package (the model, the dynamics, the checks)
 is written once against the small interface of :class:`Backend`, and runs in
-any of four arithmetics:
+any of five arithmetics:
 
 ``float64``
     numpy, IEEE double.  Fast; a verdict from it is "held numerically".
@@ -17,6 +17,10 @@ any of four arithmetics:
 ``exact``
     python-flint ``fmpq_mat``: exact rational arithmetic, for identities on
     small cases.
+``iv64``
+    float64 midpoint-radius intervals over numpy arrays
+    (:mod:`zascheck.iv64`): certified like ``ball``, at 53 bits and near
+    float64 speed; the first rung of the rigorous escalation ladder.
 
 Matrices are the backend's native objects (``ndarray``, ``mpmath.matrix``,
 ``arb_mat``, ``fmpq_mat``); scalars likewise.  Only the methods below are used
@@ -49,7 +53,7 @@ __all__ = [
     "backend",
 ]
 
-ARITHMETICS = ("float64", "mp", "ball", "exact")
+ARITHMETICS = ("float64", "mp", "ball", "exact", "iv64")
 MIN_PRECISION = 53
 
 
@@ -701,6 +705,12 @@ def backend(arithmetic: str = "float64", prec: int | None = None) -> Backend:
         return BallBackend(prec or 128)
     if arithmetic == "exact":
         return ExactBackend()
+    if arithmetic == "iv64":  # certified float64 intervals (zascheck/iv64.py)
+        if prec is not None and prec > 53:
+            raise InputError("iv64 arithmetic has 53 bits; use 'ball' for more")
+        from zascheck.iv64 import Iv64Backend
+
+        return Iv64Backend()
     raise InputError(f"unknown arithmetic {arithmetic!r}; choose one of {', '.join(ARITHMETICS)}")
 
 

@@ -538,7 +538,10 @@ def _finite_or_inconclusive(r: CheckResult) -> CheckResult:
     beyond the double range is still certainly above its bound)."""
     bad = [x for x in (r.measured, r.margin)
            if isinstance(x, float) and not math.isfinite(x)]
-    rigorous = r.arithmetic in ("ball", "exact") or r.arithmetic.startswith("ball+")
+    rigorous = all(  # every arithmetic that decided it encloses (iv64 too: zascheck/iv64.py)
+        a.strip() in ("ball", "exact", "iv64") or a.strip().startswith("ball+")
+        for a in r.arithmetic.split(",")
+    )
     keep = r.verdict is Verdict.INCONCLUSIVE or (r.verdict is Verdict.VIOLATED and rigorous)
     if bad and not keep:
         return dataclasses.replace(

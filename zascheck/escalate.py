@@ -4,8 +4,9 @@ A case is evaluated first in a fast arithmetic (``float64`` or ``mp``) with an
 error budget.  If the comparison lands within that budget of the boundary
 (``inconclusive``), or comes out ``violated`` (a violation is only believed
 once re-checked), or ``certify=True`` asks for a proof, the *same case* is
-evaluated again on a ladder of rigorous arithmetics (ball arithmetic at 128,
-256, 512, 1024 bits by default; ``exact`` for identities) until one decides.
+evaluated again on a ladder of rigorous arithmetics (certified float64
+intervals, ``iv64``, then ball arithmetic at 128, 256, 512, 1024 bits by
+default; ``exact`` for identities) until one decides.
 The first decided verdict wins; if none decides, the verdict is
 ``inconclusive``.
 
@@ -16,12 +17,12 @@ the ladder calls it inside ``b.session()``.
 >>> from zascheck.escalate import escalate
 >>> out = escalate(lambda b: (b.scalar(1) / 3, b.scalar(1) / 2, 0.0), certify=True)
 >>> out.verdict.value, out.arithmetic, out.precision_bits
-('certified', 'ball', 128)
+('certified', 'iv64', 53)
 >>> def third_times_three(b):  # 3 (1/3) <= 1 is an equality: no precision decides it
 ...     return b.scalar(1) / 3 * 3, b.scalar(1), 0.0 if b.rigorous else 4 * b.unit_roundoff
 >>> out = escalate(third_times_three)
->>> out.verdict.value, [t["bits"] for t in out.tried]
-('inconclusive', [53, 128, 256, 512, 1024])
+>>> out.verdict.value, [(t["arithmetic"], t["bits"]) for t in out.tried][:3]
+('inconclusive', [('float64', 53), ('iv64', 53), ('ball', 128)])
 """
 
 from __future__ import annotations
@@ -34,15 +35,26 @@ from typing import Any
 from zascheck.arith import Backend, backend
 from zascheck.result import Verdict, decide, margin_of
 
-__all__ = ["BALL_LADDER", "EXACT_LADDER", "Escalated", "Evaluation", "escalate"]
+__all__ = ["BALL_LADDER", "EXACT_LADDER", "IV64_MIN_D", "Escalated", "Evaluation", "escalate"]
 
-#: Rigorous re-checks at rising precision.
+#: Rigorous re-checks at rising precision: certified float64 intervals first
+#: (:mod:`zascheck.iv64`, near float64 speed), then arb balls where 53 bits
+#: leave the comparison undecided.  Callers that climb only part of it slice
+#: it as ``BALL_LADDER[:1 + k]`` (iv64 and ``k`` ball rungs).
 BALL_LADDER: tuple[tuple[str, int], ...] = (
+    ("iv64", 53),
     ("ball", 128),
     ("ball", 256),
     ("ball", 512),
     ("ball", 1024),
 )
+#: Smallest matrix size ``d`` at which the iv64 rung runs when a caller says
+#: the case's size (``escalate(..., size=d)``): below it numpy's per-call
+#: overhead makes iv64 slower than arb balls at 128 bits (GD step at L = 4,
+#: measured interleaved on this 2-core machine under load: iv64 / ball 3-4 at
+#: d = 6, 0.7-1.2 at d = 10, 0.1-0.15 at d = 20; benchmarks/targets_interval.py
+#: times the same step at L = d = 10 and L = 100, d = 20).
+IV64_MIN_D = 8
 #: Identities on exact (dyadic) inputs: one exact rational evaluation decides.
 EXACT_LADDER: tuple[tuple[str, int], ...] = (("exact", 0),)
 
@@ -119,28 +131,77 @@ def _float(b: Backend, x: Any) -> float:
 
 def _rung(
     evaluate: Callable[[Backend], Evaluation | tuple[Any, Any, float]],
-    arith: str, bits: int, relation: str, tried: list[dict[str, Any]],
+    arith: str,
+    bits: int,
+    relation: str,
+    tried: list[dict[str, Any]],
 ) -> Escalated | None:
     """Evaluate one rung of the ladder; record it in ``tried``; ``None`` when the
     evaluation raised :class:`ArithmeticError` (inconclusive at that rung)."""
     b = backend(arith, bits if arith in ("mp", "ball") else None)
     try:
+        return _evaluate_rung(evaluate, b, arith, relation, tried)
+    except (NotImplementedError, TypeError) as exc:
+        if arith != "iv64":
+            raise
+        # a case written for arb balls (a flint-only operation): iv64 cannot
+        # evaluate it, the ball rungs will; the attempt is on record
+        tried.append(
+            {
+                "arithmetic": arith,
+                "bits": b.prec,
+                "verdict": "inconclusive",
+                "error": f"not evaluable in iv64: {exc}",
+            }
+        )
+        return None
+
+
+def _evaluate_rung(
+    evaluate: Callable[[Backend], Evaluation | tuple[Any, Any, float]],
+    b: Backend,
+    arith: str,
+    relation: str,
+    tried: list[dict[str, Any]],
+) -> Escalated | None:
+    """:func:`_rung` in backend ``b`` (its errors other than
+    :class:`ArithmeticError` propagate)."""
+    try:
         with b.session():
             ev = evaluate(b)
             if not isinstance(ev, Evaluation):
                 ev = Evaluation(*ev)
-            v = ev.verdict if ev.verdict is not None else decide(
-                b, ev.measured, ev.bound, relation=relation, err=ev.err)
+            v = (
+                ev.verdict
+                if ev.verdict is not None
+                else decide(b, ev.measured, ev.bound, relation=relation, err=ev.err)
+            )
             m, bd = _float(b, ev.measured), _float(b, ev.bound)
     except ArithmeticError as exc:
-        tried.append({"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive",
-                      "error": str(exc)})
+        tried.append(
+            {"arithmetic": arith, "bits": b.prec, "verdict": "inconclusive", "error": str(exc)}
+        )
         return None
-    tried.append({"arithmetic": arith, "bits": b.prec, "verdict": v.value,
-                  **({"slack": ev.evidence["slack"]} if "slack" in ev.evidence else {})})
-    return Escalated(verdict=v, measured=m, bound=bd, margin=margin_of(m, bd, relation),
-                     relation=relation, arithmetic=arith, precision_bits=b.prec,
-                     err=float(ev.err), tried=list(tried), evidence=ev.evidence)
+    tried.append(
+        {
+            "arithmetic": arith,
+            "bits": b.prec,
+            "verdict": v.value,
+            **({"slack": ev.evidence["slack"]} if "slack" in ev.evidence else {}),
+        }
+    )
+    return Escalated(
+        verdict=v,
+        measured=m,
+        bound=bd,
+        margin=margin_of(m, bd, relation),
+        relation=relation,
+        arithmetic=arith,
+        precision_bits=b.prec,
+        err=float(ev.err),
+        tried=list(tried),
+        evidence=ev.evidence,
+    )
 
 
 def escalate(
@@ -151,6 +212,7 @@ def escalate(
     ladder: Sequence[tuple[str, int]] = BALL_LADDER,
     certify: bool = False,
     recheck_violations: bool = True,
+    size: int | None = None,
 ) -> Escalated:
     """Evaluate a case at ``start``, then up ``ladder`` until a verdict is decided.
 
@@ -159,18 +221,31 @@ def escalate(
     ``violated`` in a non-rigorous arithmetic and ``recheck_violations``, or
     when it is only ``holds`` in a non-rigorous arithmetic and ``certify``.
     An evaluation that raises :class:`ArithmeticError` (a flow that blew up,
-    balls too wide) counts as ``inconclusive`` at that rung.
+    balls too wide) counts as ``inconclusive`` at that rung.  ``size``: the
+    case's matrix size ``d``; below :data:`IV64_MIN_D` the iv64 rung is
+    recorded in ``tried`` as skipped (arb is faster there) and not run.
     """
     tried: list[dict[str, Any]] = []
+    skip: dict[str, Any] | None = None
+    if size is not None and size < IV64_MIN_D and any(a == "iv64" for a, _ in ladder):
+        ladder = [r for r in ladder if r[0] != "iv64"]
+        skip = {
+            "arithmetic": "iv64",
+            "bits": 53,
+            "verdict": "skipped",
+            "reason": f"d = {size} < {IV64_MIN_D}: arb balls are faster",
+        }
     last: Escalated | None = None
     first: Escalated | None = None
-    for arith, bits in (start, *ladder):
+    for i, (arith, bits) in enumerate((start, *ladder)):
         res = _rung(evaluate, arith, bits, relation, tried)
+        if i == 0 and skip is not None:  # on record where the ladder begins
+            tried.append(skip)
         if res is None:
             continue
         last = res
         first = first or res
-        rigorous = arith in ("ball", "exact")
+        rigorous = arith in ("iv64", "ball", "exact")
         if res.verdict is Verdict.INCONCLUSIVE:
             continue
         if res.verdict is Verdict.VIOLATED and not rigorous and recheck_violations:
@@ -178,18 +253,6 @@ def escalate(
         if res.verdict is Verdict.HOLDS and not rigorous and certify:
             continue
         return res
-    if last is None:
-        return Escalated(Verdict.INCONCLUSIVE, math.nan, math.nan, math.nan, relation,
-                         start[0], start[1], math.nan, tried)
-    # The ladder ran out without a rigorous decision.  A first verdict that
-    # cleared its own error budget (holds / violated) stands; one that was
-    # within the budget of the boundary stays inconclusive.
-    if first is not None and first.verdict in (Verdict.HOLDS, Verdict.VIOLATED) \
-            and last.verdict is Verdict.INCONCLUSIVE:
-        first.tried = tried
-        return first
-    last.tried = tried
-    return last
     if last is None:
         return Escalated(
             Verdict.INCONCLUSIVE,

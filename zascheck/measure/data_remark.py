@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from zascheck.arith import Backend, Float64Backend
+from zascheck.arith import Backend, Float64Backend, backend
 from zascheck.errors import InputError
 
 _F64 = Float64Backend()
@@ -180,6 +180,10 @@ def lambda_min_ball(b: Backend, gram: np.ndarray, *, largest: bool = False) -> A
     dyadic data is exact in doubles; see :func:`gram`)."""
     if not largest and _fmpq_mat(gram).det() == 0:
         return b.scalar(0)
+    if b.name == "iv64":  # arb's eigen-solver at 128 bits, enclosed outward into iv64
+        ball = backend("ball", 128)
+        with ball.session():
+            return b.scalar(lambda_min_ball(ball, gram, largest=largest))
     if not (b.rigorous and not b.exact):
         evf = np.linalg.eigvalsh(np.asarray(gram, dtype=float))
         return b.scalar(float(evf[-1] if largest else evf[0]))

@@ -201,7 +201,7 @@ def eval_thm43(case: dict[str, Any], certify: bool) -> Escalated:
             lambda b: Evaluation(
                 b.scalar(0), b.scalar(0), 0.0, evidence={"slack": math.inf, "note": "R(0) = 0"}
             ),
-            ladder=BALL_LADDER[:1],
+            ladder=BALL_LADDER[:2],
             certify=certify,
         )
 
@@ -228,7 +228,7 @@ def eval_thm43(case: dict[str, Any], certify: bool) -> Escalated:
             },
         )
 
-    return escalate(evaluate, ladder=BALL_LADDER, certify=certify)
+    return escalate(evaluate, ladder=BALL_LADDER, certify=certify, size=d)
 
 
 def saddle_bound(c: float, L: int, t: float) -> float:

@@ -29,10 +29,10 @@ from typing import Any, Union
 
 import numpy as np
 
-__all__ = ["Iv", "as_iv", "quiet"]
+from zascheck.rounding import dn as _dn
+from zascheck.rounding import up as _up
 
-_NINF = -np.inf
-_PINF = np.inf
+__all__ = ["Iv", "as_iv", "quiet"]
 
 Num = Union["Iv", float, int, np.ndarray]
 
@@ -46,15 +46,6 @@ def quiet() -> Any:
     (one context per call, not per operation: entering one costs as much as
     an interval product)."""
     return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
-
-
-def _dn(x: np.ndarray) -> np.ndarray:
-    # fmax(NaN, -inf) = -inf: a NaN endpoint becomes the whole line's end
-    return np.nextafter(np.fmax(x, _NINF), _NINF)
-
-
-def _up(x: np.ndarray) -> np.ndarray:
-    return np.nextafter(np.fmin(x, _PINF), _PINF)
 
 
 def as_iv(x: Num) -> Iv:

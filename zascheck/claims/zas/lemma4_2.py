@@ -253,7 +253,7 @@ def eval_lemma42(case: dict[str, Any], certify: bool) -> Escalated:
             evidence={"slack": ratio_slack(ch, allow), "integration_error": dw},
         )
 
-    return escalate(evaluate, ladder=BALL_LADDER[:2], certify=False)
+    return escalate(evaluate, ladder=BALL_LADDER[:3], certify=False)
 
 
 CARD.prop(

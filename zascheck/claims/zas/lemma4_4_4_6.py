@@ -550,7 +550,7 @@ def eval_lemmas(case: dict[str, Any], certify: bool) -> Escalated:
             },
         )
 
-    return escalate(evaluate, ladder=BALL_LADDER, certify=certify)
+    return escalate(evaluate, ladder=BALL_LADDER, certify=certify, size=d)
 
 
 CARD.prop(

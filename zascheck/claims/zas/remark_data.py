@@ -424,7 +424,7 @@ def eval_data(case: dict[str, Any], certify: bool) -> Escalated:
             },
         )
 
-    return escalate(evaluate, ladder=BALL_LADDER[:2])
+    return escalate(evaluate, ladder=BALL_LADDER[:3])
 
 
 CARD.prop(

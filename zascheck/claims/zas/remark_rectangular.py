@@ -147,7 +147,7 @@ def eval_rectangular(case: dict[str, Any], certify: bool) -> Escalated:
     def evaluate(b: Backend) -> Evaluation:
         return decay_eval(b, ws0, Target.whitened(b, case["phi"]), case["times"], 1, tight=False)
 
-    return escalate(evaluate, ladder=BALL_LADDER[:2])
+    return escalate(evaluate, ladder=BALL_LADDER[:3])
 
 
 CARD.prop(

@@ -313,7 +313,7 @@ def eval_saddle(case: dict[str, Any], certify: bool) -> Escalated:
             max(wt), u, err, verdict=verdict, evidence={"slack": slack, "w_T": wt, "spread": spread}
         )
 
-    return escalate(evaluate, ladder=BALL_LADDER[:1])
+    return escalate(evaluate, ladder=BALL_LADDER[:2])
 
 
 CARD.prop(

@@ -339,7 +339,7 @@ def eval_thm41(case: dict[str, Any], certify: bool) -> Escalated:
             b, ws0, Target.whitened(b, case["phi"]), case["times"], 1, tight=(L == 1 and zas)
         )
 
-    return escalate(evaluate, ladder=BALL_LADDER[:2])
+    return escalate(evaluate, ladder=BALL_LADDER[:3])
 
 
 CARD.prop(

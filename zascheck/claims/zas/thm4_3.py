@@ -22,11 +22,15 @@ Reading formalized (method ``gd``): for each case (depth ``L``, target) the
 step is the theorem's bound ``eta*`` computed exactly in rationals
 (:func:`zascheck.bounds.thm43_eta_exact`: ``phi^2`` is rational, so ``eta*``
 never underflows), rounded down to a double, or to a 64-bit dyadic where
-``eta*`` is below the double range (then float64 is replaced by ball
+``eta*`` is below the double range (then float64 / iv64 is replaced by ball
 arithmetic, and the result says so).  GD runs until ``R <= rel_tol R(0)`` or
-``max_steps``, and (4.5) is decided at every step: by enclosure in ball
-arithmetic (then ``certified`` for ``t <= N``, the steps decided), against a
-rounding budget in float64 (``holds``).  The "for all t" is covered only up to
+``max_steps``, and (4.5) is decided at every step: by enclosure (then
+``certified`` for ``t <= N``, the steps decided), first in certified float64
+intervals (``iv64``, :mod:`zascheck.iv64`; for ``d >= IV64_MIN_D``, where
+they are faster than arb) and, where their radii grow too wide to decide a
+step, again from ``t = 0`` in ball arithmetic at 128 bits and up (the case's
+``tried`` lists every attempt and skip); or against a rounding budget in
+float64 (``holds``).  The "for all t" is covered only up to
 ``N`` steps: the scope says so per case, and the claim-level verdict is never
 ``certified`` from it.  Not formalized: the ``O(L^3 log(1/eps))`` iteration
 count (``zas.fig2`` measures iteration counts), steps below the bound other
@@ -57,6 +61,8 @@ from fractions import Fraction
 from typing import Any
 
 from zascheck import inits
+from zascheck.arith import Backend, backend
+from zascheck.escalate import IV64_MIN_D
 from zascheck import strategies as S
 from zascheck.card import Card, RunContext
 from zascheck.card import Quantifier as Q
@@ -147,7 +153,7 @@ CARD = Card(
                 {"L": 9, "d": 2, "phi": "-I", "scale": 0.2},
             ],
             "max_steps": 10000,
-            "arithmetic": "ball",
+            "arithmetic": "iv64",
             "init": "zas",
         },
         "standard": {
@@ -157,7 +163,7 @@ CARD = Card(
                 {"L": 9, "d": 2, "phi": "-I", "scale": 0.2},
             ],
             "max_steps": 200000,
-            "arithmetic": "ball",
+            "arithmetic": "iv64",
             "init": "zas",
         },
         "thorough": {
@@ -255,21 +261,33 @@ def _run_case(
     step = theorem_step(phi_m, L, eta_factor)
     eta_used: float | Fraction = step.eta if eta is None else float(eta)
     arith, switched = arithmetic, None
-    if arithmetic == "float64" and eta is None and step.float64_obstacle():
+    tried: list[dict[str, Any]] = []
+    if arithmetic in ("float64", "iv64") and eta is None and step.float64_obstacle():
         arith, switched = "ball", step.float64_obstacle()
-    bits = ctx.bits(128)
-    if arith in ("ball", "mp") and eta is None:
-        bits = max(bits, step.bits_needed())
     ws0 = inits.make(init, L, d, seed=ctx.rng(20 + i))
-    while True:
-        b = ctx.backend(arith, bits)
+    b, out = None, None
+    if arith == "iv64" and ctx.precision is not None:  # --precision asks for balls at it
+        arith = "ball"
+    if arith == "iv64" and d < IV64_MIN_D:
+        tried.append(
+            {
+                "arithmetic": "iv64",
+                "bits": 53,
+                "verdict": "skipped",
+                "reason": f"d = {d} < {IV64_MIN_D}: arb balls are faster on small matrices",
+            }
+        )
+        arith = "ball"
+    if arith == "iv64":  # certified float64 intervals first; ball where they cannot decide
+        b = backend("iv64")
         with b.session():
             out = envelope_run(b, ws0, Target.whitened(b, phi_m), eta_used, max_steps, rel_tol)
-        undecided = out["verdict"] is Verdict.INCONCLUSIVE and b.rigorous and not b.exact
-        if undecided and bits * 2 <= step.max_bits():
-            bits *= 2
-            continue
-        break
+        tried.append(_attempt(b, out))
+        if out["verdict"] is Verdict.INCONCLUSIVE:
+            arith, b, out = "ball", None, None
+    if out is None:
+        b, out = _ball_run(ctx, arith, step, eta, ws0, phi_m, eta_used, max_steps, rel_tol, tried)
+    assert b is not None
     label = "user target (as given)" if case.get("user") else f"{spec} x {scale:g}"
     out.update(
         {
@@ -285,9 +303,53 @@ def _run_case(
             "phi_fro": step.phi_fro,
             "init": init,
             "arithmetic_switched": switched,
+            "arithmetic_requested": arithmetic,
+            "tried": tried,
         }
     )
     return f"L={L}/d={d}/{'user' if case.get('user') else spec}x{scale:g}", out
+
+
+def _attempt(b: Backend, out: dict[str, Any]) -> dict[str, Any]:
+    """One rung of the case's ladder, for the record: arithmetic, bits, verdict, steps decided."""
+    return {
+        "arithmetic": b.name,
+        "bits": b.prec,
+        "verdict": out["verdict"].value,
+        "steps": out["steps"],
+        "undecided_at": out["undecided_at"],
+    }
+
+
+def _ball_run(
+    ctx: RunContext,
+    arith: str,
+    step: Any,
+    eta: float | None,
+    ws0: list[Any],
+    phi_m: Any,
+    eta_used: float | Fraction,
+    max_steps: int,
+    rel_tol: float,
+    tried: list[dict[str, Any]],
+) -> tuple[Backend, dict[str, Any]]:
+    """:func:`envelope_run` in ``arith`` (float64, mp or ball), doubling the
+    ball precision (from 128 bits, or what the step needs) while undecided;
+    every rigorous attempt is appended to ``tried``."""
+    bits = ctx.bits(128)
+    if arith in ("ball", "mp") and eta is None:
+        bits = max(bits, step.bits_needed())
+    while True:
+        b = ctx.backend(arith, bits)
+        with b.session():
+            out = envelope_run(b, ws0, Target.whitened(b, phi_m), eta_used, max_steps, rel_tol)
+        if b.rigorous:
+            tried.append(_attempt(b, out))
+        undecided = out["verdict"] is Verdict.INCONCLUSIVE and b.rigorous and not b.exact
+        if undecided and bits * 2 <= step.max_bits():
+            bits *= 2
+            continue
+        return b, out
 
 
 def _scope(per: dict[str, dict[str, Any]], eta: str) -> dict[str, Any]:
@@ -351,8 +413,15 @@ def _result(per: dict[str, dict[str, Any]], init: str, *, user_target: bool) -> 
             f"at t = {o['worst_t']}, {o['arithmetic']}@{o['bits']}"
         )
         + (
-            f" [float64 replaced by ball: {o['arithmetic_switched']}]"
+            f" [{o['arithmetic_requested']} replaced by ball: {o['arithmetic_switched']}]"
             if o["arithmetic_switched"]
+            else ""
+        )
+        + (
+            " [iv64 undecided at t = " + str(o["tried"][0]["undecided_at"]) + ", rerun in ball]"
+            if len(o["tried"]) > 1
+            and o["tried"][0]["verdict"] == "inconclusive"
+            and o["tried"][0]["arithmetic"] == "iv64"
             else ""
         )
         for k, o in per.items()

@@ -1,0 +1,123 @@
+"""Speed targets of the certified float64-interval backend (issue 15, item 2).
+
+    python benchmarks/targets_interval.py            # prints the rows
+    python benchmarks/targets_interval.py --quick
+
+Target: one certified GD step in ``iv64`` (:mod:`zascheck.iv64`;
+``model.loss_and_grads`` + ``model.gd_update``, 3(L - 1) interval matrix
+products and L updates) costs at most 4x the same float64 step, at
+``L = d = 10`` and at ``L = 100, d = 20``.  The ball step at 128 bits is
+timed in the same run for reference (detail column only).
+
+Each ratio is of two timings taken INTERLEAVED in this run (float64, iv64,
+ball, float64, iv64, ball, ... and the best of each: other processes only
+add time), never against a number from another run; BLAS runs on one thread
+for every side (threadpoolctl), so the ratio compares the arithmetic, not
+the thread pool.  The interface is ``benchmarks/run.py``'s
+(``measure(quick) -> list[dict]``, one dict per target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from zascheck import inits, model
+from zascheck.arith import Backend, backend
+
+#: (L, d) of each target and its goal (iv64 step / float64 step)
+TARGETS = ((10, 10), (100, 20))
+GOAL = 4.0
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # no threadpoolctl: BLAS threads as inherited (said in the detail)
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _stepper(b: Backend, L: int, d: int) -> Callable[[], object]:
+    """One GD step from a fixed near-identity point (the step is not applied
+    to the state, so every call costs the same)."""
+    rng = np.random.default_rng(0)
+    ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
+    target = model.Target.whitened(b, rng.standard_normal((d, d)) / np.sqrt(d))
+    eta = b.scalar(2.0**-10)
+
+    def step() -> object:
+        _, g = model.loss_and_grads(b, ws, target)
+        return model.gd_update(b, ws, g, eta)
+
+    return step
+
+
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int, per: int) -> dict[str, float]:
+    """Seconds per call of each function: ``rounds`` rounds, each timing
+    ``per`` calls of every function in turn; the best round of each."""
+    best = dict.fromkeys(fns, float("inf"))
+    for f in fns.values():
+        f()  # warm-up (caches, lazy imports)
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(per):
+                f()
+            best[k] = min(best[k], (time.perf_counter() - t0) / per)
+    return best
+
+
+def measure(quick: bool = False) -> list[dict[str, Any]]:
+    """One row per target: ``{"target", "value" (iv64 / float64), "goal",
+    "pass", "detail" (the timings in microseconds, the ball ratio)}``."""
+    rows = []
+    names = ("float64", "iv64", "ball")
+    with _one_blas_thread():
+        for L, d in TARGETS:
+            bs = {n: backend(n) for n in names}
+            fns = {}
+            for n, b in bs.items():
+                with b.session():
+                    fns[n] = _stepper(b, L, d)
+            per = max(1, (200 if quick else 600) // (L * d // 10))
+            with bs["iv64"].session():  # numpy's error state for iv64 (no effect on the others)
+                t = interleaved(fns, rounds=3 if quick else 7, per=per)
+            ratio = t["iv64"] / t["float64"]
+            rows.append(
+                {
+                    "target": f"iv64 GD step / float64 step, L = {L}, d = {d}",
+                    "value": ratio,
+                    "goal": f"<= {GOAL:g}x",
+                    "pass": ratio <= GOAL,
+                    "detail": (
+                        f"float64 {t['float64'] * 1e6:.0f} us, iv64 {t['iv64'] * 1e6:.0f} us, "
+                        f"ball@128 {t['ball'] * 1e6:.0f} us (ball / float64 "
+                        f"{t['ball'] / t['float64']:.1f}x); best of interleaved rounds"
+                    ),
+                }
+            )
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    for r in measure(args.quick):
+        print(
+            f"{r['target']:<45} {r['value']:7.2f}  {r['goal']:<7} "
+            f"{'PASS' if r['pass'] else 'FAIL'}  {r['detail']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

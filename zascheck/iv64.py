@@ -1,0 +1,722 @@
+"""``iv64``: certified arithmetic at float64 speed (midpoint-radius intervals).
+
+Every number is a float64 interval that encloses the exact result of the
+computation on the exact inputs, so comparisons answer ``True`` / ``False``
+/ ``None`` (unknown) like the ``ball`` backend of :mod:`zascheck.arith`, but
+at 53 bits and on numpy arrays: a matrix is a :class:`MidRad` (a midpoint
+array ``mid`` and a radius array ``rad >= 0``, any leading stack axes), a
+scalar an :class:`Iv1` (two Python floats ``lo <= hi``).  Where 53 bits are
+not enough the radii grow until a comparison answers ``None``, and the
+escalation ladder (:mod:`zascheck.escalate`) moves on to arb balls.
+
+The rounding model (round-to-nearest, the rounding mode is never changed;
+``u = 2^-53``, ``eta = 2^-1074`` the smallest subnormal): for doubles ``x, y``
+
+* ``fl(x +- y) = (x +- y)(1 + d)``, ``|d| <= u`` (exact when the result is
+  subnormal), and ``|fl(x +- y) - (x +- y)| <= u |fl(x +- y)|``;
+* ``fl(x * y) = x y (1 + d) + e``, ``|d| <= u``, ``|e| <= eta / 2``, ``d e = 0``
+
+(Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM
+2002, Sec. 2.2: Theorem 2.2 and the standard model (2.4), with the
+gradual-underflow term of Sec. 2.1; Rump, "Fast interval matrix
+multiplication", Numer. Algorithms 61 (2012), Sec. 1, model (1.1)-(1.3) with
+``eps = u`` and ``eta``).  From it, for an inner product of length ``n``
+evaluated in ANY order, with or without fused multiply-adds (so for every
+BLAS kernel),
+
+    |fl(x^T y) - x^T y| <= gamma_n |x|^T |y| + n eta,   gamma_n = n u / (1 - n u)   (I)
+
+(Higham Sec. 3.1: Lemma 3.1 and the forward bound ``gamma_n |x|^T |y|``
+that follows it, Sec. 3.5 for matrix products; plus ``n`` product underflows
+of at most ``eta / 2`` each, amplified by at most ``(1 + u)^(n-1) <= 2``).
+For NONNEGATIVE operands, by induction over the summation tree with the
+model ``fl(x op y) = (x op y)/(1 + d)`` (Higham (2.5)),
+
+    x^T y <= (1 + u)^n (fl(x^T y) + n eta / 2).                    (N)
+
+The matrix product (:meth:`Iv64Backend.mm`, midpoint-radius as in Rump 2012
+and INTLAB, Rump 1999) is
+
+    mid = fl(mA mB),
+    rad >= |mA| (gamma_n |mB| + rB) + rA (|mB| + rB) + n eta,
+
+which covers (i) the rounding of the midpoint product, by (I), (ii) the
+radius terms ``|mA| rB + rA (|mB| + rB)`` (every product of a point of A
+and a point of B).  The radius is computed in floating point on nonnegative
+operands only (no cancellation): with ``X1 = fl(fl(fl(g |mB|) + rB) + eta)``
+(``g = gamma_up(n) >= gamma_n``; the ``+ eta`` covers the underflow of
+``g |mB|``) and ``X2 = fl(|mB| + rB)``, ONE stacked ``numpy.matmul`` computes
+``[mA, |mA|, rA] @ [mB, X1, X2]`` (the left factor is the packed storage of
+:class:`MidRad`, the right one :func:`right_form`), and ``Q = fl(|mA| X1 +
+rA X2)``.  By (N) for each product, one factor ``1 + u`` for the sum and
+``(1 + u)^3`` for ``X1``, ``X2``, the exact radius is at most
+``(1 + u)^(n + 4) (Q + 2 n eta)``, and :func:`infl` turns that into a
+double provably above it (its docstring gives the proof).  Sums, scalings,
+the squared Frobenius norm and the conversions follow the same pattern;
+each method states its bound.
+
+Scalars (:class:`Iv1`) are inf-sup intervals of Python floats, every
+endpoint pushed one ulp outward (:mod:`zascheck.rounding`); ``exp`` and
+``log`` go through an arb ball at 64 bits (libm is not correctly rounded)
+and are rounded outward.  Inputs: a double is exact; a ``Fraction``, a
+string, a flint ``fmpq`` or ``arb`` is enclosed (outward).  Overflow or NaN
+makes the result non-finite: :meth:`Iv64Backend.is_finite` says ``False``
+and comparisons answer ``None``.
+
+>>> b = Iv64Backend()
+>>> third = b.scalar(1) / 3
+>>> b.le(third * 3, 1), b.le(third, b.scalar("0.34"))
+(None, True)
+>>> a = b.matrix([[0.1, 0.2], [0.3, 0.4]])
+>>> p = b.mm(a, a)
+>>> b.le(b.fro2(p), 0.5), b.max_radius(p) < 1e-15
+(True, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from fractions import Fraction
+from functools import cache
+from typing import Any, cast
+
+import numpy as np
+
+from zascheck.arith import Backend
+from zascheck.errors import InputError
+from zascheck.rounding import ETA, U, dn, dn1, up, up1
+
+__all__ = ["Iv1", "Iv64Backend", "MidRad", "gamma_up", "infl"]
+
+
+# ---------------------------------------------------------------------------
+# Rounding-error bookkeeping for nonnegative quantities
+# ---------------------------------------------------------------------------
+@cache
+def gamma_up(n: int) -> float:
+    """A double ``g >= gamma_n = n u / (1 - n u)`` (Higham eq. (3.8)), ``u = 2^-53``.
+
+    Computed exactly in rationals and rounded up; raises :class:`InputError`
+    when ``n u >= 1/2`` (no useful a-priori bound)."""
+    if 2 * n >= 2**53:
+        raise InputError(f"inner dimension {n} too large for an a-priori float64 bound")
+    return up1(float(Fraction(n, 2**53 - n)))
+
+
+def infl(s: Any, k: int, m: int) -> Any:
+    """A double (array) ``>= (1 + u)^k (s + m eta / 2)`` for computed ``s >= 0``.
+
+    Returns ``fl(fl(s * c) + (m + 1) eta)`` (an array ``s`` is overwritten
+    in place: callers pass a temporary) with ``c = 1 + (k + 1) 2^-52``
+    (exact).  Proof: ``fl(s c) >= s c / (1 + u) - eta / 2`` and the addition
+    rounds by at most a factor ``1 + u`` (exact when subnormal), so the
+    result is ``>= s c / (1 + u)^2 + (m + 1/2) eta / (1 + u)``; and
+    ``(1 + u)^(k + 2) <= 1 + (2k + 2) u = c`` while ``(k + 2)^2 u <= k``
+    (every ``k <= 2^20`` used here), ``(m + 1/2)/(1 + u) >= (m / 2)(1 + u)^k``.
+    Overflow gives ``inf`` (still an upper bound)."""
+    if not 0 <= k <= 2**20:
+        raise InputError(f"rounding count {k} outside the proved range of infl")
+    if isinstance(s, np.ndarray):
+        s *= np.float64(1.0 + (k + 1) * 2.0**-52)
+        s += np.float64((m + 1) * ETA)
+        return s
+    return s * (1.0 + (k + 1) * 2.0**-52) + (m + 1) * ETA
+
+
+_U = np.float64(U)
+_ETA = np.float64(ETA)
+
+
+# ---------------------------------------------------------------------------
+# Scalars: inf-sup intervals of Python floats
+# ---------------------------------------------------------------------------
+class Iv1:
+    """A real interval ``[lo, hi]`` of two Python floats, outward rounded.
+
+    Arithmetic with Python numbers and other :class:`Iv1` encloses the exact
+    result; a NaN endpoint becomes the whole line.  Rich comparisons answer
+    as arb does: ``True`` only when certain (``a < b`` is ``False`` when
+    undecided, so use :meth:`Iv64Backend.le` for three answers)."""
+
+    __slots__ = ("hi", "lo")
+
+    def __init__(self, lo: float, hi: float | None = None) -> None:
+        self.lo = float(lo)
+        self.hi = self.lo if hi is None else float(hi)
+
+    def __repr__(self) -> str:
+        return f"Iv1({self.lo!r}, {self.hi!r})"
+
+    def is_finite(self) -> bool:
+        return math.isfinite(self.lo) and math.isfinite(self.hi)
+
+    def __neg__(self) -> Iv1:
+        return Iv1(-self.hi, -self.lo)
+
+    def __add__(self, o: Any) -> Iv1:
+        o = _iv1(o)
+        return Iv1(dn1(self.lo + o.lo), up1(self.hi + o.hi))
+
+    __radd__ = __add__
+
+    def __sub__(self, o: Any) -> Iv1:
+        o = _iv1(o)
+        return Iv1(dn1(self.lo - o.hi), up1(self.hi - o.lo))
+
+    def __rsub__(self, o: Any) -> Iv1:
+        return _iv1(o) - self
+
+    def __mul__(self, o: Any) -> Iv1:
+        o = _iv1(o)
+        if self.lo == self.hi and o.lo == o.hi:  # a product of two doubles
+            p = self.lo * o.lo
+            return Iv1(dn1(p), up1(p))
+        ps = (self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi)
+        if any(p != p for p in ps):  # 0 * inf
+            return Iv1(-math.inf, math.inf)
+        return Iv1(dn1(min(ps)), up1(max(ps)))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o: Any) -> Iv1:
+        o = _iv1(o)
+        if not (o.lo > 0 or o.hi < 0):
+            return Iv1(-math.inf, math.inf)
+        qs = (self.lo / o.lo, self.lo / o.hi, self.hi / o.lo, self.hi / o.hi)
+        if any(q != q for q in qs):  # inf / inf
+            return Iv1(-math.inf, math.inf)
+        return Iv1(dn1(min(qs)), up1(max(qs)))
+
+    def __rtruediv__(self, o: Any) -> Iv1:
+        return _iv1(o) / self
+
+    def __pow__(self, n: int) -> Iv1:
+        """``x^n`` for an integer ``n`` (binary powering; ``n < 0`` through ``1 / x^-n``)."""
+        if int(n) != n:
+            raise InputError(f"only integer powers here, got {n!r}; use Iv64Backend.power")
+        n = int(n)
+        if n < 0:
+            return 1 / self ** (-n)
+        out, base = Iv1(1.0), self
+        while n:
+            if n & 1:
+                out = out * base
+            n >>= 1
+            if n:
+                base = base.sqr()
+        return out
+
+    def sqr(self) -> Iv1:
+        """``x^2`` (``[0, ...]`` when 0 is inside; tighter than ``x * x``)."""
+        a, b = abs(self.lo), abs(self.hi)
+        m, n = max(a, b), min(a, b)
+        hi = up1(m * m)  # x * x is correctly rounded (x ** 2 goes through libm's pow)
+        if self.lo <= 0 <= self.hi:
+            return Iv1(0.0, hi)
+        return Iv1(max(dn1(n * n), 0.0), hi)
+
+    # rich comparisons: certain answers only (as arb)
+    def __le__(self, o: Any) -> bool:
+        return self.hi <= _iv1(o).lo
+
+    def __lt__(self, o: Any) -> bool:
+        return self.hi < _iv1(o).lo
+
+    def __ge__(self, o: Any) -> bool:
+        return self.lo >= _iv1(o).hi
+
+    def __gt__(self, o: Any) -> bool:
+        return self.lo > _iv1(o).hi
+
+    def __eq__(self, o: object) -> bool:
+        """Equal when both are the same point (as arb: certain equality only)."""
+        try:
+            oo = _iv1(o)
+        except InputError:
+            return NotImplemented
+        return self.lo == self.hi == oo.lo == oo.hi
+
+    def __float__(self) -> float:
+        return _mid1(self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _mid1(x: Iv1) -> float:
+    """The midpoint of ``x`` as a double (``lo`` or ``hi`` when the other is infinite)."""
+    if not math.isfinite(x.lo) or not math.isfinite(x.hi):
+        return x.hi if math.isfinite(x.hi) else x.lo if math.isfinite(x.lo) else math.nan
+    return 0.5 * x.lo + 0.5 * x.hi if abs(x.lo) > 1 or abs(x.hi) > 1 else (x.lo + x.hi) * 0.5
+
+
+def _enclose(x: Any) -> Iv1:
+    """An :class:`Iv1` around one input number: a double or an int exactly
+    representable is a point; a Fraction, a string, a flint ``fmpq`` / ``arb``
+    or a big int is rounded outward.  Raises :class:`InputError` for a
+    non-number or a non-finite input."""
+    if isinstance(x, Iv1):
+        return x
+    if isinstance(x, (float, np.floating)):
+        xf = float(x)
+        if not math.isfinite(xf):
+            raise InputError(f"non-finite number {x!r}")
+        return Iv1(xf)
+    name = type(x).__name__
+    if name == "arb":
+        return _from_arb(x)
+    if name == "mpf":  # an mpmath number: exactly man * 2^exp
+        if not math.isfinite(float(x)):
+            raise InputError(f"non-finite or out-of-range number {x!r}")
+        man, exp = x.man_exp
+        q = Fraction(int(man)) * Fraction(2) ** int(exp)
+        return _enclose(q)
+    if name == "fmpq":
+        q = Fraction(int(x.p), int(x.q))
+    elif name == "fmpz":
+        q = Fraction(int(x))
+    elif isinstance(x, (int, np.integer, Fraction)):
+        q = Fraction(int(x)) if not isinstance(x, Fraction) else x
+    elif isinstance(x, str):
+        try:
+            q = Fraction(x)
+        except ValueError:
+            raise InputError(f"not a number: {x!r}") from None
+    else:
+        try:
+            return _enclose(float(x))
+        except (TypeError, ValueError):
+            raise InputError(f"not a number: {x!r}") from None
+    try:
+        f = float(q)  # correctly rounded (Fraction.__float__ divides the integers exactly)
+    except OverflowError:
+        raise InputError(f"{x!r} is outside the double range") from None
+    if Fraction(f) == q:
+        return Iv1(f)
+    return Iv1(dn1(f), up1(f))
+
+
+def _from_arb(x: Any) -> Iv1:
+    """Outward doubles around an arb ball ``[m +- r]``."""
+    if not x.is_finite():
+        raise InputError(f"non-finite ball {x}")
+    m, r = float(x.mid()), up1(float(x.rad()))
+    return Iv1(dn1(dn1(m) - r), up1(up1(m) + r))
+
+
+def _iv1(x: Any) -> Iv1:
+    if isinstance(x, Iv1):
+        return x
+    if isinstance(x, float):
+        return Iv1(x)
+    if isinstance(x, int) and abs(x) <= 2**53:
+        return Iv1(float(x))
+    return _enclose(x)
+
+
+# ---------------------------------------------------------------------------
+# Matrices: midpoint-radius arrays
+# ---------------------------------------------------------------------------
+class MidRad:
+    """A matrix (or a stack of matrices, leading axes) of intervals
+    ``[mid - rad, mid + rad]`` over float64 arrays.
+
+    Stored packed as ``data`` of shape ``(3, *shape)`` = ``[mid, |mid|, rad]``
+    (``rad`` a rigorous upper bound of the distance from ``mid`` to the exact
+    value): the three left factors of a product are then one stacked
+    ``numpy.matmul`` operand (:meth:`Iv64Backend.mm`), and the views
+    ``mid``, ``absmid``, ``rad`` cost nothing.  Treat as immutable."""
+
+    __slots__ = ("absmid", "data", "mid", "rad", "right")
+
+    def __init__(self, mid: np.ndarray, rad: np.ndarray) -> None:
+        self._wrap(np.stack((mid, np.abs(mid), rad)), None)
+
+    def _wrap(self, data: np.ndarray, right: tuple[int, np.ndarray] | None) -> None:
+        # the three views are made once here: a view costs as much as a small
+        # ufunc call, and every operation reads its operands' views
+        self.data = data
+        self.mid, self.absmid, self.rad = data[0], data[1], data[2]
+        self.right = right
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...]) -> MidRad:
+        """An uninitialised result of matrix shape ``shape`` (fill all three views)."""
+        return cls.packed(np.empty((3, *shape)))
+
+    @classmethod
+    def packed(cls, data: np.ndarray, right: tuple[int, np.ndarray] | None = None) -> MidRad:
+        """Wrap ``data = [mid, |mid|, rad]`` (shape ``(3, *shape)``) without
+        copying; ``right`` = ``(n, X)``, the right-operand form of :func:`right_form`."""
+        out = cls.__new__(cls)
+        out._wrap(data, right)
+        return out
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return cast("tuple[int, ...]", self.data.shape[1:])
+
+    @property
+    def T(self) -> MidRad:
+        # the right-operand form of A^T is the transpose of A's when the inner
+        # dimension (hence gamma_n) is the same: square matrices
+        r = self.right
+        keep = r is not None and self.data.shape[-1] == self.data.shape[-2]
+        rt = (r[0], r[1].swapaxes(-1, -2)) if keep and r is not None else None
+        return MidRad.packed(self.data.swapaxes(-1, -2), rt)
+
+    def __getitem__(self, idx: Any) -> Any:
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        key = (slice(None), *idx)
+        d = self.data[key]
+        if d.ndim == 1:
+            m, r = float(d[0]), float(d[2])
+            if not math.isfinite(m):  # an overflowed midpoint: the whole line
+                return Iv1(-math.inf, math.inf)
+            return Iv1(dn1(m - r), up1(m + r))
+        return MidRad.packed(d)
+
+    def __repr__(self) -> str:
+        return f"MidRad(mid={self.mid!r}, rad={self.rad!r})"
+
+    def lower(self) -> np.ndarray:
+        """Entrywise lower bounds ``dn(mid - rad)`` (``-inf`` where the
+        midpoint overflowed: an overflowed entry encloses nothing finite)."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            lo = dn(self.mid - self.rad)
+        lo[~np.isfinite(self.mid)] = -np.inf
+        return cast("np.ndarray", lo)
+
+    def upper(self) -> np.ndarray:
+        """Entrywise upper bounds ``up(mid + rad)`` (``+inf`` where the midpoint overflowed)."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            hi = up(self.mid + self.rad)
+        hi[~np.isfinite(self.mid)] = np.inf
+        return cast("np.ndarray", hi)
+
+
+def _from_bounds(lo: np.ndarray, hi: np.ndarray) -> MidRad:
+    """The midpoint-radius enclosure of ``[lo, hi]`` (entrywise, ``lo <= hi``):
+    ``mid = fl(lo/2 + hi/2)``, ``rad = up(max(hi - mid, mid - lo))`` (each
+    difference rounded up by one ulp)."""
+    mid = 0.5 * lo + 0.5 * hi
+    rad = np.maximum(up(hi - mid), up(mid - lo))
+    return MidRad(mid, np.maximum(rad, 0.0))
+
+
+def _point(a: np.ndarray) -> MidRad:
+    return MidRad(a, np.zeros_like(a))
+
+
+class Iv64Backend(Backend):
+    """Certified float64 midpoint-radius interval arithmetic (``iv64``)."""
+
+    name = "iv64"
+    prec = 53
+    rigorous = True
+
+    # -- context -----------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Backend]:
+        """Overflow to ``inf`` and ``0 * inf`` are part of the arithmetic
+        (the result is then non-finite): numpy must not warn about them."""
+        with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+            yield self
+
+    # -- construction --------------------------------------------------------
+    def matrix(self, a: Any) -> MidRad:
+        """An enclosure of a matrix (``(r, c)``) or a stack (``(n, r, c)``):
+        float arrays are exact; lists of Fractions / strings / flint numbers,
+        ``arb_mat``, ``fmpq_mat`` and mpmath matrices are enclosed entry by
+        entry.  Raises :class:`InputError` for NaN / inf entries or a shape
+        that is not 2-D or 3-D."""
+        if isinstance(a, MidRad):
+            return a
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            arr = np.asarray(a, dtype=float)
+        else:
+            rows = _rows_of(a)
+            flat = [x for row in rows for x in (row if isinstance(row, list) else [row])]
+            if not all(isinstance(x, (float, np.floating)) or _is_small_int(x) for x in flat):
+                return self._enclose_rows(rows)
+            arr = np.array(rows, dtype=float)
+        if arr.ndim not in (2, 3):
+            raise InputError(f"expected a 2-D matrix or a stack, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise InputError("matrix contains NaN or infinite entries")
+        return _point(arr.copy())
+
+    def _enclose_rows(self, rows: list[list[Any]]) -> MidRad:
+        ivs = [[_enclose(x) for x in row] for row in rows]
+        lo = np.array([[x.lo for x in row] for row in ivs], dtype=float)
+        hi = np.array([[x.hi for x in row] for row in ivs], dtype=float)
+        if lo.ndim != 2:
+            raise InputError(f"expected a 2-D matrix, got shape {lo.shape}")
+        return _from_bounds(lo, hi)
+
+    def scalar(self, x: Any) -> Iv1:
+        return _iv1(x)
+
+    def eye(self, n: int) -> MidRad:
+        return _point(np.eye(n))
+
+    def zeros(self, r: int, c: int) -> MidRad:
+        return _point(np.zeros((r, c)))
+
+    def shape(self, a: MidRad) -> tuple[int, int]:
+        return cast("tuple[int, int]", a.mid.shape[-2:])
+
+    # -- algebra -------------------------------------------------------------
+    def mm(self, a: MidRad, b: MidRad) -> MidRad:
+        """``a @ b``, shapes ``(..., r, n) @ (..., n, c)``; the bound of the
+        module docstring ((I) and (N)):
+        ``rad = infl(Q, n + 4, 4n)`` with ``Q = fl(fl(|mA| @ X1) + fl(rA @ X2))``
+        (two products of length ``n`` and one sum: ``(1 + u)^(n + 1)`` by (N),
+        times ``(1 + u)^3`` for ``X1``, ``X2``)."""
+        if not isinstance(a, MidRad):
+            a = self.matrix(a)
+        if not isinstance(b, MidRad):
+            b = self.matrix(b)
+        n = a.data.shape[-1]
+        x = right_form(b, n)
+        c = MidRad.packed(np.matmul(a.data, x))  # [mA @ mB, |mA| @ X1, rA @ X2] in one call
+        q = c.rad
+        q += c.absmid
+        infl(q, n + 4, 4 * n)
+        np.abs(c.mid, out=c.absmid)
+        return c
+
+    def T(self, a: MidRad) -> MidRad:
+        return a.T
+
+    def add(self, a: MidRad, b: MidRad) -> MidRad:
+        """``a + b``: ``rad >= rA + rB + u |fl(mA + mB)|`` (the rounding of the
+        sum, Higham Sec. 2.2), ``= infl(fl(fl(rA + rB) + fl(u |mid|)), 3, 1)``."""
+        c = MidRad.empty(a.shape)
+        np.add(a.mid, b.mid, out=c.mid)
+        return _sum(c, a.rad, b.rad)
+
+    def sub(self, a: MidRad, b: MidRad) -> MidRad:
+        """``a - b`` (as :meth:`add`)."""
+        c = MidRad.empty(a.shape)
+        np.subtract(a.mid, b.mid, out=c.mid)
+        return _sum(c, a.rad, b.rad)
+
+    def scale(self, s: Any, a: MidRad) -> MidRad:
+        """``s a`` for a scalar ``s = [ms - rs, ms + rs]``:
+        ``mid = fl(ms mA)``, ``rad >= |ms| rA + rs (|mA| + rA) + u |mid| + eta/2``
+        (product rounding, Higham model (2.4) with underflow), inflated by
+        ``infl(., 5, 4)``."""
+        s = _iv1(s)
+        c = MidRad.empty(a.shape)
+        if s.lo == s.hi:  # a double: rs = 0
+            ms, rs = s.lo, 0.0
+        else:
+            ms = _mid1(s)
+            rs = max(up1(s.hi - ms), up1(ms - s.lo))
+        np.multiply(a.mid, ms, out=c.mid)
+        np.abs(c.mid, out=c.absmid)
+        rad = c.rad
+        np.multiply(a.rad, abs(ms), out=rad)
+        rad += c.absmid * _U
+        if rs > 0:
+            rad += (a.absmid + a.rad) * rs
+        infl(rad, 5, 4)
+        return c
+
+    def entries(self, a: MidRad) -> list[Iv1]:
+        lo, hi = a.lower().ravel().tolist(), a.upper().ravel().tolist()
+        return [Iv1(x, y) for x, y in zip(lo, hi, strict=True)]
+
+    def fro2(self, a: MidRad) -> Iv1:
+        """``||A||_F^2 = sum a_ij^2`` (over a whole stack): upper bound from
+        ``x = fl(|m| + r)`` and (N); lower bound from ``y = max(fl(|m| - r), 0)``,
+        ``sum (exact |m| - r)^2 >= (1 - u)^2 (fl(y^T y)/(1 + u)^n - n eta/2)``."""
+        x = (a.absmid + a.rad).ravel()
+        y = np.maximum(a.absmid - a.rad, 0.0).ravel()
+        n = x.size
+        s_hi, s_lo = float(x @ x), float(y @ y)
+        hi = up1(float(infl(s_hi, n + 2, n)))
+        lo = dn1(dn1(s_lo / up1(1.0 + (n + 4) * 2.0**-52)) - (n + 1) * ETA)
+        return Iv1(max(lo, 0.0), hi)
+
+    def fro2_each(self, a: MidRad) -> list[Iv1]:
+        """``||A_i||_F^2`` of every matrix of a stack ``(n, r, c)``."""
+        return [self.fro2(a[i]) for i in range(a.mid.shape[0])]
+
+    def trace(self, a: MidRad) -> Iv1:
+        """Sum of the diagonal, each addition outward."""
+        r, c = self.shape(a)
+        s = Iv1(0.0)
+        for i in range(min(r, c)):
+            s = s + a[i, i]
+        return s
+
+    # -- scalar functions ------------------------------------------------------
+    def exp(self, x: Any) -> Iv1:
+        """``exp`` through arb at 64 bits (monotone: both ends), rounded outward."""
+        x = _iv1(x)
+        if not x.is_finite():
+            return Iv1(0.0, math.inf)
+        return Iv1(_arb_fn("exp", x.lo).lo, _arb_fn("exp", x.hi).hi)
+
+    def log(self, x: Any) -> Iv1:
+        """``log`` of an interval inside ``(0, inf)`` (the whole line when it
+        reaches 0 or below: the result is non-finite)."""
+        x = _iv1(x)
+        if not x.lo > 0 or not x.is_finite():
+            return Iv1(-math.inf, math.inf)
+        return Iv1(_arb_fn("log", x.lo).lo, _arb_fn("log", x.hi).hi)
+
+    def sqrt(self, x: Any) -> Iv1:
+        """Correctly rounded IEEE sqrt, each end one ulp outward (negative parts clipped)."""
+        x = _iv1(x)
+        lo = max(dn1(math.sqrt(max(x.lo, 0.0))), 0.0)
+        hi = up1(math.sqrt(x.hi)) if x.hi >= 0 else -math.inf
+        return Iv1(lo, hi)
+
+    def power(self, x: Any, n: Any) -> Iv1:
+        """``x^n``: integer ``n`` by binary powering; other ``n`` as
+        ``exp(n log x)`` for ``x > 0``."""
+        x = _iv1(x)
+        if isinstance(n, (int, np.integer)) or (isinstance(n, float) and n.is_integer()):
+            return x ** int(n)
+        return self.exp(self.log(x) * _iv1(n))
+
+    # -- comparisons ---------------------------------------------------------
+    def le(self, a: Any, b: Any) -> bool | None:
+        a, b = _iv1(a), _iv1(b)
+        if not (a.is_finite() and b.is_finite()):
+            return None
+        if a.hi <= b.lo:
+            return True
+        if a.lo > b.hi:
+            return False
+        return None
+
+    def lt(self, a: Any, b: Any) -> bool | None:
+        a, b = _iv1(a), _iv1(b)
+        if not (a.is_finite() and b.is_finite()):
+            return None
+        if a.hi < b.lo:
+            return True
+        if a.lo >= b.hi:
+            return False
+        return None
+
+    def is_finite(self, a: Any) -> bool:
+        if isinstance(a, MidRad):
+            return bool(np.isfinite(a.mid).all() and np.isfinite(a.rad).all())
+        return _iv1(a).is_finite()
+
+    # -- conversion ----------------------------------------------------------
+    def to_float(self, x: Any) -> float:
+        return _mid1(_iv1(x))
+
+    def radius(self, x: Any) -> float:
+        """A double ``r`` with ``[m - r, m + r]`` containing ``x``, ``m`` = :meth:`to_float`."""
+        x = _iv1(x)
+        m = _mid1(x)
+        if not x.is_finite():
+            return math.inf
+        return max(up1(x.hi - m), up1(m - x.lo), 0.0)
+
+    def radius_scalar(self, x: Any) -> Iv1:
+        return Iv1(self.radius(x))
+
+    def upper(self, x: Any) -> Iv1:
+        return Iv1(_iv1(x).hi)
+
+    def midpoint(self, a: MidRad) -> MidRad:
+        return _point(a.mid.copy())
+
+    def max_radius(self, a: Any) -> float:
+        if isinstance(a, MidRad):
+            return float(np.max(a.rad)) if a.rad.size else 0.0  # already rounded up
+        return self.radius(a)
+
+    def to_numpy(self, a: MidRad) -> np.ndarray:
+        return np.array(a.mid, dtype=float)
+
+    def to_str(self, x: Any, digits: int = 20) -> str:
+        x = _iv1(x)
+        return f"[{x.lo!r}, {x.hi!r}]"
+
+    # -- spectra (midpoints, as floats, like ball) ------------------------------
+    def eigvalsh(self, s: MidRad) -> list[float]:
+        m = s.mid
+        return [float(v) for v in np.linalg.eigvalsh((m + m.T) / 2)]
+
+    def norm2(self, a: MidRad) -> float:
+        return float(np.linalg.norm(a.mid, 2))
+
+
+def right_form(b: MidRad, n: int) -> np.ndarray:
+    """``[mB, X1, X2]`` (shape ``(3, *b.shape)``) of :meth:`Iv64Backend.mm`
+    for ``b`` as the right factor of a product of inner dimension ``n``:
+    ``X1 = fl(fl(fl(g |mB|) + rB) + eta)`` with ``g = gamma_up(n)``,
+    ``X2 = fl(|mB| + rB)``.  Cached on ``b`` (a prefix ``W_{l:1}`` is the
+    right factor twice per GD step, once transposed)."""
+    if b.right is not None and b.right[0] == n:
+        return b.right[1]
+    ab, rb = b.absmid, b.rad
+    x = np.empty(b.data.shape)
+    x0, x1, x2 = x
+    x0[...] = b.mid
+    np.multiply(ab, gamma_up(n), out=x1)
+    x1 += rb
+    x1 += _ETA
+    np.add(ab, rb, out=x2)
+    b.right = (n, x)
+    return x
+
+
+def _sum(c: MidRad, ra: np.ndarray, rb: np.ndarray) -> MidRad:
+    """Complete the enclosure ``c`` of ``mA +- mB`` given ``c.mid = fl(mA +- mB)``:
+    the sum's rounding error is at most ``u |mid|`` (exact when subnormal)
+    and ``fl(u |mid|) >= ulp(mid)/2`` whenever the sum is not exact, so
+    ``rA + rB + u|mid| <= (1 + u)^3 (fl(fl(rA + rB) + fl(u |mid|)) + eta/2)``."""
+    np.abs(c.mid, out=c.absmid)
+    rad = c.rad
+    np.add(ra, rb, out=rad)
+    rad += c.absmid * _U
+    infl(rad, 3, 1)
+    return c
+
+
+def _is_small_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and abs(int(x)) <= 2**53
+
+
+def _rows_of(a: Any) -> list[Any]:
+    """Nested rows of a list, an array of objects, a flint or an mpmath matrix."""
+    if isinstance(a, (list, tuple)):
+        return [list(r) if isinstance(r, (list, tuple, np.ndarray)) else r for r in a]
+    if isinstance(a, np.ndarray):
+        return cast("list[Any]", a.tolist())
+    if hasattr(a, "nrows") and hasattr(a, "entries"):  # flint arb_mat / fmpq_mat
+        r, c = a.nrows(), a.ncols()
+        es = list(a.entries())
+        return [es[i * c : (i + 1) * c] for i in range(r)]
+    if hasattr(a, "rows") and hasattr(a, "cols"):  # mpmath
+        return [[a[i, j] for j in range(a.cols)] for i in range(a.rows)]
+    if hasattr(a, "tolist"):
+        return cast("list[Any]", a.tolist())
+    raise InputError(f"cannot read a matrix from {type(a).__name__}")
+
+
+def _arb_fn(fn: str, x: float) -> Iv1:
+    """``fn(x)`` (``exp`` or ``log`` of a double) enclosed by an arb ball at 64
+    bits, rounded outward to doubles (libm's exp/log are not correctly rounded)."""
+    import flint
+
+    old = flint.ctx.prec
+    flint.ctx.prec = 64
+    try:
+        y = getattr(flint.arb(x), fn)()
+    finally:
+        flint.ctx.prec = old
+    if not y.is_finite():
+        return Iv1(-math.inf, math.inf) if fn == "log" else Iv1(0.0, math.inf)
+    return _from_arb(y)
