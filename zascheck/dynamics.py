@@ -511,9 +511,7 @@ def taylor_order(log_tol: float) -> int:
     return max(MIN_ORDER, math.ceil(-log_tol / 2) + 2)
 
 
-def _tolerance(
-    b: Backend, tol: float | None, order: int | None
-) -> tuple[float, float, int, int]:
+def _tolerance(b: Backend, tol: float | None, order: int | None) -> tuple[float, float, int, int]:
     """``(log tol, tol, lowest order, highest order)`` of :func:`flow`:
     ``tol`` by :func:`flow_log_tol` unless given (``1e-30`` in exact
     arithmetic), the highest order by :func:`taylor_order` unless given; a
@@ -686,9 +684,7 @@ def flow(
     out_ws = [list(ws) for _ in range(gi)]
     errors, layer_errors = [0.0] * gi, [list(lerr) for _ in range(gi)]
     while gi < len(times):
-        st = _TaylorStep.plan(
-            b, sb, ws, target, (lowest, order), log_tol, Fraction(times[-1]) - t
-        )
+        st = _TaylorStep.plan(b, sb, ws, target, (lowest, order), log_tol, Fraction(times[-1]) - t)
         # sample grid points that fall inside this step (dense output)
         while gi < len(times) and Fraction(times[gi]) <= t + st.h:
             tau = Fraction(times[gi]) - t
