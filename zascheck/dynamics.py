@@ -683,8 +683,14 @@ def flow(
     gi = sum(1 for x in times if x <= 0.0)  # samples at t = 0: the initial point
     out_ws = [list(ws) for _ in range(gi)]
     errors, layer_errors = [0.0] * gi, [list(lerr) for _ in range(gi)]
+    h_prev: Fraction | None = None
     while gi < len(times):
-        st = _TaylorStep.plan(b, sb, ws, target, (lowest, order), log_tol, Fraction(times[-1]) - t)
+        left = Fraction(times[-1]) - t
+        # a lower order is tried only where it may reach the end: the first
+        # step, or what is left is within twice the last step
+        low = lowest if h_prev is None or left <= 2 * h_prev else order
+        st = _TaylorStep.plan(b, sb, ws, target, (low, order), log_tol, left)
+        h_prev = st.h
         # sample grid points that fall inside this step (dense output)
         while gi < len(times) and Fraction(times[gi]) <= t + st.h:
             tau = Fraction(times[gi]) - t
