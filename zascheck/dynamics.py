@@ -500,13 +500,13 @@ def taylor_order(log_tol: float) -> int:
     per unit time ``n^2 tol^(-1/n) / rho`` is least at ``n = -ln(tol) / 2``,
     where ``h = rho / e^2``.  With the default tolerance (:func:`flow_log_tol`)
     this is ``(prec - 8) ln(2) / 2 + 2``: 44 at 128 bits, 88 at 256, 176 at
-    512, 352 at 1024, so the work of a flow grows like ``prec^2`` times the
+    512, 355 at 1024, so the work of a flow grows like ``prec^2`` times the
     cost of one product at ``prec`` bits.  A step stops below this order
     when a lower one already reaches the end of the integration
     (:meth:`_TaylorStep.plan`).
 
     >>> [taylor_order(flow_log_tol(p)) for p in (53, 128, 256, 1024)]
-    [18, 44, 88, 352]
+    [18, 44, 88, 355]
     """
     return max(MIN_ORDER, math.ceil(-log_tol / 2) + 2)
 
