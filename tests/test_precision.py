@@ -138,3 +138,25 @@ def test_saddle_flow_finishes_at_256_bits() -> None:
     res = _saddle_256()
     assert res.verdict is Verdict.HOLDS, res.notes
     assert res.precision_bits == 256
+
+
+@pytest.mark.parametrize("arith", ["exact", "ball", "float64"])
+def test_stacked_cauchy_sums_equal_the_term_by_term_ones(arith: str) -> None:
+    # SeriesBackend(block=B) sums B terms of a Cauchy product as one stacked
+    # product: exactly the same numbers in exact arithmetic, overlapping balls
+    b = backend(arith, 128) if arith == "ball" else backend(arith)
+    ws0 = [np.array([[1.0, 0.5], [0.0, 1.0]]), np.array([[0.5, 0.0], [0.25, 1.0]])]
+    with b.session():
+        tgt = Target.whitened(b, [[1.0, 0.0], [0.0, 2.0]])
+        ws = [b.matrix(w) for w in ws0]
+        plain = dynamics._taylor_coefficients(dynamics.SeriesBackend(b), ws, tgt, 20)
+        stacked = dynamics._taylor_coefficients(dynamics.SeriesBackend(b, block=4), ws, tgt, 20)
+        for layer_p, layer_s in zip(plain, stacked, strict=True):
+            for cp, cs in zip(layer_p, layer_s, strict=True):
+                for x, y in zip(b.entries(cp), b.entries(cs), strict=True):
+                    if arith == "exact":
+                        assert x == y
+                    elif arith == "ball":
+                        assert x.overlaps(y)
+                    else:
+                        assert x == pytest.approx(y, rel=1e-12, abs=1e-300)
