@@ -104,35 +104,38 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
     ids = _existing(list(FLOW_CHECKS))
     if not quick:
         ids += [c for c in precision_checks() if c not in ids]
-    rows: list[dict[str, Any]] = []
-    for cid in ids:
-        best = {128: float("inf"), 256: float("inf")}
-        for _ in range(2):  # interleaved: 128, 256, 128, 256
-            for bits in (128, 256):
-                best[bits] = min(best[bits], check_seconds(cid, bits)[0])
-        t512, v512 = check_seconds(cid, 512)
-        ratio = best[256] / max(best[128], 1e-9)
+    return [row for cid in ids for row in check_rows(cid, quick)]
+
+
+def check_rows(cid: str, quick: bool = False) -> list[dict[str, Any]]:
+    """The targets of one check (see :func:`measure`)."""
+    best = {128: float("inf"), 256: float("inf")}
+    for _ in range(2):  # interleaved: 128, 256, 128, 256
+        for bits in (128, 256):
+            best[bits] = min(best[bits], check_seconds(cid, bits)[0])
+    t512, v512 = check_seconds(cid, 512)
+    ratio = best[256] / max(best[128], 1e-9)
+    rows = [
+        {
+            "target": f"prec 256/128 {cid}",
+            "value": ratio,
+            "goal": "<= 4x",
+            "pass": ratio <= 4.0,
+            "detail": f"128 bits {best[128]:.2f} s, 256 bits {best[256]:.2f} s, "
+            f"512 bits {t512:.2f} s ({v512})",
+        }
+    ]
+    if not quick:
+        t1024, v1024 = check_seconds(cid, 1024)
         rows.append(
             {
-                "target": f"prec 256/128 {cid}",
-                "value": ratio,
-                "goal": "<= 4x",
-                "pass": ratio <= 4.0,
-                "detail": f"128 bits {best[128]:.2f} s, 256 bits {best[256]:.2f} s, "
-                f"512 bits {t512:.2f} s ({v512})",
+                "target": f"prec 1024 {cid}",
+                "value": t1024,
+                "goal": "<= 60 s",
+                "pass": t1024 <= 60.0 and v1024 != "limit",
+                "detail": f"1024 bits {t1024:.2f} s ({v1024}); 128 bits {best[128]:.2f} s",
             }
         )
-        if not quick:
-            t1024, v1024 = check_seconds(cid, 1024)
-            rows.append(
-                {
-                    "target": f"prec 1024 {cid}",
-                    "value": t1024,
-                    "goal": "<= 60 s",
-                    "pass": t1024 <= 60.0 and v1024 != "limit",
-                    "detail": f"1024 bits {t1024:.2f} s ({v1024}); 128 bits {best[128]:.2f} s",
-                }
-            )
     return rows
 
 
@@ -140,11 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="the flow checks, no 1024 bits")
     ap.add_argument("--list", action="store_true", help="list the checks that read --precision")
+    ap.add_argument("checks", nargs="*", help="claim:method ids (default: all, see --quick)")
     args = ap.parse_args(argv)
     if args.list:
         print("\n".join(precision_checks()))
         return 0
-    for r in measure(quick=args.quick):
+    ids = args.checks or _existing(list(FLOW_CHECKS))
+    if not args.checks and not args.quick:
+        ids += [c for c in precision_checks() if c not in ids]
+    for r in (row for cid in ids for row in check_rows(cid, args.quick)):
         ok = "PASS" if r["pass"] else "FAIL"
         print(
             f"{r['target']:<44} {r['value']:>9.2f}  {r['goal']:<8} {ok}  {r['detail']}", flush=True
