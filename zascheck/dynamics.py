@@ -415,7 +415,8 @@ class FlowRun:
     final one: the sum of the local truncation-error estimates (Frobenius norm
     over all layers) plus, in ball arithmetic, every radius dropped when the
     balls were re-centred.  ``steps`` and ``order`` describe the Taylor
-    integration.  In ball arithmetic the returned weights are midpoints: the
+    integration (``order``: the highest; the first and last steps may stop
+    lower, :meth:`_TaylorStep.plan`).  In ball arithmetic the returned weights are midpoints: the
     flow is integrated, not enclosed.
     """
 
@@ -737,6 +738,32 @@ class _TaylorStep:
         ]
 
 
+def _dense_output(
+    b: Backend,
+    st: _TaylorStep,
+    t: Fraction,
+    times: Sequence[float],
+    gi: int,
+    acc: tuple[float, list[Any]],
+    out: tuple[list[Any], list[float], list[Any]],
+) -> int:
+    """Sample the grid times ``times[gi:]`` that fall inside the step ``st``
+    from ``t`` (its Taylor polynomial at ``tau = time - t``): append to ``out``
+    = (weights, error estimates, layer error estimates), the estimates being
+    those accumulated before the step (``acc``) plus the step's over ``tau``.
+    Returns the index of the first time not reached."""
+    err, lerr = acc
+    out_ws, errors, layer_errors = out
+    while gi < len(times) and Fraction(times[gi]) <= t + st.h:
+        tau = Fraction(times[gi]) - t
+        sample = [_horner(b, c, b.scalar(tau)) for c in st.coefs]
+        out_ws.append([b.midpoint(w) for w in sample])
+        errors.append(err + st.tail(tau) + max(b.max_radius(w) for w in sample) * st.n_entries)
+        layer_errors.append(st.layer_errors(b, lerr, tau, sample))
+        gi += 1
+    return gi
+
+
 def flow(
     b: Backend,
     ws0: Sequence[Any],
@@ -756,10 +783,8 @@ def flow(
     ``2**-(prec - 8)`` (float64: ``1e-14``), handled through its logarithm so
     that any precision works (``2**-1092`` is below the smallest double).
     ``order`` is the highest Taylor order, by default :func:`taylor_order`
-    (about ``-ln(tol)/2``, Jorba-Zou, at least :data:`MIN_ORDER`); a step
-    stops at a lower order (not below :data:`MIN_ORDER`) when that one
-    already reaches ``times[-1]``.  A given ``order`` is used for every step.
-    ``FlowRun.order`` is the highest order.
+    (Jorba-Zou, ``~ -ln(tol)/2``); a step stops at a lower one (>= :data:`MIN_ORDER`)
+    that already reaches ``times[-1]``.  A given ``order`` is used for every step.
 
     ``until(t, ws, layer_errors)``, if given, is called after every Taylor
     step with the time reached, the weights and each layer's error estimate;
@@ -781,20 +806,11 @@ def flow(
     errors, layer_errors = [0.0] * gi, [list(lerr) for _ in range(gi)]
     h_prev: Fraction | None = None
     while gi < len(times):
-        left = Fraction(times[-1]) - t
-        # a lower order is tried only where it may reach the end: the first
-        # step, or what is left is within twice the last step
-        low = lowest if h_prev is None or left <= 2 * h_prev else order
+        left = Fraction(times[-1]) - t  # a lower order only where it may reach the end:
+        low = lowest if h_prev is None or left <= 2 * h_prev else order  # 1st or last steps
         st = _TaylorStep.plan(b, sb, ws, target, (low, order), log_tol, left)
         h_prev = st.h
-        # sample grid points that fall inside this step (dense output)
-        while gi < len(times) and Fraction(times[gi]) <= t + st.h:
-            tau = Fraction(times[gi]) - t
-            sample = [_horner(b, c, b.scalar(tau)) for c in st.coefs]
-            out_ws.append([b.midpoint(w) for w in sample])
-            errors.append(err + st.tail(tau) + max(b.max_radius(w) for w in sample) * st.n_entries)
-            layer_errors.append(st.layer_errors(b, lerr, tau, sample))
-            gi += 1
+        gi = _dense_output(b, st, t, times, gi, (err, lerr), (out_ws, errors, layer_errors))
         ws = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
         # The integration is not an enclosure, so ball radii only track the
         # rounding of this step: fold them into the error estimate and
