@@ -310,8 +310,11 @@ class SeriesBackend(Backend):
         if full >= 2 and self._stacking(a.coefs[0]):
             # B terms at a time: [a_(i+B-1) | ... | a_i] [c_(k-i-B+1); ...; c_(k-i)]
             starts = range(lo, lo + full * B, B)
-            rows = [self._row(a, i) for i in starts]
-            wins = [self._window(c, k - i - B + 1) for i in starts]
+            ra, wc = a.rows, c.windows  # built blocks looked up inline: this loop is hot
+            rows = [ra[i] if i in ra else self._row(a, i) for i in starts]
+            wins = [
+                wc[j] if j in wc else self._window(c, j) for j in (k - i - B + 1 for i in starts)
+            ]
             acc = reduce(self._add, map(self._mul, rows, wins))
             if lo + full * B <= hi:
                 acc = self._add(acc, self._terms(a, c, k, lo + full * B, hi))
