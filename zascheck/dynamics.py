@@ -31,9 +31,9 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import reduce
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -208,7 +208,7 @@ class _Node:
         self.shape = shape
         self.zero_from = zero_from
         # stacked blocks of coefficients, built once and reused by every
-        # coefficient of a product (SeriesBackend._stacked): ``flat`` the
+        # coefficient of a product (SeriesBackend._cauchy): ``flat`` the
         # entries of c_0, c_1, ... (row-major, concatenated), ``rows[i]`` =
         # [c_(i+B-1) | ... | c_i], ``windows[j]`` = [c_j; ...; c_(j+B-1)]
         self.flat: list[Any] = []
@@ -294,10 +294,20 @@ class SeriesBackend(Backend):
 
     def _cauchy(self, n: _Node, k: int) -> Any:
         """Coefficient ``k`` of the product ``n = a c``: ``sum_i a_i c_(k-i)``
-        over the ``i`` where neither factor is known to vanish.  The factors'
-        coefficients are memoised first, then summed in one ``map``/``reduce``
-        (no Python-level bookkeeping per term: this sum is the ``O(order^2)``
-        part of a Taylor step, :func:`taylor_order`)."""
+        over the ``i`` where neither factor is known to vanish.
+
+        This sum is the ``O(order^2)`` part of a Taylor step
+        (:func:`taylor_order`), and at the orders of 128-1024 bits its cost
+        is Python's per-operation overhead more than arithmetic.  So the
+        factors' coefficients are memoised first; then, with ``B = block >
+        1`` (:func:`cauchy_block`) and python-flint or numpy matrices, every
+        ``B`` consecutive terms are one product of stacked blocks,
+        ``[a_(i+B-1) | ... | a_i] [c_(k-i-B+1); ...; c_(k-i)]``, each block
+        built once per step and reused by every ``k`` (about ``n^2 / (2B)``
+        products and ``2 n B`` copied entries per step instead of ``n^2 / 2``
+        products: the same arithmetic, exactly the same numbers in exact
+        arithmetic, overlapping balls in ball arithmetic); the rest term by
+        term, in one ``map``/``reduce``."""
         a, c = n.args
         lo = max(0, k - c.zero_from + 1)  # c_(k-i) = 0 for k - i >= c.zero_from
         hi = min(k, a.zero_from - 1)  # a_i = 0 for i >= a.zero_from
