@@ -126,8 +126,8 @@ def _saddle_256(case: dict | None = None):
 
 
 def test_saddle_flow_finishes_at_256_bits_deepest_point() -> None:
-    # the costliest point of the quick budget (L = 5) alone: > 60 s for the whole
-    # check at 256 bits was measured before; about 2 s here
+    # the costliest point of the quick budget (L = 5, T = 8) alone: the whole
+    # check was measured at > 420 s at 256 bits by an earlier session (issue 15)
     res = _saddle_256({"points": [[1.5] * 5], "off_manifold": [[1.0, 0.5]], "mirrors": [[1.5] * 5]})
     assert res.verdict is Verdict.HOLDS, res.notes
     assert res.precision_bits == 256
