@@ -29,10 +29,14 @@ Gradient flow (eq. 4.1) :func:`flow`
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import reduce
 from typing import Any
+
+import numpy as np
 
 from zascheck import model
 from zascheck.arith import Backend
@@ -40,7 +44,18 @@ from zascheck.errors import InputError
 from zascheck.model import Target
 from zascheck.threads import blas_threads
 
-__all__ = ["FlowRun", "GDRun", "SeriesBackend", "flow", "gd", "gd_step"]
+__all__ = [
+    "MIN_ORDER",
+    "FlowRun",
+    "GDRun",
+    "SeriesBackend",
+    "cauchy_block",
+    "flow",
+    "flow_log_tol",
+    "gd",
+    "gd_step",
+    "taylor_order",
+]
 
 Observer = Callable[[int, Sequence[Any], Any, Sequence[Any]], "bool | None"]
 
@@ -220,7 +235,7 @@ class _Node:
     demand and memoised.  ``zero_from`` > 0 marks series known to vanish from
     that order on (constants), so products skip them."""
 
-    __slots__ = ("args", "coefs", "kind", "shape", "zero_from")
+    __slots__ = ("args", "coefs", "flat", "kind", "rows", "shape", "windows", "zero_from")
 
     def __init__(self, kind: str, args: tuple, shape: tuple[int, int], zero_from: int = 10**9):
         self.kind = kind
@@ -228,16 +243,33 @@ class _Node:
         self.coefs: list[Any] = []
         self.shape = shape
         self.zero_from = zero_from
+        # stacked blocks of coefficients, built once and reused by every
+        # coefficient of a product (SeriesBackend._cauchy): ``flat`` the
+        # entries of c_0, c_1, ... (row-major, concatenated), ``rows[i]`` =
+        # [c_(i+B-1) | ... | c_i], ``windows[j]`` = [c_j; ...; c_(j+B-1)]
+        self.flat: list[Any] = []
+        self.rows: dict[int, Any] = {}
+        self.windows: dict[int, Any] = {}
 
 
 class SeriesBackend(Backend):
     """Truncated Taylor series with matrix coefficients in ``base``.  Implements
     the part of the :class:`Backend` interface the model's gradient uses."""
 
-    def __init__(self, base: Backend) -> None:
+    def __init__(self, base: Backend, block: int = 0) -> None:
+        """``block`` (``B``): terms of a Cauchy sum taken as one stacked
+        product (:meth:`_stacked`; 0 or 1: one product per term)."""
         self.base = base
+        self.block = block
+        self._stack: str | None = None  # "flint", "numpy" or "" (no stacking), on first use
         self.name = f"series[{base.name}]"
         self.prec = base.prec
+        # The Cauchy sums of :meth:`_cauchy` call these once per term: the
+        # operators themselves when the backend keeps the default ``a * b`` /
+        # ``a + b`` (flint, mpmath), else its methods (numpy's ``@``).
+        cls = type(base)
+        self._mul = operator.mul if cls.mm is Backend.mm else base.mm
+        self._add = operator.add if cls.add is Backend.add else base.add
 
     # construction
     def const(self, m: Any) -> _Node:
@@ -296,23 +328,110 @@ class SeriesBackend(Backend):
             n.coefs.append(self._compute(n, j))
         return n.coefs[k]
 
+    def _cauchy(self, n: _Node, k: int) -> Any:
+        """Coefficient ``k`` of the product ``n = a c``: ``sum_i a_i c_(k-i)``
+        over the ``i`` where neither factor is known to vanish.
+
+        This sum is the ``O(order^2)`` part of a Taylor step
+        (:func:`taylor_order`), and at the orders of 128-1024 bits its cost
+        is Python's per-operation overhead more than arithmetic.  So the
+        factors' coefficients are memoised first; then, with ``B = block >
+        1`` (:func:`cauchy_block`) and python-flint or numpy matrices, every
+        ``B`` consecutive terms are one product of stacked blocks,
+        ``[a_(i+B-1) | ... | a_i] [c_(k-i-B+1); ...; c_(k-i)]``, each block
+        built once per step and reused by every ``k`` (about ``n^2 / (2B)``
+        products and ``2 n B`` copied entries per step instead of ``n^2 / 2``
+        products: the same arithmetic, exactly the same numbers in exact
+        arithmetic, overlapping balls in ball arithmetic); the rest term by
+        term, in one ``map``/``reduce``."""
+        a, c = n.args
+        lo = max(0, k - c.zero_from + 1)  # c_(k-i) = 0 for k - i >= c.zero_from
+        hi = min(k, a.zero_from - 1)  # a_i = 0 for i >= a.zero_from
+        if lo > hi:
+            return self.base.zeros(*n.shape)
+        self.coef(a, hi)
+        self.coef(c, k - lo)
+        B = self.block
+        full = (hi - lo + 1) // B if B > 1 else 0
+        if full >= 2 and self._stacking(a.coefs[0]):
+            # B terms at a time: [a_(i+B-1) | ... | a_i] [c_(k-i-B+1); ...; c_(k-i)]
+            starts = range(lo, lo + full * B, B)
+            ra, wc = a.rows, c.windows  # built blocks looked up inline: this loop is hot
+            rows = [ra[i] if i in ra else self._row(a, i) for i in starts]
+            wins = [
+                wc[j] if j in wc else self._window(c, j) for j in (k - i - B + 1 for i in starts)
+            ]
+            acc = reduce(self._add, map(self._mul, rows, wins))
+            if lo + full * B <= hi:
+                acc = self._add(acc, self._terms(a, c, k, lo + full * B, hi))
+            return acc
+        return self._terms(a, c, k, lo, hi)
+
+    def _terms(self, a: _Node, c: _Node, k: int, lo: int, hi: int) -> Any:
+        """``sum_(i = lo)^hi a_i c_(k-i)``, one product per term."""
+        cs = c.coefs[k - hi : k - lo + 1]
+        cs.reverse()
+        return reduce(self._add, map(self._mul, a.coefs[lo : hi + 1], cs))
+
+    def _stacking(self, sample: Any) -> bool:
+        """Whether coefficients like ``sample`` can be stacked: python-flint
+        matrices (``arb_mat``, ``fmpq_mat``: built from their entries) and
+        numpy arrays; mpmath matrices are summed term by term."""
+        if self._stack is None:
+            name = type(sample).__name__
+            self._stack = (
+                "flint" if name in ("arb_mat", "fmpq_mat") else "numpy" if name == "ndarray" else ""
+            )
+            self._mat = type(sample)
+        return bool(self._stack)
+
+    def _flat(self, n: _Node, upto: int) -> list[Any]:
+        """``n.flat`` holding the entries of ``c_0 .. c_upto`` at least."""
+        flat, (r, s) = n.flat, n.shape
+        while len(flat) < (upto + 1) * r * s:
+            flat.extend(n.coefs[len(flat) // (r * s)].entries())
+        return flat
+
+    def _row(self, n: _Node, i: int) -> Any:
+        """``[c_(i+B-1) | ... | c_i]`` of ``n`` (``r x B s``), built once."""
+        got = n.rows.get(i)
+        if got is None:
+            B, (r, s) = self.block, n.shape
+            if self._stack == "numpy":
+                got = np.hstack(n.coefs[i + B - 1 : i - 1 if i else None : -1])
+            else:
+                flat = self._flat(n, i + B - 1)
+                rs = r * s
+                got = self._mat(
+                    r,
+                    B * s,
+                    [
+                        x
+                        for q in range(r)
+                        for j in range(i + B - 1, i - 1, -1)
+                        for x in flat[j * rs + q * s : j * rs + (q + 1) * s]
+                    ],
+                )
+            n.rows[i] = got
+        return got
+
+    def _window(self, n: _Node, j: int) -> Any:
+        """``[c_j; ...; c_(j+B-1)]`` of ``n`` (``B r x s``), built once."""
+        got = n.windows.get(j)
+        if got is None:
+            B, (r, s) = self.block, n.shape
+            if self._stack == "numpy":
+                got = np.vstack(n.coefs[j : j + B])
+            else:
+                got = self._mat(B * r, s, self._flat(n, j + B - 1)[j * r * s : (j + B) * r * s])
+            n.windows[j] = got
+        return got
+
     def _compute(self, n: _Node, k: int) -> Any:
         b = self.base
         kind = n.kind
         if kind == "mm":
-            a, c = n.args
-            acc = None
-            for i in range(min(k, a.zero_from - 1) + 1):
-                j = k - i
-                if j >= c.zero_from:
-                    continue
-                ai = self.coef(a, i)
-                cj = self.coef(c, j)
-                if ai is None or cj is None:
-                    continue
-                term = b.mm(ai, cj)
-                acc = term if acc is None else b.add(acc, term)
-            return acc if acc is not None else b.zeros(*n.shape)
+            return self._cauchy(n, k)
         if kind == "T":
             x = self.coef(n.args[0], k)
             return b.zeros(*n.shape) if x is None else b.T(x)
@@ -345,7 +464,8 @@ class FlowRun:
     final one: the sum of the local truncation-error estimates (Frobenius norm
     over all layers) plus, in ball arithmetic, every radius dropped when the
     balls were re-centred.  ``steps`` and ``order`` describe the Taylor
-    integration.  In ball arithmetic the returned weights are midpoints: the
+    integration (``order``: the highest; the first and last steps may stop
+    lower, :meth:`_TaylorStep.plan`).  In ball arithmetic the returned weights are midpoints: the
     flow is integrated, not enclosed.
     """
 
@@ -366,21 +486,33 @@ class FlowRun:
     stopped_at: float | None = None
 
 
+def _series_state(
+    sb: SeriesBackend, ws: Sequence[Any], target: Target
+) -> tuple[list[_Node], list[_Node]]:
+    """The state series ``W_l(t)`` (coefficient 0 = ``ws``, more appended by
+    :func:`_extend`) and the series of their gradients ``G_l(t)``."""
+    vars_ = [sb.var(w) for w in ws]
+    tgt = Target(Y=sb.const(target.Y), X=None if target.X is None else sb.const(target.X))
+    return vars_, model.grads(sb, vars_, tgt)
+
+
+def _extend(sb: SeriesBackend, vars_: list[_Node], g: list[_Node]) -> None:
+    """Append the next Taylor coefficient of every layer, ``W_l^[k+1] =
+    -G_l^[k] / (k + 1)`` (eq. 4.1), ``k`` = the last coefficient known."""
+    b = sb.base
+    k = len(vars_[0].coefs) - 1
+    newc = [b.scale(b.scalar(-1) / (k + 1), sb.coef(gl, k)) for gl in g]
+    for v, c in zip(vars_, newc, strict=True):
+        v.coefs.append(c)
+
+
 def _taylor_coefficients(
     sb: SeriesBackend, ws: Sequence[Any], target: Target, order: int
 ) -> list[list[Any]]:
     """Taylor coefficients ``[c_0 .. c_order]`` of every layer at the state ``ws``."""
-    vars_ = [sb.var(w) for w in ws]
-    tgt = Target(Y=sb.const(target.Y), X=None if target.X is None else sb.const(target.X))
-    g = model.grads(sb, vars_, tgt)
-    b = sb.base
-    for k in range(order):
-        newc = []
-        for gl in g:
-            ck = sb.coef(gl, k)
-            newc.append(b.scale(b.scalar(-1) / (k + 1), ck))
-        for v, c in zip(vars_, newc, strict=True):
-            v.coefs.append(c)
+    vars_, g = _series_state(sb, ws, target)
+    for _ in range(order):
+        _extend(sb, vars_, g)
     return [v.coefs for v in vars_]
 
 
@@ -470,18 +602,109 @@ def _horner(b: Backend, coefs: list[Any], h: Any) -> Any:
     return acc
 
 
-def _tolerance(b: Backend, tol: float | None, order: int | None) -> tuple[float, float, int]:
-    """``(log tol, tol, order)`` of :func:`flow`: ``tol = 2^-(prec - 8)`` by
-    default, kept as a logarithm (``2^-1092`` is below the smallest double;
-    ``tol`` itself is only recorded), ``order ~ -ln(tol)/2`` (Jorba-Zou), >= 8."""
+#: the lowest order of a Taylor step of :func:`flow`: its truncation estimate
+#: reads the last two coefficients, which needs a few terms past the leading ones
+MIN_ORDER = 8
+
+
+#: how far (natural log) below the tolerance a step's truncation estimate must
+#: be for it to stop below the highest order (:meth:`_TaylorStep.plan`): 16 bits,
+#: 8 below the unit roundoff of the default tolerance (:func:`flow_log_tol`)
+EARLY_STOP_MARGIN = 16 * math.log(2.0)
+
+
+def flow_log_tol(prec: int) -> float:
+    """``ln tol`` of :func:`flow`'s default local tolerance at ``prec`` bits:
+    ``tol = 2^-(prec - 8)`` (8 bits below the unit roundoff; float64:
+    ``1e-14``), kept as a logarithm since ``2^-1092`` is below the smallest
+    double."""
+    return -(prec - 8) * math.log(2.0)
+
+
+def taylor_order(log_tol: float) -> int:
+    """The highest Taylor order of a step of :func:`flow` for the local
+    tolerance ``e^log_tol``: ``ceil(-ln(tol) / 2) + 2``, at least
+    :data:`MIN_ORDER`.
+
+    Why (Jorba & Zou 2005, Sec. 3): when the coefficients decay like
+    ``rho^-k`` (a step limited by the radius of convergence ``rho``), the step
+    of order ``n`` is ``h = rho tol^(1/n)``; a step costs ``~ n^2 / 2``
+    products (the Cauchy sums of :meth:`SeriesBackend._cauchy`), so the work
+    per unit time ``n^2 tol^(-1/n) / rho`` is least at ``n = -ln(tol) / 2``,
+    where ``h = rho / e^2``.  With the default tolerance (:func:`flow_log_tol`)
+    this is ``(prec - 8) ln(2) / 2 + 2``: 44 at 128 bits, 88 at 256, 176 at
+    512, 355 at 1024, so the work of a flow grows like ``prec^2`` times the
+    cost of one product at ``prec`` bits.  A step stops below this order
+    when a lower one already reaches the end of the integration
+    (:meth:`_TaylorStep.plan`).
+
+    >>> [taylor_order(flow_log_tol(p)) for p in (53, 128, 256, 1024)]
+    [18, 44, 88, 355]
+    """
+    return max(MIN_ORDER, math.ceil(-log_tol / 2) + 2)
+
+
+def cauchy_block(order: int) -> int:
+    """Terms of a Cauchy sum stacked into one product
+    (:meth:`SeriesBackend._cauchy`) for Taylor steps of highest order
+    ``order``: ``floor(sqrt(order))``, which balances the ``~ n^2 / (2B)``
+    stacked products of a step against the ``~ 2 n B`` entries copied into
+    blocks; 0 (term by term) below order 16.
+
+    >>> [cauchy_block(n) for n in (8, 44, 88, 355)]
+    [0, 6, 9, 18]
+    """
+    return math.isqrt(order) if order >= 16 else 0
+
+
+def _tolerance(b: Backend, tol: float | None, order: int | None) -> tuple[float, float, int, int]:
+    """``(log tol, tol, lowest order, highest order)`` of :func:`flow`:
+    ``tol`` by :func:`flow_log_tol` unless given (``1e-30`` in exact
+    arithmetic), the highest order by :func:`taylor_order` unless given; a
+    given ``order`` is used for every step (lowest = highest)."""
     if tol is None:
-        log_tol = -(b.prec - 8) * math.log(2.0) if not b.exact else math.log(1e-30)
+        log_tol = flow_log_tol(b.prec) if not b.exact else math.log(1e-30)
         tol = math.exp(log_tol)
     else:
         log_tol = math.log(tol)
-    if order is None:
-        order = max(8, math.ceil(-log_tol / 2) + 2)
-    return log_tol, tol, order
+    if order is not None:
+        return log_tol, tol, order, order
+    return log_tol, tol, MIN_ORDER, taylor_order(log_tol)
+
+
+def _ln_total(lns: Sequence[float]) -> float:
+    """``ln sqrt(sum_l e^(2 lns[l]))``: the log of the Frobenius norm of all
+    layers together from the logs of each layer's (no over- or underflow)."""
+    top = max(lns)
+    if top == -math.inf:
+        return top
+    return top + 0.5 * math.log(sum(math.exp(2 * (x - top)) for x in lns))
+
+
+def _reaches_end(
+    ln_last: Sequence[float],
+    ln_prev: Sequence[float],
+    ln_w: Sequence[float],
+    order: int,
+    log_tol: float,
+    log_scale: float,
+    remaining: Fraction,
+) -> bool:
+    """A step of ``order`` reaches the end ``remaining`` with its truncation
+    estimate (the last two coefficients, Jorba-Zou) below ``e^log_tol``: for
+    all layers together relative to ``max(1, ||W||)`` (``log_scale``,
+    :func:`_step_length`) and for each layer ``l`` relative to ``||W_l||``
+    (``ln_w[l]``; a layer that is 0 stops early only if its coefficients are
+    0).  Arguments are natural logs of norms, per layer."""
+    total = (_ln_total(ln_last), _ln_total(ln_prev))
+    if _step_length(log_tol, log_scale, *total, order, remaining) < remaining:
+        return False
+    lr = math.log(float(remaining)) if remaining > 0 else -math.inf
+    for last, prev, w in zip(ln_last, ln_prev, ln_w, strict=True):
+        for ln, k in ((last, order), (prev, order - 1)):
+            if ln > -math.inf and not ln + k * lr <= log_tol + w:
+                return False
+    return True
 
 
 @dataclass
@@ -507,12 +730,32 @@ class _TaylorStep:
         sb: SeriesBackend,
         ws: Sequence[Any],
         target: Target,
-        order: int,
+        orders: tuple[int, int],
         log_tol: float,
         remaining: Fraction,
     ) -> _TaylorStep:
-        coefs = _taylor_coefficients(sb, ws, target, order)
+        """The step from ``ws``: Taylor coefficients up to the highest order
+        ``orders[1]``, or up to the first order ``>= orders[0]`` that already
+        reaches the end, ``remaining`` (:func:`_reaches_end`: a truncation
+        estimate ``2^-16`` below the tolerance for all layers together and for
+        each layer relative to its own size, i.e. under the rounding of the
+        weights, so the error estimate is that of the highest order)."""
+        lowest, order = orders
+        vars_, g = _series_state(sb, ws, target)
         log_scale = max(0.0, _ln(b, _fro_upper(b, ws)))
+        ln_w = [_ln(b, _fro_upper(b, [w])) for w in ws]
+        # per layer: ln ||c_k|| for k >= lowest - 1
+        lns: list[list[float]] = [ln_w] if lowest <= 1 else []
+        for k in range(1, order + 1):
+            _extend(sb, vars_, g)
+            if k >= lowest - 1:
+                lns.append([_ln(b, _fro_upper(b, [v.coefs[k]])) for v in vars_])
+            if lowest <= k < order and _reaches_end(
+                lns[-1], lns[-2], ln_w, k, log_tol - EARLY_STOP_MARGIN, log_scale, remaining
+            ):
+                order = k
+                break
+        coefs = [v.coefs for v in vars_]
         ln_last = _ln(b, _fro_upper(b, [c[order] for c in coefs]))
         ln_prev = _ln(b, _fro_upper(b, [c[order - 1] for c in coefs]))
         h = _step_length(log_tol, log_scale, ln_last, ln_prev, order, remaining)
@@ -544,6 +787,32 @@ class _TaylorStep:
         ]
 
 
+def _dense_output(
+    b: Backend,
+    st: _TaylorStep,
+    t: Fraction,
+    times: Sequence[float],
+    gi: int,
+    acc: tuple[float, list[Any]],
+    out: tuple[list[Any], list[float], list[Any]],
+) -> int:
+    """Sample the grid times ``times[gi:]`` that fall inside the step ``st``
+    from ``t`` (its Taylor polynomial at ``tau = time - t``): append to ``out``
+    = (weights, error estimates, layer error estimates), the estimates being
+    those accumulated before the step (``acc``) plus the step's over ``tau``.
+    Returns the index of the first time not reached."""
+    err, lerr = acc
+    out_ws, errors, layer_errors = out
+    while gi < len(times) and Fraction(times[gi]) <= t + st.h:
+        tau = Fraction(times[gi]) - t
+        sample = [_horner(b, c, b.scalar(tau)) for c in st.coefs]
+        out_ws.append([b.midpoint(w) for w in sample])
+        errors.append(err + st.tail(tau) + max(b.max_radius(w) for w in sample) * st.n_entries)
+        layer_errors.append(st.layer_errors(b, lerr, tau, sample))
+        gi += 1
+    return gi
+
+
 def flow(
     b: Backend,
     ws0: Sequence[Any],
@@ -562,7 +831,9 @@ def flow(
     ``tol`` is the local error target relative to ``max(1, ||W||)``; by default
     ``2**-(prec - 8)`` (float64: ``1e-14``), handled through its logarithm so
     that any precision works (``2**-1092`` is below the smallest double).
-    ``order`` defaults to about ``-ln(tol)/2`` (Jorba-Zou), at least 8.
+    ``order`` is the highest Taylor order, by default :func:`taylor_order`
+    (Jorba-Zou, ``~ -ln(tol)/2``); a step stops at a lower one (>= :data:`MIN_ORDER`)
+    that already reaches ``times[-1]``.  A given ``order`` is used for every step.
 
     ``until(t, ws, layer_errors)``, if given, is called after every Taylor
     step with the time reached, the weights and each layer's error estimate;
@@ -572,26 +843,23 @@ def flow(
     times = [float(t) for t in times]
     if any(t < 0 or not math.isfinite(t) for t in times) or times != sorted(times):
         raise InputError("flow times must be finite, >= 0 and non-decreasing")
-    log_tol, tol, order = _tolerance(b, tol, order)
+    log_tol, tol, lowest, order = _tolerance(b, tol, order)
     ws = [b.matrix(w) for w in ws0]
     model.validate(b, ws, target)
-    sb = SeriesBackend(b)
+    sb = SeriesBackend(b, block=cauchy_block(order))
     t = Fraction(0)  # the clock is exact: step sizes are doubles, their sums rationals
     err, steps, stopped_at = 0.0, 0, None
     lerr = [0.0 if b.exact else b.scalar(0) for _ in ws]
     gi = sum(1 for x in times if x <= 0.0)  # samples at t = 0: the initial point
     out_ws = [list(ws) for _ in range(gi)]
     errors, layer_errors = [0.0] * gi, [list(lerr) for _ in range(gi)]
+    h_prev: Fraction | None = None
     while gi < len(times):
-        st = _TaylorStep.plan(b, sb, ws, target, order, log_tol, Fraction(times[-1]) - t)
-        # sample grid points that fall inside this step (dense output)
-        while gi < len(times) and Fraction(times[gi]) <= t + st.h:
-            tau = Fraction(times[gi]) - t
-            sample = [_horner(b, c, b.scalar(tau)) for c in st.coefs]
-            out_ws.append([b.midpoint(w) for w in sample])
-            errors.append(err + st.tail(tau) + max(b.max_radius(w) for w in sample) * st.n_entries)
-            layer_errors.append(st.layer_errors(b, lerr, tau, sample))
-            gi += 1
+        left = Fraction(times[-1]) - t  # a lower order only where it may reach the end:
+        low = lowest if h_prev is None or left <= 2 * h_prev else order  # 1st or last steps
+        st = _TaylorStep.plan(b, sb, ws, target, (low, order), log_tol, left)
+        h_prev = st.h
+        gi = _dense_output(b, st, t, times, gi, (err, lerr), (out_ws, errors, layer_errors))
         ws = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
         # The integration is not an enclosure, so ball radii only track the
         # rounding of this step: fold them into the error estimate and

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from zascheck import dynamics
 from zascheck.arith import Backend
 
 __all__ = [
@@ -58,7 +59,7 @@ def check_flow_request(
       ``R(0) ~ ||Phi||_F^2 / 2``; so no precision up to
       :data:`~zascheck.spec.MAX_PRECISION` decides ``t > MAX_PRECISION ln 2 / rate``;
     * a depth or width whose Taylor step alone is over the mp work limit:
-      one step of order ``k ~ (p - 8) ln 2 / 2`` (:func:`zascheck.dynamics.flow`)
+      one step of order ``k ~ (p - 8) ln 2 / 2`` (:func:`zascheck.dynamics.taylor_order`)
       costs about ``k^2 / 2`` Cauchy products of ``3 L`` matrix products of
       ``d^3`` multiplications at ``p`` bits, against
       :data:`~zascheck.measure.conservation.MP_WORK_LIMIT_LOG2` (about 10 minutes).
@@ -81,7 +82,7 @@ def check_flow_request(
             f"R(0), the flow's loss is resolved to about 2^(-2p) of ||Phi||_F^2 at p bits, "
             f"and p <= {MAX_PRECISION} decides t <= {t_wall:.0f}"
         )
-    k = max(8, math.ceil((bits - 8) * math.log(2.0) / 2) + 2)
+    k = dynamics.taylor_order(dynamics.flow_log_tol(bits))
     for L in depths:
         work = math.log2(k * k / 2 * 3 * max(L, 1) * d**3)
         if work > MP_WORK_LIMIT_LOG2:
@@ -107,7 +108,8 @@ def check_flow_stiffness(
     ``lambda = L rho^{2(L-1)/L}`` (``rho = sigma_max(Phi)``; the smallest top
     Hessian eigenvalue over the minima, ``ssm.thm1``).  A Taylor step of order
     ``k`` for a mode ``exp(-lambda t)`` has terms ``(lambda h)^k / k!``, so the
-    Jorba-Zou step (tolerance ``2^-(p-8)``, ``k ~ (p-8) ln 2 / 2``) has
+    Jorba-Zou step (tolerance ``2^-(p-8)``, ``k ~ (p-8) ln 2 / 2``:
+    :func:`zascheck.dynamics.taylor_order`) has
     ``lambda h <= 0.9 k / e`` at most; a large target converges within about
     ``1 / lambda``, so reaching ``horizon`` takes at least
     ``horizon lambda e / (0.9 k)`` steps.  Refused when that is over the
@@ -118,7 +120,6 @@ def check_flow_stiffness(
     """
     import inspect
 
-    from zascheck import dynamics
     from zascheck.errors import InputError
     from zascheck.measure.conservation import MP_WORK_LIMIT_LOG2
 
@@ -129,7 +130,7 @@ def check_flow_stiffness(
     rho_log2 = math.log2(big) + math.log2(float(np.linalg.norm(m / big, 2)))  # no overflow
     if cap is None:
         cap = int(inspect.signature(dynamics.flow).parameters["max_steps"].default)
-    k = max(8, math.ceil((bits - 8) * math.log(2.0) / 2) + 2)
+    k = dynamics.taylor_order(dynamics.flow_log_tol(bits))
     d = m.shape[0]
     for L in depths:
         rate_log2 = math.log2(L) + rho_log2 * 2 * (L - 1) / L

@@ -1,0 +1,173 @@
+"""Speed targets of the working precision (issue 15, item 3).
+
+    python benchmarks/targets_precision.py            # every check that reads --precision,
+                                                      # 1024 bits too (an hour or more)
+    python benchmarks/targets_precision.py --quick    # 3 flow checks, 128/256/512 bits (minutes)
+    python benchmarks/targets_precision.py --quick zas.saddle:flow   # chosen checks
+
+For every check that accepts a precision (``--precision BITS``; listed by
+:func:`precision_checks`), the wall time of the check in the quick budget at
+128, 256 and 512 bits, and two targets:
+
+* ``prec 256/128 <check>``: its time at 256 bits over its time at 128 bits,
+  goal ``<= 4x``; the two are taken interleaved in this run (128, 256, 128,
+  256, ..., best of each), never against a number from another run;
+* ``prec 1024 <check>``: its time at 1024 bits, goal ``<= 60 s`` (not in a
+  quick run: a check there may take minutes; a check stopped by the time
+  limit reads as the limit and fails).
+
+Where the time goes: the gradient flow of these checks is a Taylor method
+(:func:`zascheck.dynamics.flow`) whose order grows like the precision
+(:func:`zascheck.dynamics.taylor_order`), so a step costs ``~ order^2 / 2``
+matrix products, each at ``prec`` bits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+import time
+from typing import Any
+
+#: the checks whose cost is the gradient flow (measured in a quick run too)
+FLOW_CHECKS = (
+    "zas.saddle:flow",
+    "zas.thm4.1:flow",
+    "zas.thm4.1.steps:numeric",
+    "zas.lemma4.2:flow",
+    "zas.remark.rectangular:flow",
+    "zas.remark.data:flow-readings",
+    "review.alpha:flow",
+    "review.any-layer:flow",
+    "review.last-cI:flow",
+)
+
+#: the checks of a quick run (run.py --quick): one per kind of flow (d = 1 saddle,
+#: d = 2 decay, d = 2 with exact arithmetic beside)
+QUICK_CHECKS = ("zas.saddle:flow", "zas.thm4.1:flow", "review.alpha:flow")
+
+#: a check reads the run's precision when its body asks the context for bits or
+#: for a non-float64 backend
+_READS_PRECISION = re.compile(r"ctx\.bits\(|ctx\.backend\((?!\s*\"float64\")(?!\s*\"exact\")")
+
+#: seconds a check may run at one precision before it is stopped (then failed)
+TIME_LIMIT = 240.0
+
+
+def precision_checks() -> list[str]:
+    """Every check (``claim:method``) whose own body reads ``--precision``
+    (``ctx.bits(...)`` or ``ctx.backend(<not float64/exact>, ...)``), in
+    catalogue order.  A check that reads it only in a helper function is not
+    found (zas.thm4.3, ssm.thm3's ball method): :data:`FLOW_CHECKS` are added
+    by hand."""
+    from zascheck import engine
+
+    out = []
+    for chk in engine.checks_for(None):
+        try:
+            src = inspect.getsource(chk.fn)
+        except (OSError, TypeError):
+            continue
+        if _READS_PRECISION.search(src):
+            out.append(f"{chk.claim}:{chk.method}")
+    return out
+
+
+def check_seconds(check_id: str, bits: int, limit: float = TIME_LIMIT) -> tuple[float, str]:
+    """Wall seconds of ``check_id`` in the quick budget at ``bits`` bits and
+    its verdict (``"limit"`` when the time limit stopped it)."""
+    from zascheck import engine
+    from zascheck.card import RunContext
+
+    chk = engine.checks_for([check_id])[0]
+    ctx = RunContext(budget="quick", precision=bits, time_limit=limit)
+    t0 = time.perf_counter()
+    res = engine.run_check(chk, ctx)
+    dt = time.perf_counter() - t0
+    return dt, "limit" if res.params.get("time_limit_reached") else res.verdict.value
+
+
+def _existing(ids: list[str]) -> list[str]:
+    from zascheck import engine
+
+    out = []
+    for cid in ids:
+        try:
+            engine.checks_for([cid])
+        except Exception:
+            continue
+        out.append(cid)
+    return out
+
+
+def measure(quick: bool = False) -> list[dict[str, Any]]:
+    """One dict per target (``benchmarks/run.py``'s interface): for each
+    check, the ratio of its times at 256 and 128 bits (interleaved, best of
+    2 each; goal ``<= 4x``), and without ``quick`` its time at 1024 bits (goal
+    ``<= 60 s``).  The detail gives the times at 128, 256 and 512 bits."""
+    return [row for cid in _ids(quick) for row in check_rows(cid, quick)]
+
+
+def _ids(quick: bool) -> list[str]:
+    """:data:`QUICK_CHECKS`, or :data:`FLOW_CHECKS` and every other check of
+    :func:`precision_checks`."""
+    if quick:
+        return _existing(list(QUICK_CHECKS))
+    ids = _existing(list(FLOW_CHECKS))
+    return ids + [c for c in precision_checks() if c not in ids]
+
+
+def check_rows(cid: str, quick: bool = False) -> list[dict[str, Any]]:
+    """The targets of one check (see :func:`measure`)."""
+    best = {128: float("inf"), 256: float("inf")}
+    for _ in range(2):  # interleaved: 128, 256, 128, 256
+        for bits in (128, 256):
+            best[bits] = min(best[bits], check_seconds(cid, bits)[0])
+    t512, v512 = check_seconds(cid, 512)
+    ratio = best[256] / max(best[128], 1e-9)
+    rows = [
+        {
+            "target": f"prec 256/128 {cid}",
+            "value": ratio,
+            "goal": "<= 4x",
+            "pass": ratio <= 4.0,
+            "detail": f"128 bits {best[128]:.2f} s, 256 bits {best[256]:.2f} s, "
+            f"512 bits {t512:.2f} s ({v512})",
+        }
+    ]
+    if not quick:
+        t1024, v1024 = check_seconds(cid, 1024)
+        rows.append(
+            {
+                "target": f"prec 1024 {cid}",
+                "value": t1024,
+                "goal": "<= 60 s",
+                "pass": t1024 <= 60.0 and v1024 != "limit",
+                "detail": f"1024 bits {t1024:.2f} s ({v1024}); 128 bits {best[128]:.2f} s",
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="3 flow checks, no 1024 bits")
+    ap.add_argument("--list", action="store_true", help="list the checks that read --precision")
+    ap.add_argument("checks", nargs="*", help="claim:method ids (default: all, see --quick)")
+    args = ap.parse_args(argv)
+    if args.list:
+        print("\n".join(precision_checks()))
+        return 0
+    ids = args.checks or _ids(args.quick)
+    for r in (row for cid in ids for row in check_rows(cid, args.quick)):
+        ok = "PASS" if r["pass"] else "FAIL"
+        print(
+            f"{r['target']:<44} {r['value']:>9.2f}  {r['goal']:<8} {ok}  {r['detail']}", flush=True
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
