@@ -885,7 +885,10 @@ def tight_bracket(
         left = time_limit - (time.perf_counter() - t0)
         if left <= 1:
             break
-        low = certify_lower(L, F, cand, time_limit=left, stretch_limit=stretch_limit)
+        # a candidate above eta_tight keeps its tubes busy until their deadline: leave
+        # the next (lower) candidate at least 40% of the budget (L = 48 lost its lower end)
+        cap = left if j == 7 else min(left, max(0.6 * time_limit, left - 0.4 * time_limit))
+        low = certify_lower(L, F, cand, time_limit=cap, stretch_limit=stretch_limit)
         if low.certified:
             lo = cand
             break

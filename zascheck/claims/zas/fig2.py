@@ -98,6 +98,9 @@ from zascheck.result import CheckResult
 
 _DEPTHS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
 _QUICK = [10, 30, 100, 300, 1000, 3000, 10000]
+#: Gaussian d = 100 in the standard budget: one depth per decade over 10..10^4
+#: (L >= 50 counted by the shell bracket, about 3 s a point)
+_DEPTHS100 = [10, 100, 1000, 10000]
 
 CARD = Card(
     id="zas.fig2",
@@ -126,11 +129,11 @@ CARD = Card(
                      "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
         "standard": {
-            "fig2": {"depths": _DEPTHS, "draws": 3, "draws100": 1, "depths100": [10, 20, 40],
+            "fig2": {"depths": _DEPTHS, "draws": 3, "draws100": 3, "depths100": _DEPTHS100,
                      "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
         "full": {
-            "fig2": {"depths": _DEPTHS, "draws": 5, "draws100": 3, "depths100": [10, 20, 50, 100, 200],
+            "fig2": {"depths": _DEPTHS, "draws": 5, "draws100": 5, "depths100": _DEPTHS,
                      "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
     },
@@ -145,10 +148,10 @@ _ALL = list(FIG2_SERIES)
     budgets={
         "quick": {"series": _SERIES, "depths": _QUICK, "eps": 1e-10, "fine": 8, "draws": 1,
                   "lr_rule": "tuned", "full_seconds": 0.2},
-        "standard": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 40], "eps": 1e-10,
-                     "fine": 8, "draws": 3, "draws100": 1, "lr_rule": "tuned"},
-        "thorough": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 50, 100],
-                     "eps": 1e-10, "fine": 8, "draws": 5, "draws100": 3, "lr_rule": "tuned"},
+        "standard": {"series": _ALL, "depths": _DEPTHS, "depths100": _DEPTHS100, "eps": 1e-10,
+                     "fine": 8, "draws": 3, "draws100": 3, "lr_rule": "tuned"},
+        "thorough": {"series": _ALL, "depths": _DEPTHS, "depths100": _DEPTHS,
+                     "eps": 1e-10, "fine": 8, "draws": 5, "draws100": 5, "lr_rule": "tuned"},
     },
     controls={
         # break "lr tuned per depth": eta = 1/(4 L^2) makes the count grow faster (gamma ~ 1.2)
