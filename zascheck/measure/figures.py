@@ -935,6 +935,11 @@ def _both_ends(points: dict[str, list[list[dict[str, Any]]]], protocol: str) -> 
     low = {q.part: q for q in fig2_result(fig2_series(points, protocol, end="lo")).parts}
     for part in res.parts:
         other = low[part.part]
+        if _bracketed({str(part.part): points[str(part.part)]}, protocol):
+            part.scope["L"] = covers(
+                part.scope["L"]["covered"] + "; counts from L = "
+                f"{FIG2_BRACKET_DEPTH} on are shell brackets (stated, not certified), judged on both ends"
+            )
         part.evidence["lower_ends"] = {"gamma": other.evidence.get("gamma"),
                                        "ci95": other.evidence.get("ci95"),
                                        "verdict": other.verdict.value}  # fmt: skip
@@ -945,6 +950,8 @@ def _both_ends(points: dict[str, list[list[dict[str, Any]]]], protocol: str) -> 
             part.counterexample = None
             part.notes += ": the two ends disagree, inconclusive"
     res.verdict = combine_verdicts([q.verdict for q in res.parts])
+    for q in ("L", "Phi", "eta"):
+        res.scope[q] = covers("; ".join(dict.fromkeys(p.scope[q]["covered"] for p in res.parts)))
     if res.verdict is not Verdict.VIOLATED:
         res.counterexample = None
     res.notes = "; ".join(q.notes for q in res.parts)

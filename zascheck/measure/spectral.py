@@ -581,12 +581,10 @@ def iterations_to_eps_grid(
                 out[alive] = -1
                 break
             a, b, c = a_n, b_n, c_n
-    if return_state:
-        # the runs censored at max_steps and their state after max_steps steps
-        if t == max_steps and alive.size and not gone.all():
-            return out, alive, a_t, b_t
-        return out, alive[:0], np.zeros((0, sig.size)), np.zeros((0, sig.size))
-    return out
+    if not return_state:
+        return out
+    more = t == max_steps and alive.size and not gone.all()  # censored at max_steps: their state
+    return (out, alive, a_t, b_t) if more else (out, alive[:0], a_t[:0], b_t[:0])
 
 
 # ---------------------------------------------------------------------------
@@ -855,9 +853,10 @@ def iterations_bracket_grid(
     the levels' squares first falls to ``2 rel_tol R(0)`` (:func:`_combine`).
     A step some mode of which does not fit the shells yet (an oscillating
     transient) is rerun with ``T`` doubled, up to ``max_exact_steps``; past
-    that it stays ``lo = hi = -1``, and so does, after the first ``T``, a step
-    at which some mode's minimum (at ``D = 1``) is unstable (``rho < -1``:
-    it could converge only after a drift of ``D``).
+    that it stays ``lo = hi = -1``, and so does a run still going after ``T``
+    steps some mode of which sits by a minimum that is unstable at its current
+    ``D = a^2 - b^2`` (``rho < -1`` at ``q = 0``: it could converge only
+    after ``D`` drifts).
 
     STATED, not certified: the increments are taken at the shells' edges
     (not enclosed over the shell), the state after ``T`` steps is float64, and
@@ -872,24 +871,25 @@ def iterations_bracket_grid(
     eta = np.asarray(etas, dtype=float).ravel()
     lo, hi = np.full(eta.size, -1), np.full(eta.size, -1)
     pending, T = np.arange(eta.size), exact_steps
-    # where some mode's minimum at D = 1 is unstable (rho < -1) a run still going is
-    # not followed (it could converge only after its D drifts): it stays -1
-    with np.errstate(invalid="ignore"):
-        rho_min, _a4 = zas_mode_rho(L, sig[None, :], eta[:, None], 0.0, 1.0)
-    stable = np.all(rho_min > -1, axis=1)
     while pending.size and max_exact_steps >= T:
         out, left, a, b = iterations_to_eps_grid(sig, mode_init("zas", L), eta[pending],
                                                  rel_tol=rel_tol, max_steps=T, weights=w,
                                                  return_state=True)  # fmt: skip
         lo[pending], hi[pending] = out, out
-        keep = stable[pending[left]]
+        # a run some mode of which sits by a minimum that is unstable at its current D
+        # (rho < -1 at q = 0) could converge only after D drifts: not followed (-1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            rho_min, _a4 = zas_mode_rho(
+                L, sig[None, :], eta[pending[left], None], 0.0, a * a - b * b
+            )
+        keep = np.all(rho_min > -1, axis=1)
         left, a, b = left[keep], a[keep], b[keep]
         if left.size == 0:
             break
         got = _bracket_from_state(L, sig, w, eta[pending[left]], a, b, rel_tol, width)
-        for i, j in enumerate(pending[left]):
-            if got[i] is not None:
-                lo[j], hi[j] = T + got[i][0], T + got[i][1]
+        for j, g in zip(pending[left], got, strict=True):
+            if g is not None:
+                lo[j], hi[j] = T + g[0], T + g[1]
         pending = pending[left][[g is None for g in got]]
         T *= 2
     return lo, hi
