@@ -873,14 +873,15 @@ def fig2_series(
         depths = [p["L"] for p in draws[0]]
         per_draw = [[p["protocols"][protocol].get(key, p["protocols"][protocol]["iterations"])
                      for p in row] for row in draws]  # fmt: skip
-        its: list[float | None] = []
-        for j in range(len(depths)):
-            ns = [row[j] for row in per_draw]
-            its.append(None if any(n is None for n in ns) else math.exp(np.mean(np.log(ns))))
+        lows = [[p["protocols"][protocol].get("iterations_lo", p["protocols"][protocol]["iterations"])
+                 for p in row] for row in draws]  # fmt: skip
+        its = [_geo_mean([row[j] for row in per_draw]) for j in range(len(depths))]
         out[name] = {
             "claimed": FIG2_SERIES[name][2],
             "depths": depths,
             "iterations": its,
+            # the lower ends of the shell brackets (= iterations where counted step by step)
+            "iterations_lo": [_geo_mean([row[j] for row in lows]) for j in range(len(depths))],
             "per_draw": per_draw,
             "etas": [[row[j]["protocols"][protocol]["eta"] for row in draws] for j in range(len(depths))],
             "at_cap": [any(row[j]["protocols"][protocol]["at_edge"] for row in draws)
@@ -891,6 +892,11 @@ def fig2_series(
                                                floor=draws[0][0].get("floor_octaves", 6)),
         }  # fmt: skip
     return out
+
+
+def _geo_mean(ns: list[Any]) -> float | None:
+    """The geometric mean of counts (``None`` if one is missing)."""
+    return None if any(n is None for n in ns) else math.exp(np.mean(np.log(ns)))
 
 
 def fig2_full_summary(points: dict[str, list[list[dict[str, Any]]]]) -> dict[str, Any]:
