@@ -35,8 +35,11 @@ then the time each mode's ``|q| = |e / sigma|`` takes to pass each level is
 bracketed from the smallest and largest per-step contraction on the shell).
 The bracket is STATED, not certified (the contraction is taken at the
 shells' edges, float64), and tested against the step-by-step count
-(``tests/test_fig2_bracket.py``; L = 100 and 1000 measured inside their
-brackets).  Brackets are 1..10% wide (wider at larger ``L``).  The tuned
+(``tests/test_fig2_bracket.py`` at L = 20; measured once at L = 100 and
+1000, draw 0, by 3 x 10^6 steps one by one: 88050 in [86562, 88953], 74040
+in [72967, 74953], 243002 in [236066, 249327], 204339 in [198714, 209840],
+and the first step above the tuned one unresolved by both).  Brackets are
+1..10% wide (wider at larger ``L``).  The tuned
 count is ``[least lower end, least upper end]`` over the protocol's steps,
 and the series is judged on BOTH ends (:func:`zascheck.measure.figures.
 fig2_protocol_results`): a series whose two ends give different verdicts is
@@ -75,9 +78,11 @@ below ``2 / lambda_0``, so (b) picks the same step as (a) at every depth,
 and (c) differs from (a) by grid offset only; all three give gamma ~ 0.35
 for ``-I`` and Gaussian ``d = 2`` (the latter nearer 1/2 than 1:
 violated).  Gaussian ``d = 100`` (3 draws, L in {10, 100, 1000, 10^4}) grows
-like ``L^1`` from 10 to 100 only and flattens after (counts ~9.5e3, ~9e4,
-~3e5, ~6e5, geometric means): one exponent fits it poorly, gamma ~ 0.59
-[0.44, 0.74] (upper ends; lower ends 0.58), nearer 1/2 than 1.
+like ``L^1`` from 10 to 100 only and flattens after (counts ~9.5e3, ~9.5e4,
+~2.9e5, ~6.1e5, geometric means of the upper ends): one exponent fits it
+poorly; gamma = 0.59 [0.44, 0.74] (t-interval over the 3 draws' slopes;
+lower ends 0.58 [0.42, 0.73]), nearer 1/2 than 1 by 0.008: violated, on
+both ends.  (At L = 10..40 alone, one draw: 1.02 [0.63, 1.40].)
 
 Reading formalized (:func:`zascheck.measure.figures.fig2_result`): per
 series, gamma is the least-squares slope of ``log N`` on ``log L`` with its
