@@ -29,7 +29,12 @@ from scipy import stats
 from zascheck import dynamics, experiments, inits, model
 from zascheck.arith import Float64Backend
 from zascheck.errors import InputError
-from zascheck.measure.spectral import aligned_svd, iterations_to_eps_grid, mode_init
+from zascheck.measure.spectral import (
+    aligned_svd,
+    iterations_bracket_grid,
+    iterations_to_eps_grid,
+    mode_init,
+)
 from zascheck.measure.escape import (
     FIG3_PAPER,
     escape_runs,
@@ -349,16 +354,22 @@ def fig2_card_grid(L: int, sigma_max: float, fine: int = FIG2_FINE) -> np.ndarra
     return eta0 * 2.0 ** (np.arange(-4 * fine, top + 1) / fine)
 
 
-def _argmin_count(etas: np.ndarray, counts: np.ndarray, allowed: np.ndarray) -> dict[str, Any]:
+def _argmin_count(
+    etas: np.ndarray, counts: np.ndarray, allowed: np.ndarray, counts_lo: np.ndarray | None = None
+) -> dict[str, Any]:
     """The fewest iterations among ``allowed`` steps (ties: the smaller step);
     ``at_edge`` when it is the smallest or largest allowed step (the optimum
-    may lie beyond the protocol's range)."""
+    may lie beyond the protocol's range).  With brackets (``counts`` the
+    upper ends, ``counts_lo`` the lower ends) the fewest iterations lie in
+    ``[iterations_lo, iterations]`` (the least lower end and the least upper
+    end), the step is the one with the least upper end."""
     idx = np.flatnonzero(allowed)
     ok = idx[counts[idx] > 0]
     if ok.size == 0:
-        return {"eta": None, "iterations": None, "at_edge": False}
+        return {"eta": None, "iterations": None, "iterations_lo": None, "at_edge": False}
     j = ok[np.argmin(counts[ok])]  # argmin takes the first, i.e. the smaller step
-    return {"eta": float(etas[j]), "iterations": int(counts[j]),
+    lo = counts[j] if counts_lo is None else np.min(counts_lo[ok])
+    return {"eta": float(etas[j]), "iterations": int(counts[j]), "iterations_lo": int(lo),
             "at_edge": bool(j == idx[0] or j == idx[-1])}  # fmt: skip
 
 
@@ -369,10 +380,12 @@ def fig2_protocols(plane: dict[str, Any]) -> dict[str, dict[str, Any]]:
     lo, hi = FIG2_VALLEY
     outside = (g <= lo) | (g >= hi)
     cg, cn = np.asarray(plane["card_etas"]), np.asarray(plane["card_counts"])
+    nl = np.asarray(plane.get("counts_lo", n))
+    cl = np.asarray(plane.get("card_counts_lo", cn))
     return {
-        "grid": _argmin_count(g, n, outside),
-        "init-stable": _argmin_count(g, n, outside & (g <= plane["init_limit"])),
-        "card": _argmin_count(cg, cn, np.ones(cg.size, bool)),
+        "grid": _argmin_count(g, n, outside, nl),
+        "init-stable": _argmin_count(g, n, outside & (g <= plane["init_limit"]), nl),
+        "card": _argmin_count(cg, cn, np.ones(cg.size, bool), cl),
     }
 
 
@@ -410,6 +423,8 @@ def fig2_plane(
     valley = (grid > FIG2_VALLEY[0]) & (grid < FIG2_VALLEY[1])
     card = fig2_card_grid(L, m["sigma_max"], fine)
     kw = {"rel_tol": rel, "weights": m["weights"]}
+    if fig2_uses_bracket(L, m["sigma"].size):
+        return _fig2_plane_bracket(phi, d, L, phi_seed, eps, fine, floor_octaves, m, grid, card)
     n_out = iterations_to_eps_grid(m["sigma"], init, grid[~valley], max_steps=max_steps,
                                    give_up=give_up, **kw)  # fmt: skip
     best = int(n_out[n_out >= 0].min()) if np.any(n_out >= 0) else None
@@ -426,6 +441,49 @@ def fig2_plane(
         "cap": cap, "give_up": give_up, "floor": float(lowest), "init_limit": init_stability_limit(L, m["sigma_max"]),
         "r0": m["r0"], "sigma_max": m["sigma_max"], "modes": int(m["sigma"].size),
         "floor_octaves": floor_octaves,
+    }  # fmt: skip
+
+
+#: Figure 2's points with at least this many distinct modes and this depth are
+#: counted by the shell bracket (:func:`zascheck.measure.spectral.iterations_bracket_grid`):
+#: Gaussian d = 100 from L = 50 on, whose counts are 10^5..10^6 sequential steps
+FIG2_BRACKET_MODES = 10
+FIG2_BRACKET_DEPTH = 50
+
+
+def fig2_uses_bracket(L: int, modes: int) -> bool:
+    """Whether a Figure 2 point at depth ``L`` of a target with ``modes`` distinct
+    singular values is counted by the shell bracket (not run step by step)."""
+    return modes >= FIG2_BRACKET_MODES and L >= FIG2_BRACKET_DEPTH
+
+
+def _fig2_plane_bracket(
+    phi: str,
+    d: int,
+    L: int,
+    phi_seed: int,
+    eps: float,
+    fine: int,
+    floor_octaves: float,
+    m: dict[str, Any],
+    grid: np.ndarray,
+    card: np.ndarray,
+) -> dict[str, Any]:
+    """:func:`fig2_plane` by the shell bracket: every step of the grid and of
+    protocol (c) gets ``[lo, hi]`` (``counts`` = the upper ends,
+    ``counts_lo`` the lower ends; equal where the run was run to the end)."""
+    etas = np.concatenate([grid, card])
+    lo, hi = iterations_bracket_grid(m["sigma"], L, etas, rel_tol=eps / m["r0"],
+                                     weights=m["weights"])  # fmt: skip
+    n = grid.size
+    return {
+        "phi": phi, "d": d, "L": L, "phi_seed": phi_seed, "eps": eps, "fine": fine,
+        "etas": grid.tolist(), "counts": hi[:n].tolist(), "counts_lo": lo[:n].tolist(),
+        "card_etas": card.tolist(), "card_counts": hi[n:].tolist(), "card_counts_lo": lo[n:].tolist(),
+        "cap": None, "give_up": None, "floor": float(grid[0]),
+        "init_limit": init_stability_limit(L, m["sigma_max"]),
+        "r0": m["r0"], "sigma_max": m["sigma_max"], "modes": int(m["sigma"].size),
+        "floor_octaves": floor_octaves, "engine": "bracket",
     }  # fmt: skip
 
 
@@ -479,6 +537,9 @@ def fig2_full_check(
     phi, d, L = plane["phi"], plane["d"], plane["L"]
     table = dict(zip(plane["etas"], plane["counts"], strict=True))
     table |= dict(zip(plane["card_etas"], plane["card_counts"], strict=True))
+    lows = dict(zip(plane["etas"], plane.get("counts_lo", plane["counts"]), strict=True))
+    lows |= dict(zip(plane["card_etas"], plane.get("card_counts_lo", plane["card_counts"]),
+                     strict=True))  # fmt: skip
     phi_m = fig2_phi(phi, d, plane["phi_seed"])
     target = Target.whitened(_F, phi_m)
     rel = plane["eps"] / (0.5 * float(np.sum(phi_m * phi_m)))
@@ -488,7 +549,9 @@ def fig2_full_check(
         big = L * d * d > _FULL_MAX_ENTRIES  # memory-bound: the L = 8 timing underestimates
         est = math.inf if big else full_step_seconds(L, d) * max(n, 1)
         rec: dict[str, Any] = {"eta": eta, "reduced": n, "full": None, "estimate_s": est}
-        if n > 0 and est < seconds:
+        if lows[eta] != n:  # a bracket (shells), not a count: nothing to compare with
+            rec["bracket"] = [int(lows[eta]), n]
+        elif n > 0 and est < seconds:
             run = dynamics.gd(_F, inits.zas(L, d), target, eta, max_steps=n, rel_tol=rel,
                               observers=[_stop_after(seconds)])  # fmt: skip
             if run.stop == "observer":
@@ -795,25 +858,30 @@ def fig2_fixed_point(
 
 
 def fig2_series(
-    points: dict[str, list[list[dict[str, Any]]]], protocol: str
+    points: dict[str, list[list[dict[str, Any]]]], protocol: str, end: str = "hi"
 ) -> dict[str, dict[str, Any]]:
     """The input of :func:`fig2_result` for one protocol of
     :data:`FIG2_PROTOCOLS`: ``points[series][draw][j]`` are
     :func:`fig2_point` records (same depths in every draw); per depth the
     count is the geometric mean over draws (``None`` if a draw is censored),
-    ``at_cap`` when a tuned step is at the edge of the protocol's range."""
+    ``at_cap`` when a tuned step is at the edge of the protocol's range.
+    ``end``: ``"hi"`` the counts (upper ends of brackets), ``"lo"`` the lower
+    ends (:func:`fig2_protocol_results` judges both)."""
+    key = "iterations" if end == "hi" else "iterations_lo"
     out: dict[str, dict[str, Any]] = {}
     for name, draws in points.items():
         depths = [p["L"] for p in draws[0]]
-        per_draw = [[p["protocols"][protocol]["iterations"] for p in row] for row in draws]
-        its: list[float | None] = []
-        for j in range(len(depths)):
-            ns = [row[j] for row in per_draw]
-            its.append(None if any(n is None for n in ns) else math.exp(np.mean(np.log(ns))))
+        per_draw = [[p["protocols"][protocol].get(key, p["protocols"][protocol]["iterations"])
+                     for p in row] for row in draws]  # fmt: skip
+        lows = [[p["protocols"][protocol].get("iterations_lo", p["protocols"][protocol]["iterations"])
+                 for p in row] for row in draws]  # fmt: skip
+        its = [_geo_mean([row[j] for row in per_draw]) for j in range(len(depths))]
         out[name] = {
             "claimed": FIG2_SERIES[name][2],
             "depths": depths,
             "iterations": its,
+            # the lower ends of the shell brackets (= iterations where counted step by step)
+            "iterations_lo": [_geo_mean([row[j] for row in lows]) for j in range(len(depths))],
             "per_draw": per_draw,
             "etas": [[row[j]["protocols"][protocol]["eta"] for row in draws] for j in range(len(depths))],
             "at_cap": [any(row[j]["protocols"][protocol]["at_edge"] for row in draws)
@@ -824,6 +892,11 @@ def fig2_series(
                                                floor=draws[0][0].get("floor_octaves", 6)),
         }  # fmt: skip
     return out
+
+
+def _geo_mean(ns: list[Any]) -> float | None:
+    """The geometric mean of counts (``None`` if one is missing)."""
+    return None if any(n is None for n in ns) else math.exp(np.mean(np.log(ns)))
 
 
 def fig2_full_summary(points: dict[str, list[list[dict[str, Any]]]]) -> dict[str, Any]:
@@ -851,6 +924,47 @@ def fig2_full_summary(points: dict[str, list[list[dict[str, Any]]]]) -> dict[str
     }
 
 
+def _bracketed(points: dict[str, list[list[dict[str, Any]]]], protocol: str) -> bool:
+    return any(p["protocols"][protocol].get("iterations_lo", p["protocols"][protocol]["iterations"])
+               != p["protocols"][protocol]["iterations"]
+               for draws in points.values() for row in draws for p in row)  # fmt: skip
+
+
+def _both_ends(points: dict[str, list[list[dict[str, Any]]]], protocol: str) -> CheckResult:
+    """:func:`fig2_result` of one protocol, judged on both ends of the count
+    brackets (shell-bracketed points): the upper ends' result, each series'
+    part ``inconclusive`` where the lower ends give another verdict (both
+    gammas and intervals in its evidence).  Without brackets: the counts' result."""
+    res = fig2_result(fig2_series(points, protocol))
+    if not _bracketed(points, protocol):
+        return res
+    low = {q.part: q for q in fig2_result(fig2_series(points, protocol, end="lo")).parts}
+    for part in res.parts:
+        other = low[part.part]
+        if _bracketed({str(part.part): points[str(part.part)]}, protocol):
+            part.scope["L"] = covers(
+                part.scope["L"]["covered"] + "; counts from L = "
+                f"{FIG2_BRACKET_DEPTH} on are shell brackets (stated, not certified), judged on both ends"
+            )
+        part.evidence["lower_ends"] = {"gamma": other.evidence.get("gamma"),
+                                       "ci95": other.evidence.get("ci95"),
+                                       "verdict": other.verdict.value}  # fmt: skip
+        part.notes += (f"; from the brackets' lower ends gamma = {other.evidence.get('gamma', float('nan')):.3f} "
+                       f"({other.verdict.value})")  # fmt: skip
+        if other.verdict is not part.verdict:
+            part.verdict = Verdict.INCONCLUSIVE
+            part.counterexample = None
+            part.notes += ": the two ends disagree, inconclusive"
+    res.verdict = combine_verdicts([q.verdict for q in res.parts])
+    for q in ("L", "Phi", "eta"):
+        res.scope[q] = covers("; ".join(dict.fromkeys(p.scope[q]["covered"] for p in res.parts)))
+    if res.verdict is not Verdict.VIOLATED:
+        res.counterexample = None
+    res.notes = "; ".join(q.notes for q in res.parts)
+    res.evidence["series"] = {q.part: q.evidence | {"verdict": q.verdict.value} for q in res.parts}
+    return res
+
+
 def fig2_protocol_results(points: dict[str, list[list[dict[str, Any]]]]) -> CheckResult:
     """Decide Figure 2 (Sec. 5.1) under every protocol of :data:`FIG2_PROTOCOLS`.
 
@@ -859,7 +973,7 @@ def fig2_protocol_results(points: dict[str, list[list[dict[str, Any]]]]) -> Chec
     holds, per protocol and series, gamma, its 95% interval, the verdict the
     same rule gives, the tuned steps and counts (findings: they do not
     decide), and ``evidence["full_check"]`` the full-model re-runs."""
-    results = {p: fig2_result(fig2_series(points, p)) for p in FIG2_PROTOCOLS}
+    results = {p: _both_ends(points, p) for p in FIG2_PROTOCOLS}
     res = results[FIG2_DECIDING]
     table: dict[str, Any] = {}
     for p, r in results.items():

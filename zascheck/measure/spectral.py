@@ -516,7 +516,8 @@ def iterations_to_eps_grid(
     weights: Any = None,
     blowup: float = 1e12,
     give_up: float | None = None,
-) -> np.ndarray:
+    return_state: bool = False,
+) -> Any:
     """Iterations of the reduced GD until ``R(t) <= rel_tol R(0)``, for every
     step of ``etas`` at once: an int array of ``len(etas)`` counts, ``-1``
     where the run is censored by the budget (``max_steps`` or ``give_up``)
@@ -554,6 +555,7 @@ def iterations_to_eps_grid(
     r0 = 0.5 * float(np.sum(w * mode_error(a0, b0, c0, sig, init.p, init.q) ** 2))
     thr, top = rel_tol * r0, blowup * max(r0, 1e-300)
     best = math.inf
+    t = 0
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(max_steps + 1):
             a_n, b_n, c_n, e = mode_step(a, b, c, sig, col, init.p, init.q)
@@ -562,7 +564,9 @@ def iterations_to_eps_grid(
             gone = done | ~(r <= top)  # diverged: R > blowup R(0) or not finite
             if give_up is not None and t > give_up * best:
                 gone[:] = True
+            a_t, b_t = a, b  # the state after t steps, rows of alive
             if gone.any():
+                a_t, b_t = a[~gone], b[~gone]
                 out[alive[gone]] = np.where(done[gone], t, -2)
                 if give_up is not None and t > give_up * best:
                     out[alive[gone & ~done & (r <= top)]] = -1
@@ -577,4 +581,345 @@ def iterations_to_eps_grid(
                 out[alive] = -1
                 break
             a, b, c = a_n, b_n, c_n
-    return out
+    if not return_state:
+        return out
+    more = t == max_steps and alive.size and not gone.all()  # censored at max_steps: their state
+    return (out, alive, a_t, b_t) if more else (out, alive[:0], a_t[:0], b_t[:0])
+
+
+# ---------------------------------------------------------------------------
+# Iteration counts too long to run: a bracket from shells of the progress variable
+# ---------------------------------------------------------------------------
+#
+# From ZAS each mode's state is (q, D), q = e / sigma, D = a^2 - b^2 (b is the root
+# of b (D + b^2)^((L-1)/2) = sigma (1 + q)), and one GD step multiplies q by
+# rho = 1 - eta K (K below, the factor of the class certificates,
+# zascheck.measure.certify_thm43.K_factor) and D by 1 - eta^2 e^2 a^(2L-4).  While
+# -1 < q < 0 and 0 < rho < 1 the logit u = log(1 + q) - log(-q) increases every
+# step, by f(q, rho) = log(1 + q rho) - log(1 + q) - log(rho), decreasing in q and
+# in rho; once |q| is small and |rho| < 1 (an oscillating tail) u = -log|q|
+# increases by -log|rho|.  Cutting u into shells, the steps spent in a shell are
+# bracketed by the smallest and largest increment on it, so the time at which the
+# mode's |q| passes each shell's level is bracketed without running the steps.
+
+
+#: the shells' width in the progress variable u (a shell holds about
+#: SHELL_WIDTH / (eta K) steps; the bracket's relative width is about
+#: SHELL_WIDTH x |d log(eta K) / du| plus one step per shell)
+SHELL_WIDTH = 0.08
+
+#: a mode that does not contract monotonically (``rho <= 0``, or ``q >= 0``) is
+#: followed in ``-log|q|`` only once ``|q| <= TAIL_Q``
+TAIL_Q = 1e-2
+
+
+def zas_mode_b(L: int, P: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """The root ``b >= 0`` of ``b (D + b^2)^((L-1)/2) = P`` (float64, ``P >= 0``,
+    ``D > 0``, arrays of one shape): the mode's last-layer entry from its
+    end-to-end value ``P = b a^(L-1)`` and ``D = a^2 - b^2``.  Newton on
+    ``u = log b`` (convex and increasing, slope in ``[1, L]``) from the right of
+    the root, so it converges monotonically (about 8 iterations; 60 at most)."""
+    P = np.maximum(np.asarray(P, float), 1e-300)
+    D = np.asarray(D, float)
+    lp = np.log(P)
+    # b <= P D^-((L-1)/2) and b^L <= P: the smaller bound is right of the root
+    u = np.minimum(lp - 0.5 * (L - 1) * np.log(D), lp / L)
+    last = False
+    for _ in range(60):
+        w = np.exp(2 * u)
+        phi = u + 0.5 * (L - 1) * np.log(D + w) - lp
+        step = phi / (1 + (L - 1) * w / (D + w))
+        u = u - step
+        if last:
+            break
+        # quadratic convergence: one more step after 1e-9 leaves rounding only
+        last = bool(np.all(np.abs(step) <= 1e-9 * np.maximum(1.0, np.abs(u))))
+    return np.exp(u)
+
+
+def zas_mode_rho(L: int, sigma: Any, eta: Any, q: Any, D: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(rho, a^(2L-4))`` of a ZAS mode in the state ``(q, D)``: one GD step maps
+    ``q`` to ``q rho``, ``rho = 1 - eta K``,
+    ``K = b^2 a^(2L-4) S_{L-1}(x) + a^(2L-2) (1 - x)^(L-1)``,
+    ``x = eta e b a^(L-3)``, ``S_n(y) = sum_{i<n} y^i`` at ``y = 1 - x``
+    (float64, broadcast; ``L >= 2``; ``nan`` where ``x >= 1``)."""
+    sigma, eta, q, D = np.broadcast_arrays(*(np.asarray(v, float) for v in (sigma, eta, q, D)))
+    b = zas_mode_b(L, sigma * (1 + q), D)
+    a2 = D + b * b
+    la = 0.5 * np.log(a2)
+    x = eta * sigma * q * b * np.exp((L - 3) * la)
+    n = L - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ln1y = np.log1p(-x)
+        small = np.abs(x) < 1e-300
+        S = np.where(small, float(n), -np.expm1(n * ln1y) / np.where(small, 1.0, x))
+        a4 = np.exp((2 * L - 4) * la)
+        K = b * b * a4 * S + np.exp((2 * L - 2) * la + n * ln1y)
+    return np.where(x < 1, 1 - eta * K, np.nan), a4
+
+
+def _logit_f(q: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """The logit's increment ``log(1 + q rho) - log(1 + q) - log(rho)`` of one step."""
+    return np.log1p(q * rho) - np.log1p(q) - np.log(rho)
+
+
+@dataclass
+class _Shells:
+    """Per run (rows: one ``(eta, mode)`` pair each) the levels ``Q[:, k]`` of
+    ``|q|`` at the shell edges (decreasing; ``nan`` past the run's last edge)
+    and the bracket ``[t_lo[:, k], t_hi[:, k]]`` of the steps after which
+    ``|q|`` is first at or below ``Q[:, k]``; ``ok`` = every shell's
+    increments were positive and below the contraction limit."""
+
+    Q: np.ndarray
+    t_lo: np.ndarray
+    t_hi: np.ndarray
+    ok: np.ndarray
+
+
+def _edge_rhos(
+    L: int, sig: np.ndarray, eta: np.ndarray, u: np.ndarray, tail: np.ndarray, Dv: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """``rho`` on the shell edges ``u`` (rows: runs, columns: edges) at ``D = Dv``:
+    one array (the logit's ``q`` for monotone runs, ``q = -|q|`` in the tail)
+    plus, for tail runs, ``q = +|q|``; and ``a^(2L-4)``, the larger of the two."""
+    col = lambda v: v[:, None]  # noqa: E731
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        qq = np.where(col(tail), -np.exp(-u), -1.0 / (1.0 + np.exp(u)))
+        r, a4 = zas_mode_rho(L, col(sig), col(eta), qq, col(Dv))
+        out = [r]
+        tl = np.flatnonzero(tail)
+        if tl.size:  # the tail also at q > 0
+            r2, a42 = r.copy(), a4.copy()
+            r2[tl], a42[tl] = zas_mode_rho(L, sig[tl, None], eta[tl, None], -qq[tl], Dv[tl, None])
+            out.append(r2)
+            a4 = np.fmax(a4, a42)
+    return out, a4
+
+
+def _shell_rates(
+    u: np.ndarray, tail: np.ndarray, rhos: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(Q, c_lo, c_hi)``: the level ``|q|`` at each edge and the smallest and
+    largest increment of ``u`` per step on each shell (between consecutive
+    edges), from ``rho`` at both edges (every array of ``rhos``: both signs of
+    ``q`` in the tail, every ``D`` taken); ``c_lo`` is ``nan`` where the shell
+    does not contract (monotone runs: ``0 < rho < 1``; tail: ``|rho| < 1``).
+    Stated: ``rho`` between the edges is assumed to lie between its values there."""
+    col = lambda v: v[:, None]  # noqa: E731
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        q_m = -1.0 / (1.0 + np.exp(u))  # the logit's edges (monotone runs)
+        Q = np.where(col(tail), np.exp(-u), -q_m)
+        R = np.stack(rhos)
+        lo = np.minimum(R[..., :-1], R[..., 1:]).min(axis=0)
+        hi = np.maximum(R[..., :-1], R[..., 1:]).max(axis=0)
+        absR = np.abs(R)
+        amax = np.maximum(absR[..., :-1], absR[..., 1:]).max(axis=0)
+        straddle = (lo <= 0) & (hi >= 0)
+        amin = np.where(straddle, 0.0, np.minimum(absR[..., :-1], absR[..., 1:]).min(axis=0))
+        c_lo = np.where(col(tail), -np.log(amax), _logit_f(q_m[:, 1:], hi))
+        c_hi = np.where(col(tail), -np.log(amin), _logit_f(q_m[:, :-1], lo))
+        bad = np.where(col(tail), ~(amax < 1), ~((lo > 0) & (hi < 1)))
+        c_lo = np.where(bad | ~(c_lo > 0), np.nan, c_lo)
+    return Q, c_lo, c_hi
+
+
+def _shells(
+    L: int,
+    sig: np.ndarray,
+    eta: np.ndarray,
+    q0: np.ndarray,
+    D0: np.ndarray,
+    q_end: np.ndarray,
+    width: float,
+) -> _Shells:
+    """The shells of every run from its state ``(q0, D0)`` down to ``|q| = q_end``
+    (module comment above): monotone runs (``-1 < q0 < 0``) in the logit, the
+    others (``|q0| <= TAIL_Q``) in ``-log|q|``.  ``D`` is taken in
+    ``[D0 - dD, D0]`` with ``dD`` bounded by the drift summed over the shells'
+    upper step counts (two passes)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho0, _a4 = zas_mode_rho(L, sig, eta, q0, D0)
+        tail = ~((q0 < 0) & (q0 > -1) & (rho0 > 0))
+        u0 = np.where(tail, -np.log(np.abs(q0)), np.log1p(q0) - np.log(-q0))
+        u1 = np.where(tail, -np.log(q_end), np.log1p(-q_end) - np.log(q_end))
+    arrived = np.isfinite(u0) & (u0 >= u1)  # |q0| <= q_end: one level, no shell
+    u1 = np.where(arrived, u0, u1)
+    n = np.ceil((u1 - u0) / width)
+    n = np.where(np.isfinite(n) & (n > 0), n, 0).astype(int)
+    k = np.arange(int(n.max()) + 2)
+    u = np.minimum(u0[:, None] + width * k[None, :], u1[:, None])
+    past = k[None, :] > n[:, None]
+    rhos, a4 = _edge_rhos(L, sig, eta, u, tail, D0)
+    w = np.diff(u, axis=1)
+    for _pass in range(2):
+        Q, c_lo, c_hi = _shell_rates(u, tail, rhos)
+        live = ~past[:, 1:]
+        t_lo, t_hi, n_hi = _shell_times(w, c_lo, c_hi, live)
+        ok = np.all(np.isfinite(n_hi) | ~live, axis=1) & ~(
+            (q0 < -1) | (tail & (np.abs(q0) > TAIL_Q))
+        )
+        drift = np.nansum(n_hi * (eta * sig)[:, None] ** 2 * Q[:, :-1] ** 2 * a4[:, :-1], axis=1)
+        dD = D0 * drift
+        ok &= dD < 0.5 * D0
+        if _pass == 0:  # again with D also at the lower end of its drift
+            more, a4_lo = _edge_rhos(L, sig, eta, u, tail, D0 - dD)
+            rhos, a4 = rhos + more, np.fmax(a4, a4_lo)
+    ok &= np.abs(rho0) < 1  # also the modes already at their last level stay there
+    return _Shells(np.where(past, np.nan, Q), t_lo, t_hi, ok)
+
+
+def _shell_times(
+    w: np.ndarray, c_lo: np.ndarray, c_hi: np.ndarray, live: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(t_lo, t_hi, n_hi)``: the bracket of the steps after which ``u`` first
+    reaches each shell edge (columns ``0..n``), and an upper bound of the steps
+    spent in each shell.  With ``m_j`` the steps starting in shell ``j``
+    (width ``w_j``, increments in ``[c_lo_j, c_hi_j]``) and ``o_j in [0,
+    c_hi_(j-1))`` the overshoot past its lower edge on entry,
+    ``c_lo_j m_j <= w_j + o_(j+1) - o_j <= c_hi_j m_j``; summed over the
+    shells below edge ``k`` the overshoots telescope, leaving
+    ``sum w_j / c_hi_j + sum min(0, 1 - c_hi_(j-1) / c_hi_j)`` below and
+    ``sum w_j / c_lo_j + sum max(0, c_hi_(j-1) (1/c_lo_(j-1) - 1/c_lo_j))
+    + c_hi_(k-1) / c_lo_(k-1)`` above: no step lost per shell."""
+    zero = np.zeros((w.shape[0], 1))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        ch = np.minimum(c_hi, 700.0)  # a step with rho = 0 ends the mode (q = 0)
+        n_hi = np.where(live, w / c_lo, 0.0)
+        lo_terms = np.where(live, w / ch, 0.0)
+        prev_h = np.concatenate([zero, ch[:, :-1]], axis=1)
+        prev_l = np.concatenate([np.full_like(zero, np.inf), c_lo[:, :-1]], axis=1)
+        lo_terms += np.where(live, np.minimum(0.0, 1.0 - prev_h / ch), 0.0)
+        hi_terms = n_hi + np.where(live, np.maximum(0.0, prev_h * (1.0 / prev_l - 1.0 / c_lo)), 0.0)
+        t_lo = np.ceil(np.maximum(0.0, np.cumsum(np.hstack([zero, lo_terms]), axis=1)) - 1e-9)
+        last = np.hstack([zero, np.where(live, ch / c_lo, 0.0)])
+        t_hi = np.floor(np.cumsum(np.hstack([zero, hi_terms]), axis=1) + last + 1e-9)
+    return t_lo, t_hi, n_hi
+
+
+def _first_below(times: np.ndarray, deltas: np.ndarray, start: float, thr: float) -> float:
+    """The first time at which ``start + (sum of the deltas of events up to it)`` is
+    ``<= thr`` (events ``(times, deltas)``, deltas <= 0); ``inf`` if never."""
+    if start <= thr:
+        return 0.0
+    m = np.isfinite(times) & (deltas != 0)
+    order = np.argsort(times[m], kind="stable")
+    t, s = times[m][order], start + np.cumsum(deltas[m][order])
+    hit = np.flatnonzero(s <= thr)
+    return float(t[hit[0]]) if hit.size else math.inf
+
+
+def _combine(sh: _Shells, wsig2: np.ndarray, thr2: float) -> tuple[float, float]:
+    """``(lo, hi)`` steps (after the shells' start) to ``sum_i w_i e_i^2 <= thr2``
+    for the modes of one ``eta`` (rows of ``sh``; ``wsig2 = w_i sigma_i^2``):
+    the upper end from ``|q_i| <= Q_k`` after ``t_hi[k]`` steps, the lower end
+    from ``|q_i| > Q_k`` before ``t_lo[k]`` steps."""
+    Q2 = np.nan_to_num(sh.Q, nan=0.0) ** 2 * wsig2[:, None]
+    last = np.isnan(sh.Q)
+    # upper: the level drops from Q_(k-1) to Q_k at t_hi[k]
+    d_hi = np.where(last[:, 1:], 0.0, Q2[:, 1:] - Q2[:, :-1])
+    hi = _first_below(sh.t_hi[:, 1:].ravel(), d_hi.ravel(), float(Q2[:, 0].sum()), thr2)
+    # lower: |q| > Q_k before t_lo[k]: the level is Q_k on [t_lo[k-1], t_lo[k]), 0 after the last
+    nxt = np.concatenate([Q2[:, 2:], np.zeros((Q2.shape[0], 1))], axis=1)
+    nxt = np.where(last[:, 1:] | np.concatenate([last[:, 2:], np.ones((Q2.shape[0], 1), bool)], axis=1),
+                   0.0, nxt)  # fmt: skip
+    d_lo = np.where(last[:, 1:], 0.0, nxt - Q2[:, 1:])
+    lo = _first_below(sh.t_lo[:, 1:].ravel(), d_lo.ravel(), float(Q2[:, 1].sum()), thr2)
+    return lo, hi
+
+
+def iterations_bracket_grid(
+    sigma: Any,
+    L: int,
+    etas: Any,
+    *,
+    rel_tol: float,
+    weights: Any = None,
+    exact_steps: int = 2000,
+    max_exact_steps: int = 64_000,
+    width: float = SHELL_WIDTH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A bracket ``[lo, hi]`` of the iterations of GD from ZAS to
+    ``R(t) <= rel_tol R(0)`` (the count of :func:`iterations_to_eps_grid`) for
+    every step of ``etas``, without running counts of 10^5..10^7 steps.
+
+    Runs of at most ``exact_steps`` steps are run (``lo = hi``, the count
+    :func:`iterations_to_eps_grid` gives; ``-2`` diverged).  The others: from
+    their float64 state after ``T = exact_steps`` steps each mode's remaining
+    path is cut into shells of the progress variable (module comment above)
+    and the times at which its ``|q|`` passes each level are bracketed from
+    the smallest and largest per-step increment on each shell
+    (:func:`_shell_times`); the count's bracket is where the weighted sum of
+    the levels' squares first falls to ``2 rel_tol R(0)`` (:func:`_combine`).
+    A step some mode of which does not fit the shells yet (an oscillating
+    transient) is rerun with ``T`` doubled, up to ``max_exact_steps``; past
+    that it stays ``lo = hi = -1``, and so does a run still going after ``T``
+    steps some mode of which sits by a minimum that is unstable at its current
+    ``D = a^2 - b^2`` (``rho < -1`` at ``q = 0``: it could converge only
+    after ``D`` drifts).
+
+    STATED, not certified: the increments are taken at the shells' edges
+    (not enclosed over the shell), the state after ``T`` steps is float64, and
+    rounding in the later steps is not modelled; ``tests/test_fig2_bracket.py``
+    checks the bracket against the exact count where that is affordable.
+    ``sigma``, ``weights``: float64 (``d`` modes); ``L >= 2``.  Raises
+    :class:`InputError` as :func:`iterations_to_eps_grid`, or for ``L < 2``."""
+    if L < 2:
+        raise InputError(f"the shell bracket needs L >= 2, got {L}")
+    sig = np.asarray(sigma, dtype=float).ravel()
+    w = np.ones_like(sig) if weights is None else np.asarray(weights, dtype=float).ravel()
+    eta = np.asarray(etas, dtype=float).ravel()
+    lo, hi = np.full(eta.size, -1), np.full(eta.size, -1)
+    pending, T = np.arange(eta.size), exact_steps
+    while pending.size and max_exact_steps >= T:
+        out, left, a, b = iterations_to_eps_grid(sig, mode_init("zas", L), eta[pending],
+                                                 rel_tol=rel_tol, max_steps=T, weights=w,
+                                                 return_state=True)  # fmt: skip
+        lo[pending], hi[pending] = out, out
+        # a run some mode of which sits by a minimum that is unstable at its current D
+        # (rho < -1 at q = 0) could converge only after D drifts: not followed (-1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            rho_min, _a4 = zas_mode_rho(
+                L, sig[None, :], eta[pending[left], None], 0.0, a * a - b * b
+            )
+        keep = np.all(rho_min > -1, axis=1)
+        left, a, b = left[keep], a[keep], b[keep]
+        if left.size == 0:
+            break
+        got = _bracket_from_state(L, sig, w, eta[pending[left]], a, b, rel_tol, width)
+        for j, g in zip(pending[left], got, strict=True):
+            if g is not None:
+                lo[j], hi[j] = T + g[0], T + g[1]
+        pending = pending[left][[g is None for g in got]]
+        T *= 2
+    return lo, hi
+
+
+def _bracket_from_state(
+    L: int,
+    sig: np.ndarray,
+    w: np.ndarray,
+    eta: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    rel_tol: float,
+    width: float,
+) -> list[tuple[int, int] | None]:
+    """Per step ``eta[i]`` (modes' state ``a[i], b[i]``): the bracket of the further
+    steps to ``R <= rel_tol R(0)``, or ``None`` where a mode does not fit the shells."""
+    thr2 = rel_tol * float(w @ (sig * sig))  # 2 rel_tol R(0)
+    # every mode is followed down to a level where all of them together weigh 10^-4 thr2
+    q_end = 1e-2 * math.sqrt(thr2 / float(w @ (sig * sig)))
+    n_run, d = a.shape
+    S, H = np.broadcast_to(sig, (n_run, d)).ravel(), np.repeat(eta, d)
+    with np.errstate(over="ignore", invalid="ignore"):
+        q0 = ((b * a ** (L - 1)) / sig - 1.0).ravel()
+        D0 = (a * a - b * b).ravel()
+    sh = _shells(L, S, H, q0, D0, np.full(S.size, q_end), width)
+    got: list[tuple[int, int] | None] = []
+    for i in range(n_run):
+        rows = slice(i * d, (i + 1) * d)
+        part = _Shells(sh.Q[rows], sh.t_lo[rows], sh.t_hi[rows], sh.ok[rows])
+        t_lo, t_hi = _combine(part, w * sig * sig, thr2) if part.ok.all() else (0.0, math.inf)
+        got.append((int(t_lo), int(t_hi)) if math.isfinite(t_hi) else None)
+    return got

@@ -183,7 +183,9 @@ def _draw_fig2(folder: Path, vals: dict[str, list[dict[str, Any]]], cfg: dict[st
             f"{fc['agreed']} tuned points (and eta = 1) whose full matrix GD costs under 1 s were re-run by it "
             f"with the same counts, {fc['skipped_over_1s']} cost more and were not. Gaussian d=2: "
             f"{len(pts.get('Gaussian, d=2', []))} draws (faint), geometric mean fitted; Gaussian d=100: depths "
-            f"{cfg['fig2']['depths100']} only ({budget} budget; 10^4..10^5 steps per point). "
+            f"{cfg['fig2']['depths100']}, {cfg['fig2']['draws100']} draw(s) ({budget} budget); from L = "
+            f"{F.FIG2_BRACKET_DEPTH} on its counts (10^5..10^6 steps) are shell brackets [lo, hi] (stated, "
+            f"not certified; upper ends plotted, the verdict judged on both ends). "
             f"-I, d=1 vs d=100 (full matrices, L in {eq['depths']}, {eq['steps']} steps): max |W_l - w_l I| = "
             f"{eq['max_weight_deviation']:.1e}.")
     panels: dict[str, dict[str, Any]] = {
@@ -231,7 +233,9 @@ def _draw_fig2_planes(folder: Path, pts: dict[str, list[list[dict[str, Any]]]], 
     record("fig2-planes", files,
            "Iterations of GD from ZAS to R <= 1e-10 over the (L, eta) plane, one panel per series (Gaussian: "
            "the first draw), by the reduced engine. Colour: log10 iterations; grey: censored (more than "
-           "give_up x the fewest iterations outside (1/2, 2) at that depth); black: diverged (R > 1e12 R(0)); "
+           "give_up x the fewest iterations outside (1/2, 2) at that depth; Gaussian d = 100 from L = "
+           f"{F.FIG2_BRACKET_DEPTH}: not resolved by the shell bracket, whose upper ends are the colours); "
+           "black: diverged (R > 1e12 R(0)); "
            "white: not run (below 2^-floor / (L max(1, ||Phi||_2)^2), floor = 6; Gaussian d = 100: see fig2). The one-step valley is the single cell at "
            "eta = 1 (stars: 1 iteration at every depth); circles: protocol (a)'s tuned step; dashed line: the "
            "stability limit 2/lambda_0 of the first iterations (protocol (b) stays left of it).",

@@ -171,6 +171,12 @@ def fig2(folder: Path, panels: dict[str, dict[str, Any]], eps: float, caption_no
             Ls = np.asarray([p[0] for p in pts], float)
             ax.loglog(Ls, [p[1] for p in pts], marker=markers[j % 4], ls="", color=col, ms=6,
                       label=f"{name}" + (" (geo. mean of draws)" if s.get("draws") else ""))
+            # shell-bracketed counts: a bar from the lower to the upper end
+            bars = [(L, lo, n) for L, lo, n in zip(s["depths"], s.get("iterations_lo", s["iterations"]),
+                                                   s["iterations"], strict=True) if n and lo and lo < n]
+            if bars:
+                ax.vlines([b[0] for b in bars], [b[1] for b in bars], [b[2] for b in bars], color=col,
+                          lw=2.5, alpha=0.6, label=f"{name}: bracket [lo, hi] (shells)")
             fit = s.get("fit")
             if fit and "gamma" in fit:
                 xx = np.geomspace(Ls.min(), Ls.max(), 50)

@@ -89,6 +89,8 @@ def generate_tight_table(
         t0 = time.time()
         row = tight_row(L, F, rel, time_limit, stretch_limit)
         row["wall_seconds"] = round(time.time() - t0, 1)
+        # the budgets of this row's run (the table's "params" are those of the last run)
+        row["params"] = {"time_limit": time_limit, "stretch_limit": stretch_limit, "rel": rel}
         keep = [r for r in table["rows"] if (r["L"], r["F"]) != (L, F)]
         table["rows"] = sorted([*keep, row], key=lambda r: (r["F"], r["L"]))
         atomic_write_json(out, jsonable(table))

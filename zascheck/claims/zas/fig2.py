@@ -26,6 +26,27 @@ second (0.2 s in the quick budget) is re-run by it and must give the same
 count; a disagreement raises (an error, not a verdict).
 ``evidence["full_check"]`` lists them.
 
+Gaussian ``d = 100`` from ``L = 50`` on (100 distinct modes; counts of
+10^5..10^6 sequential steps) is not run step by step: each count is a
+BRACKET ``[lo, hi]`` from shells of each mode's progress variable
+(:func:`zascheck.measure.spectral.iterations_bracket_grid`: the first 2000
+steps run, doubled up to 64000 while a mode is in an oscillating transient;
+then the time each mode's ``|q| = |e / sigma|`` takes to pass each level is
+bracketed from the smallest and largest per-step contraction on the shell).
+The bracket is STATED, not certified (the contraction is taken at the
+shells' edges, float64), and tested against the step-by-step count
+(``tests/test_fig2_bracket.py`` at L = 20; measured once at L = 100 and
+1000, draw 0, by 3 x 10^6 steps one by one: 88050 in [86562, 88953], 74040
+in [72967, 74953], 243002 in [236066, 249327], 204339 in [198714, 209840],
+and the first step above the tuned one unresolved by both).  Brackets are
+1..10% wide (wider at larger ``L``).  The tuned
+count is ``[least lower end, least upper end]`` over the protocol's steps,
+and the series is judged on BOTH ends (:func:`zascheck.measure.figures.
+fig2_protocol_results`): a series whose two ends give different verdicts is
+``inconclusive``.  A step still going after the first phase at which some
+mode sits by a minimum that is unstable at its current ``D = a^2 - b^2`` is
+not followed (``-1``, grey in the heat map).
+
 "Tuned per depth" is degenerate: the first step from ZAS moves ``W_L`` only
 (``W_L(1) = eta Phi``), so ``R(1) = (1 - eta)^2 R(0)`` and at ``eta = 1``
 GD solves every target in one step, at every depth (the one-step valley,
@@ -56,7 +77,12 @@ do not decide.  Measured (standard): the tuned step sits 3 to 7 octaves
 below ``2 / lambda_0``, so (b) picks the same step as (a) at every depth,
 and (c) differs from (a) by grid offset only; all three give gamma ~ 0.35
 for ``-I`` and Gaussian ``d = 2`` (the latter nearer 1/2 than 1:
-violated), and ~ 1 for Gaussian ``d = 100`` at ``L`` = 10..40.
+violated).  Gaussian ``d = 100`` (3 draws, L in {10, 100, 1000, 10^4}) grows
+like ``L^1`` from 10 to 100 only and flattens after (counts ~9.5e3, ~9.5e4,
+~2.9e5, ~6.1e5, geometric means of the upper ends): one exponent fits it
+poorly; gamma = 0.59 [0.44, 0.74] (t-interval over the 3 draws' slopes;
+lower ends 0.58 [0.42, 0.73]), nearer 1/2 than 1 by 0.008: violated, on
+both ends.  (At L = 10..40 alone, one draw: 1.02 [0.63, 1.40].)
 
 Reading formalized (:func:`zascheck.measure.figures.fig2_result`): per
 series, gamma is the least-squares slope of ``log N`` on ``log L`` with its
@@ -71,7 +97,8 @@ range).  Gaussian draw ``k`` uses ``phi_seed = 1000 seed + k``; the
 geometric mean over draws is plotted.  The scope states depths, draws and
 protocol.  Budgets: quick = ``-I, d=1`` and one Gaussian ``d = 2`` draw at
 depths 10..10^4; standard = the four series, 10..10^4 (Gaussian ``d = 100``:
-10..40 only, its counts are 10^4..10^5 sequential steps per point).
+3 draws at L in {10, 100, 1000, 10^4}, one depth per decade, about 30 s of
+CPU); thorough = 5 draws at all ten depths for every series.
 
 Negative control ``untuned-lr``: ``eta = 1/(4 L^2)`` at every depth (breaks
 "tuned per depth"; gamma ~ 1.2 measured at L = 10..16 for ``-I``, outside
@@ -98,6 +125,9 @@ from zascheck.result import CheckResult
 
 _DEPTHS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
 _QUICK = [10, 30, 100, 300, 1000, 3000, 10000]
+#: Gaussian d = 100 in the standard budget: one depth per decade over 10..10^4
+#: (L >= 50 counted by the shell bracket, about 3 s a point)
+_DEPTHS100 = [10, 100, 1000, 10000]
 
 CARD = Card(
     id="zas.fig2",
@@ -126,11 +156,11 @@ CARD = Card(
                      "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
         "standard": {
-            "fig2": {"depths": _DEPTHS, "draws": 3, "draws100": 1, "depths100": [10, 20, 40],
+            "fig2": {"depths": _DEPTHS, "draws": 3, "draws100": 3, "depths100": _DEPTHS100,
                      "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
         "full": {
-            "fig2": {"depths": _DEPTHS, "draws": 5, "draws100": 3, "depths100": [10, 20, 50, 100, 200],
+            "fig2": {"depths": _DEPTHS, "draws": 5, "draws100": 5, "depths100": _DEPTHS,
                      "fine": 8, "fine100": 4, "give_up": 3.0, "give_up100": 1.3, "floor100": 1}
         },
     },
@@ -145,10 +175,10 @@ _ALL = list(FIG2_SERIES)
     budgets={
         "quick": {"series": _SERIES, "depths": _QUICK, "eps": 1e-10, "fine": 8, "draws": 1,
                   "lr_rule": "tuned", "full_seconds": 0.2},
-        "standard": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 40], "eps": 1e-10,
-                     "fine": 8, "draws": 3, "draws100": 1, "lr_rule": "tuned"},
-        "thorough": {"series": _ALL, "depths": _DEPTHS, "depths100": [10, 20, 50, 100],
-                     "eps": 1e-10, "fine": 8, "draws": 5, "draws100": 3, "lr_rule": "tuned"},
+        "standard": {"series": _ALL, "depths": _DEPTHS, "depths100": _DEPTHS100, "eps": 1e-10,
+                     "fine": 8, "draws": 3, "draws100": 3, "lr_rule": "tuned"},
+        "thorough": {"series": _ALL, "depths": _DEPTHS, "depths100": _DEPTHS,
+                     "eps": 1e-10, "fine": 8, "draws": 5, "draws100": 5, "lr_rule": "tuned"},
     },
     controls={
         # break "lr tuned per depth": eta = 1/(4 L^2) makes the count grow faster (gamma ~ 1.2)
