@@ -12,17 +12,20 @@ the products (so the property can fail).
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import flint
 import numpy as np
 import pytest
+import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zascheck import iv64, model
 from zascheck.arith import ARITHMETICS, BallBackend, ExactBackend, backend
+from zascheck.errors import InputError
 from zascheck.iv64 import Iv1, Iv64Backend, MidRad
 
 IV = Iv64Backend()
@@ -288,3 +291,41 @@ def test_a_small_case_skips_the_iv64_rung_on_record() -> None:
     ]
     big = escalate(evaluate, certify=True, size=IV64_MIN_D)
     assert big.arithmetic == "iv64"
+
+
+# --- found by the adversary pass (session 4): stacks against matrices, inexact input types ----
+def test_a_stack_times_a_matrix_encloses_each_product():
+    """The packed [mid, |mid|, rad] axis meets its partner, never a stack axis:
+    a (k, r, n) stack times a 2-D matrix (and the reverse) encloses every product."""
+    b = backend("iv64")
+    rng = np.random.default_rng(1)
+    a3, m = rng.standard_normal((3, 2, 2)), rng.standard_normal((2, 2))
+    with b.session():
+        for left, right, exact in ((a3, m, a3 @ m), (m, a3, m @ a3), (a3[:1], m, a3[:1] @ m)):
+            r = b.mm(b.matrix(left), b.matrix(right))
+            assert r.shape == exact.shape
+            assert np.all(r.lower() <= exact) and np.all(exact <= r.upper())
+
+
+@pytest.mark.parametrize("make", [lambda: Decimal("0.3"), lambda: np.longdouble("0.3"),
+                                  lambda: sympy.Rational(3, 10)])
+def test_numbers_that_are_not_doubles_are_enclosed_not_rounded(make):
+    """0.3 in Decimal, long double or sympy is not the double 0.3: its
+    enclosure must not be the point 0.3 (then `le(x, 0.3)` would be a wrong True)."""
+    b = backend("iv64")
+    x = make()
+    assert b.le(b.scalar(x), 0.3) is not True
+    assert b.matrix([[x]]).rad[0, 0] > 0
+    if isinstance(x, np.longdouble):
+        assert b.matrix(np.array([[x]])).rad[0, 0] > 0
+
+
+@pytest.mark.parametrize("bad", [
+    lambda b: b.scalar(sympy.Float(0.3)),
+    lambda b: b.matrix([[1.0, 2.0], [3.0]]),
+    lambda b: b.mm(b.matrix(np.ones((2, 2))), b.matrix(np.ones((3, 2)))),
+    lambda b: b.add(b.matrix(np.ones((2, 2))), b.matrix(np.ones((3, 2)))),
+])
+def test_shape_and_type_errors_are_input_errors(bad):
+    with pytest.raises(InputError):
+        bad(backend("iv64"))

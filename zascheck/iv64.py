@@ -258,6 +258,10 @@ def _enclose(x: Any) -> Iv1:
     non-number or a non-finite input."""
     if isinstance(x, Iv1):
         return x
+    if isinstance(x, np.floating) and x.dtype.itemsize > 8:  # long double: not a double
+        if not np.isfinite(x):
+            raise InputError(f"non-finite number {x!r}")
+        return _enclose(Fraction(*x.as_integer_ratio()))
     if isinstance(x, (float, np.floating)):
         xf = float(x)
         if not math.isfinite(xf):
@@ -284,10 +288,7 @@ def _enclose(x: Any) -> Iv1:
         except ValueError:
             raise InputError(f"not a number: {x!r}") from None
     else:
-        try:
-            return _enclose(float(x))
-        except (TypeError, ValueError):
-            raise InputError(f"not a number: {x!r}") from None
+        q = _exact_fraction(x)
     try:
         f = float(q)  # correctly rounded (Fraction.__float__ divides the integers exactly)
     except OverflowError:
@@ -295,6 +296,29 @@ def _enclose(x: Any) -> Iv1:
     if Fraction(f) == q:
         return Iv1(f)
     return Iv1(dn1(f), up1(f))
+
+
+def _exact_fraction(x: Any) -> Fraction:
+    """The exact rational value of a number of another type (``Decimal``, a
+    ``numbers.Rational`` such as sympy's ``Rational``, anything with an exact
+    ``as_integer_ratio``); never through ``float(x)``, which would round and
+    make a point interval that misses the value.  Raises :class:`InputError`
+    when no exact value is available (e.g. a sympy ``Float``, a symbol)."""
+    try:
+        return Fraction(x)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    ratio = getattr(x, "as_integer_ratio", None)
+    if callable(ratio):
+        try:
+            p, q = ratio()
+            return Fraction(int(p), int(q))
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+            pass
+    raise InputError(
+        f"not a number with an exact value: {x!r} ({type(x).__name__}); pass a float, an int, "
+        "a Fraction or a decimal string"
+    )
 
 
 def _from_arb(x: Any) -> Iv1:
@@ -433,14 +457,17 @@ class Iv64Backend(Backend):
         that is not 2-D or 3-D."""
         if isinstance(a, MidRad):
             return a
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize <= 8:
             arr = np.asarray(a, dtype=float)
         else:
             rows = _rows_of(a)
             flat = [x for row in rows for x in (row if isinstance(row, list) else [row])]
-            if not all(isinstance(x, (float, np.floating)) or _is_small_int(x) for x in flat):
+            if not all(_is_double(x) or _is_small_int(x) for x in flat):
                 return self._enclose_rows(rows)
-            arr = np.array(rows, dtype=float)
+            try:
+                arr = np.array(rows, dtype=float)
+            except ValueError:
+                raise InputError("a matrix needs rows of equal length") from None
         if arr.ndim not in (2, 3):
             raise InputError(f"expected a 2-D matrix or a stack, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
@@ -448,6 +475,8 @@ class Iv64Backend(Backend):
         return _point(arr.copy())
 
     def _enclose_rows(self, rows: list[list[Any]]) -> MidRad:
+        if not all(isinstance(row, list) for row in rows) or len({len(r) for r in rows}) > 1:
+            raise InputError("expected a 2-D matrix with rows of equal length")
         ivs = [[_enclose(x) for x in row] for row in rows]
         lo = np.array([[x.lo for x in row] for row in ivs], dtype=float)
         hi = np.array([[x.hi for x in row] for row in ivs], dtype=float)
@@ -479,8 +508,21 @@ class Iv64Backend(Backend):
         if not isinstance(b, MidRad):
             b = self.matrix(b)
         n = a.data.shape[-1]
+        if b.data.shape[-2] != n:
+            raise InputError(f"matrix product of shapes {a.shape} and {b.shape}")
         x = right_form(b, n)
-        c = MidRad.packed(np.matmul(a.data, x))  # [mA @ mB, |mA| @ X1, rA @ X2] in one call
+        ad = a.data
+        # the packed axis 0 must meet axis 0: pad the batch axes of the side
+        # with fewer, so numpy broadcasts stack against stack, never against
+        # the packed [mid, |mid|, rad] axis
+        if ad.ndim < x.ndim:
+            ad = ad.reshape(ad.shape[:1] + (1,) * (x.ndim - ad.ndim) + ad.shape[1:])
+        elif x.ndim < ad.ndim:
+            x = x.reshape(x.shape[:1] + (1,) * (ad.ndim - x.ndim) + x.shape[1:])
+        try:
+            c = MidRad.packed(np.matmul(ad, x))  # [mA @ mB, |mA| @ X1, rA @ X2] in one call
+        except ValueError:
+            raise InputError(f"matrix product of shapes {a.shape} and {b.shape}") from None
         q = c.rad
         q += c.absmid
         infl(q, n + 4, 4 * n)
@@ -493,15 +535,25 @@ class Iv64Backend(Backend):
     def add(self, a: MidRad, b: MidRad) -> MidRad:
         """``a + b``: ``rad >= rA + rB + u |fl(mA + mB)|`` (the rounding of the
         sum, Higham Sec. 2.2), ``= infl(fl(fl(rA + rB) + fl(u |mid|)), 3, 1)``."""
+        a, b = self._same_shape(a, b)
         c = MidRad.empty(a.shape)
         np.add(a.mid, b.mid, out=c.mid)
         return _sum(c, a.rad, b.rad)
 
     def sub(self, a: MidRad, b: MidRad) -> MidRad:
         """``a - b`` (as :meth:`add`)."""
+        a, b = self._same_shape(a, b)
         c = MidRad.empty(a.shape)
         np.subtract(a.mid, b.mid, out=c.mid)
         return _sum(c, a.rad, b.rad)
+
+    def _same_shape(self, a: Any, b: Any) -> tuple[MidRad, MidRad]:
+        """Both operands as :class:`MidRad` of one shape (:class:`InputError` otherwise)."""
+        a = a if isinstance(a, MidRad) else self.matrix(a)
+        b = b if isinstance(b, MidRad) else self.matrix(b)
+        if a.shape != b.shape:
+            raise InputError(f"sum of matrices of shapes {a.shape} and {b.shape}")
+        return a, b
 
     def scale(self, s: Any, a: MidRad) -> MidRad:
         """``s a`` for a scalar ``s = [ms - rs, ms + rs]``:
@@ -683,6 +735,11 @@ def _sum(c: MidRad, ra: np.ndarray, rb: np.ndarray) -> MidRad:
     rad += c.absmid * _U
     infl(rad, 3, 1)
     return c
+
+
+def _is_double(x: Any) -> bool:
+    """A Python float or a numpy float of at most 64 bits (exact as a double)."""
+    return isinstance(x, float) or (isinstance(x, np.floating) and x.dtype.itemsize <= 8)
 
 
 def _is_small_int(x: Any) -> bool:
