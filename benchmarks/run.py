@@ -46,6 +46,7 @@ import importlib.util
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -282,8 +283,11 @@ def module_rows(quick: bool) -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def busy_process() -> Iterator[None]:
-    """One CPU-burning subprocess for the duration of the block (stopped by its pid)."""
-    p = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    """One CPU-burning subprocess for the duration of the block (stopped by its
+    pid; it also ends by itself as soon as this process is gone, so no signal,
+    not even SIGKILL, can leave it burning a core)."""
+    burn = "import os, sys\nparent = int(sys.argv[1])\nwhile os.getppid() == parent:\n    pass\n"
+    p = subprocess.Popen([sys.executable, "-c", burn, str(os.getpid())])
     try:
         time.sleep(0.5)
         yield
@@ -330,8 +334,31 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time `zascheck report --budget standard` (quiet only, 3+ minutes)",
     )
-    ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    ap.add_argument("--threads", type=_threads, default=1, help="BLAS threads (default 1)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)  # run the finally blocks (stop the busy process)
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        print("run.py: interrupted", file=sys.stderr)
+        return 130
+
+
+def _threads(s: str) -> int:
+    try:
+        n = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"BLAS threads must be >= 1, got {n}")
+    return n
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _main(args: argparse.Namespace) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"BLAS threads: {args.threads} (threadpoolctl); {os.cpu_count()} cores; "

@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print("\n".join(precision_checks()))
         return 0
+    known = set(FLOW_CHECKS) | set(precision_checks())
+    for cid in args.checks:
+        if cid not in known:
+            ap.error(f"{cid}: not a check that reads --precision (see --list)")
     ids = args.checks or _ids(args.quick)
     for r in (row for cid in ids for row in check_rows(cid, args.quick)):
         ok = "PASS" if r["pass"] else "FAIL"
