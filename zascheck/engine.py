@@ -386,11 +386,17 @@ def run_check(
             res = check.fn(ctx, **params)
     except TimeLimitReached:
         timed_out = True
+        stopped: dict[str, Any] = {}
+        if isinstance(params.get("arithmetic"), str):  # what it was running in, not float64
+            stopped["arithmetic"] = params["arithmetic"]
+        if ctx.precision is not None:
+            stopped["precision_bits"] = ctx.precision
         res = CheckResult(
             verdict=Verdict.INCONCLUSIVE,
             notes=f"time limit of {ctx.seconds_allowed():g} s reached (--time-limit); the check "
             "was stopped and nothing it computed is claimed",
             params={"time_limit_reached": True},
+            **stopped,
         )
     c = card(check.claim)
     if c.module.startswith(_USER) and not timed_out:
