@@ -61,6 +61,7 @@ from zascheck import inits, model
 from zascheck.arith import Backend, backend
 from zascheck.measure import spectral
 from zascheck.model import Target, Workspace
+from zascheck.cli import positive_int
 from zascheck.threads import blas_threads
 
 HERE = Path(__file__).resolve().parent
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time `zascheck report --budget standard` (quiet only, 3+ minutes)",
     )
-    ap.add_argument("--threads", type=_threads, default=1, help="BLAS threads (default 1)")
+    ap.add_argument("--threads", type=positive_int, default=1, help="BLAS threads (default 1)")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)  # run the finally blocks (stop the busy process)
     try:
@@ -342,16 +343,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("run.py: interrupted", file=sys.stderr)
         return 130
-
-
-def _threads(s: str) -> int:
-    try:
-        n = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"BLAS threads must be >= 1, got {n}")
-    return n
 
 
 def _terminate(signum: int, frame: Any) -> None:

@@ -41,7 +41,8 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
-def _positive_int(s: str) -> int:
+def positive_int(s: str) -> int:
+    """An argparse type: an integer >= 1 (``ArgumentTypeError`` otherwise: exit 2, one line)."""
     try:
         v = int(s)
     except ValueError:
@@ -120,10 +121,10 @@ def _add_derive_and_report(sub: Any) -> None:
     r.add_argument("--budget", choices=["quick", "standard", "full"], default="standard")
     r.add_argument("--out", default="reports", help="output folder (default reports/)")
     r.add_argument(
-        "--seeds", type=_positive_int, default=50, help="seeds for the multi-seed figures"
+        "--seeds", type=positive_int, default=50, help="seeds for the multi-seed figures"
     )
     r.add_argument(
-        "--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)"
+        "--jobs", type=positive_int, default=None, help="worker processes (default: all cores)"
     )
     r.add_argument("--seed", type=_seed, default=0)
     r.add_argument("--no-progress", action="store_true")
@@ -174,7 +175,7 @@ def _add_check(sub: Any) -> None:
         "--case", metavar="JSON", help="parameter overrides as JSON (or @file): reproduce one case"
     )
     k.add_argument("--control", metavar="NAME", help="run the named negative control instead")
-    k.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
+    k.add_argument("--jobs", type=positive_int, default=1, help="parallel worker processes")
     k.add_argument(
         "--strict", action="store_true", help="exit 1 if any verdict is violated or inconclusive"
     )
