@@ -143,3 +143,21 @@ def test_untuned_control_is_violated():
     assert res.verdict is Verdict.VIOLATED, res.notes
     g, (lo, _hi) = res.parts[0].evidence["gamma"], res.parts[0].evidence["ci95"]
     assert lo > 0.75 and not math.isnan(g)  # outside the cell of 1/2: nearer 1
+
+
+def test_the_scope_labels_each_series_depths_and_grid():
+    """Series run on different depths (Gaussian d = 100 on fewer): the scope
+    names which depth list belongs to which series, instead of a bare list of lists."""
+    from zascheck.result import CheckResult, covers
+
+    def part(name: str, depths: str, eta: str) -> CheckResult:
+        return CheckResult(verdict=Verdict.HOLDS, part=name, scope={
+            "L": covers(depths), "Phi": covers(name), "eta": covers(eta)})
+
+    scope = F._series_scope([part("-I, d=1", "L in [10, 20]", "(a) grid 8"),
+                             part("-I, d=100", "L in [10, 20]", "(a) grid 8"),
+                             part("Gaussian, d=100", "L in [10, 10000]", "(a) grid 4")])
+    assert scope["L"]["covered"] == "-I, d=1 / -I, d=100: L in [10, 20]; Gaussian, d=100: L in [10, 10000]"
+    assert scope["eta"]["covered"] == "-I, d=1 / -I, d=100: (a) grid 8; Gaussian, d=100: (a) grid 4"
+    assert scope["Phi"]["covered"] == "-I, d=1; -I, d=100; Gaussian, d=100"
+    assert not scope["L"]["universal"]

@@ -677,6 +677,24 @@ def _fig2_scope(name: str, s: dict[str, Any], depths: list[int]) -> dict[str, An
     }
 
 
+def _series_scope(parts: list[CheckResult]) -> dict[str, Any]:
+    """The scope of Figure 2's result from its series' parts, each depth list
+    and tuning grid labelled with the series it belongs to (series with the
+    same text share a label: ``-I, d=1 / -I, d=100: L in [...]``), so a reader
+    never takes one series' depths for another's.  ``Phi`` texts name their
+    series already and are joined as they are."""
+    scope: dict[str, Any] = {}
+    for q in ("L", "Phi", "eta"):
+        by_text: dict[str, list[str]] = {}
+        for p in parts:
+            by_text.setdefault(p.scope[q]["covered"], []).append(str(p.part))
+        if len(by_text) == 1 or q == "Phi":
+            scope[q] = covers("; ".join(by_text))
+        else:
+            scope[q] = covers("; ".join(f"{' / '.join(names)}: {text}" for text, names in by_text.items()))
+    return scope
+
+
 def _gamma_interval(
     name: str, s: dict[str, Any], pts: list[tuple[int, float]]
 ) -> tuple[float, float, float, str, bool]:
@@ -807,9 +825,7 @@ def fig2_result(series: dict[str, dict[str, Any]]) -> CheckResult:
     rooms = [p.margin for p in parts if p.margin is not None]
     measured = min(rooms) if rooms else None
     per = {p.part: p.evidence | {"verdict": p.verdict.value} for p in parts}
-    scope: dict[str, Any] = {}
-    for q in ("L", "Phi", "eta"):
-        scope[q] = covers("; ".join(dict.fromkeys(p.scope[q]["covered"] for p in parts)))
+    scope = _series_scope(parts)
     res = CheckResult(
         verdict=verdict,
         measured=measured,
@@ -956,8 +972,7 @@ def _both_ends(points: dict[str, list[list[dict[str, Any]]]], protocol: str) -> 
             part.counterexample = None
             part.notes += ": the two ends disagree, inconclusive"
     res.verdict = combine_verdicts([q.verdict for q in res.parts])
-    for q in ("L", "Phi", "eta"):
-        res.scope[q] = covers("; ".join(dict.fromkeys(p.scope[q]["covered"] for p in res.parts)))
+    res.scope = _series_scope(res.parts)
     if res.verdict is not Verdict.VIOLATED:
         res.counterexample = None
     res.notes = "; ".join(q.notes for q in res.parts)
