@@ -40,6 +40,7 @@ from zascheck.result import (
     combine_verdicts,
     covers,
     is_universal,
+    join_covered,
     scope_text,
 )
 
@@ -645,8 +646,10 @@ def _claim_verdict(c: Card, rs: list[CheckResult]) -> dict[str, Any]:
         if uni:
             scope[n] = uni[0]
         else:
-            seen = [e["covered"] for e in entries if e.get("covered") not in (None, NOT_COVERED)]
-            scope[n] = covers("; ".join(dict.fromkeys(seen)) if seen else NOT_COVERED)
+            seen = [(u.part or u.method, u.scope[n]["covered"]) for u in basis
+                    if isinstance(u.scope.get(n), dict)
+                    and u.scope[n].get("covered") not in (None, NOT_COVERED)]
+            scope[n] = covers(join_covered(seen) if seen else NOT_COVERED)
     return {
         "claim": c.id,
         "verdict": verdict.value,

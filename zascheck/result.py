@@ -44,6 +44,7 @@ __all__ = [
     "decide",
     "format_number",
     "is_universal",
+    "join_covered",
     "jsonable",
     "margin_of",
     "scope_text",
@@ -160,6 +161,34 @@ def covers(covered: str, *, universal: bool = False) -> dict[str, Any]:
     {'covered': 'every L (free algebra)', 'universal': True}
     """
     return {"covered": covered, "universal": bool(universal)}
+
+
+def join_covered(labelled: list[tuple[str, str]]) -> str:
+    """The ``covered`` texts of several pieces of evidence as one text
+    (``"; "``-joined, duplicates once).  When they differ, each text is
+    prefixed by the labels (part or method names, ``" / "``-joined) of the
+    evidence it describes, unless it already starts with its label, so a
+    reader never takes one series' depths or one method's horizon for another's.
+
+    >>> join_covered([("a", "L in [1, 2]"), ("b", "L in [1, 2]")])
+    'L in [1, 2]'
+    >>> join_covered([("-I", "L in [10, 20]"), ("Gaussian", "L in [10]")])
+    '-I: L in [10, 20]; Gaussian: L in [10]'
+    >>> join_covered([("Gaussian, d=2", "Gaussian, d=2, 3 draws"), ("-I", "-I, d=1")])
+    'Gaussian, d=2, 3 draws; -I, d=1'
+    """
+    by_text: dict[str, list[str]] = {}
+    for label, text in labelled:
+        by_text.setdefault(text, [])
+        if label and label not in by_text[text]:
+            by_text[text].append(label)
+    if len(by_text) <= 1:
+        return "; ".join(by_text)
+    out = []
+    for text, labels in by_text.items():
+        tag = " / ".join(labels)
+        out.append(text if not tag or text.startswith(tag) else f"{tag}: {text}")
+    return "; ".join(out)
 
 
 NOT_COVERED = "not covered"

@@ -47,7 +47,7 @@ from zascheck.measure.escape import (
     zas_part,
 )
 from zascheck.model import Target
-from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
+from zascheck.result import CheckResult, Verdict, combine_verdicts, covers, join_covered
 from zascheck.targets import make_phi
 
 __all__ = [
@@ -678,21 +678,11 @@ def _fig2_scope(name: str, s: dict[str, Any], depths: list[int]) -> dict[str, An
 
 
 def _series_scope(parts: list[CheckResult]) -> dict[str, Any]:
-    """The scope of Figure 2's result from its series' parts, each depth list
-    and tuning grid labelled with the series it belongs to (series with the
-    same text share a label: ``-I, d=1 / -I, d=100: L in [...]``), so a reader
-    never takes one series' depths for another's.  ``Phi`` texts name their
-    series already and are joined as they are."""
-    scope: dict[str, Any] = {}
-    for q in ("L", "Phi", "eta"):
-        by_text: dict[str, list[str]] = {}
-        for p in parts:
-            by_text.setdefault(p.scope[q]["covered"], []).append(str(p.part))
-        if len(by_text) == 1 or q == "Phi":
-            scope[q] = covers("; ".join(by_text))
-        else:
-            scope[q] = covers("; ".join(f"{' / '.join(names)}: {text}" for text, names in by_text.items()))
-    return scope
+    """The scope of Figure 2's result from its series' parts, each text
+    labelled with the series it belongs to where they differ
+    (:func:`zascheck.result.join_covered`)."""
+    return {q: covers(join_covered([(str(p.part), p.scope[q]["covered"]) for p in parts]))
+            for q in ("L", "Phi", "eta")}
 
 
 def _gamma_interval(
