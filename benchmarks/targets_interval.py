@@ -47,16 +47,22 @@ def _one_blas_thread() -> Iterator[None]:
 
 
 def _stepper(b: Backend, L: int, d: int) -> Callable[[], object]:
-    """One GD step from a fixed near-identity point (the step is not applied
-    to the state, so every call costs the same)."""
+    """GD steps from a near-identity point: each call takes one step and
+    keeps its result (as :func:`zascheck.dynamics.gd` does), so nothing a
+    backend caches on the layers of one step (the partner forms of
+    :mod:`zascheck.iv64`) is reused by the next.  With ``eta = 2^-10`` the
+    few hundred steps of a run stay near the identity: every call costs the
+    same."""
     rng = np.random.default_rng(0)
-    ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
+    state = [[b.matrix(w) for w in inits.near_identity(L, d, rng)]]
     target = model.Target.whitened(b, rng.standard_normal((d, d)) / np.sqrt(d))
     eta = b.scalar(2.0**-10)
 
     def step() -> object:
+        ws = state[0]
         _, g = model.loss_and_grads(b, ws, target)
-        return model.gd_update(b, ws, g, eta)
+        state[0] = model.gd_update(b, ws, g, eta)
+        return state[0]
 
     return step
 

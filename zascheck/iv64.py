@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from functools import cache
 from typing import Any, cast
@@ -88,7 +88,7 @@ from zascheck.arith import Backend
 from zascheck.errors import InputError
 from zascheck.rounding import ETA, U, dn, dn1, up, up1
 
-__all__ = ["Iv1", "Iv64Backend", "MidRad", "gamma_up", "infl"]
+__all__ = ["Iv1", "Iv64Backend", "MidRad", "gamma_up", "infl", "partner_form", "partner_forms", "stacked", "sub_scaled_stack"]
 
 
 # ---------------------------------------------------------------------------
@@ -352,17 +352,25 @@ class MidRad:
     ``numpy.matmul`` operand (:meth:`Iv64Backend.mm`), and the views
     ``mid``, ``absmid``, ``rad`` cost nothing.  Treat as immutable."""
 
-    __slots__ = ("absmid", "data", "mid", "rad", "right")
+    __slots__ = ("data", "forms", "stack")
 
     def __init__(self, mid: np.ndarray, rad: np.ndarray) -> None:
-        self._wrap(np.stack((mid, np.abs(mid), rad)), None)
+        self.data = np.stack((mid, np.abs(mid), rad))
+        self.forms = None
+        self.stack = None
 
-    def _wrap(self, data: np.ndarray, right: tuple[int, np.ndarray] | None) -> None:
-        # the three views are made once here: a view costs as much as a small
-        # ufunc call, and every operation reads its operands' views
-        self.data = data
-        self.mid, self.absmid, self.rad = data[0], data[1], data[2]
-        self.right = right
+    # the views are made on access: most products read only ``data``
+    @property
+    def mid(self) -> np.ndarray:
+        return self.data[0]
+
+    @property
+    def absmid(self) -> np.ndarray:
+        return self.data[1]
+
+    @property
+    def rad(self) -> np.ndarray:
+        return self.data[2]
 
     @classmethod
     def empty(cls, shape: tuple[int, ...]) -> MidRad:
@@ -370,11 +378,19 @@ class MidRad:
         return cls.packed(np.empty((3, *shape)))
 
     @classmethod
-    def packed(cls, data: np.ndarray, right: tuple[int, np.ndarray] | None = None) -> MidRad:
+    def packed(
+        cls,
+        data: np.ndarray,
+        forms: dict[int, np.ndarray] | None = None,
+        stack: tuple[np.ndarray, int] | None = None,
+    ) -> MidRad:
         """Wrap ``data = [mid, |mid|, rad]`` (shape ``(3, *shape)``) without
-        copying; ``right`` = ``(n, X)``, the right-operand form of :func:`right_form`."""
+        copying; ``forms`` maps an inner dimension ``n`` to the partner form
+        of :func:`partner_form` (same orientation as ``data``); ``stack =
+        (base, l)`` says that ``data`` is ``base[:, l]`` (results of the
+        batched methods: the next batched call then reads ``base`` as is)."""
         out = cls.__new__(cls)
-        out._wrap(data, right)
+        out.data, out.forms, out.stack = data, forms, stack
         return out
 
     @property
@@ -383,12 +399,10 @@ class MidRad:
 
     @property
     def T(self) -> MidRad:
-        # the right-operand form of A^T is the transpose of A's when the inner
-        # dimension (hence gamma_n) is the same: square matrices
-        r = self.right
-        keep = r is not None and self.data.shape[-1] == self.data.shape[-2]
-        rt = (r[0], r[1].swapaxes(-1, -2)) if keep and r is not None else None
-        return MidRad.packed(self.data.swapaxes(-1, -2), rt)
+        # the partner form is entrywise, so the form of A^T is the transpose of A's
+        f = self.forms
+        ft = None if not f else {n: x.swapaxes(-1, -2) for n, x in f.items()}
+        return MidRad.packed(self.data.swapaxes(-1, -2), ft)
 
     def __getitem__(self, idx: Any) -> Any:
         idx = idx if isinstance(idx, tuple) else (idx,)
@@ -499,35 +513,34 @@ class Iv64Backend(Backend):
     # -- algebra -------------------------------------------------------------
     def mm(self, a: MidRad, b: MidRad) -> MidRad:
         """``a @ b``, shapes ``(..., r, n) @ (..., n, c)``; the bound of the
-        module docstring ((I) and (N)):
-        ``rad = infl(Q, n + 4, 4n)`` with ``Q = fl(fl(|mA| @ X1) + fl(rA @ X2))``
-        (two products of length ``n`` and one sum: ``(1 + u)^(n + 1)`` by (N),
-        times ``(1 + u)^3`` for ``X1``, ``X2``)."""
+        module docstring: ONE stacked ``numpy.matmul`` of a packed operand
+        and the partner form of the other (:func:`partner_form`; ``b``'s when
+        it has one cached, else ``a``'s), then ``rad = fl(fl(S1 + S2) + tau_n)``."""
         if not isinstance(a, MidRad):
             a = self.matrix(a)
         if not isinstance(b, MidRad):
             b = self.matrix(b)
-        n = a.data.shape[-1]
-        if b.data.shape[-2] != n:
+        ad, bd = a.data, b.data
+        n = ad.shape[-1]
+        if bd.shape[-2] != n:
             raise InputError(f"matrix product of shapes {a.shape} and {b.shape}")
-        x = right_form(b, n)
-        ad = a.data
+        fb = None if b.forms is None else b.forms.get(n)
+        if fb is not None:
+            left, right = ad, fb  # [mA, |mA|, rA] @ [mB, F1(B), F2(B)]
+        else:
+            left, right = partner_form(a, n), bd  # [mA, F1(A), F2(A)] @ [mB, |mB|, rB]
         # the packed axis 0 must meet axis 0: pad the batch axes of the side
         # with fewer, so numpy broadcasts stack against stack, never against
         # the packed [mid, |mid|, rad] axis
-        if ad.ndim < x.ndim:
-            ad = ad.reshape(ad.shape[:1] + (1,) * (x.ndim - ad.ndim) + ad.shape[1:])
-        elif x.ndim < ad.ndim:
-            x = x.reshape(x.shape[:1] + (1,) * (ad.ndim - x.ndim) + x.shape[1:])
+        if left.ndim < right.ndim:
+            left = left.reshape(left.shape[:1] + (1,) * (right.ndim - left.ndim) + left.shape[1:])
+        elif right.ndim < left.ndim:
+            right = right.reshape(right.shape[:1] + (1,) * (left.ndim - right.ndim) + right.shape[1:])
         try:
-            c = MidRad.packed(np.matmul(ad, x))  # [mA @ mB, |mA| @ X1, rA @ X2] in one call
+            out = np.matmul(left, right)
         except ValueError:
             raise InputError(f"matrix product of shapes {a.shape} and {b.shape}") from None
-        q = c.rad
-        q += c.absmid
-        infl(q, n + 4, 4 * n)
-        np.abs(c.mid, out=c.absmid)
-        return c
+        return _finish_product(out, n)
 
     def T(self, a: MidRad) -> MidRad:
         return a.T
@@ -576,6 +589,50 @@ class Iv64Backend(Backend):
             rad += (a.absmid + a.rad) * rs
         infl(rad, 5, 4)
         return c
+
+    def mm_each(self, a: Sequence[Any], b: Sequence[Any]) -> list[MidRad]:
+        """``[a_l @ b_l for every l]`` (the gradients ``G_l = T_l W_{l-1:1}^T``
+        of :func:`zascheck.model.loss_and_grads`) as ONE stacked product when
+        all ``a_l`` share a shape and all ``b_l`` share one (the bound of
+        :meth:`mm`, entry by entry the same arithmetic); otherwise one
+        :meth:`mm` per pair.  Raises :class:`InputError` when the lists differ
+        in length or a pair does not chain."""
+        if len(a) != len(b):
+            raise InputError(f"{len(a)} left factors but {len(b)} right factors")
+        a = [x if isinstance(x, MidRad) else self.matrix(x) for x in a]
+        b = [x if isinstance(x, MidRad) else self.matrix(x) for x in b]
+        sa, sb = {x.data.shape for x in a}, {x.data.shape for x in b}
+        if len(sa) != 1 or len(sb) != 1 or len(a[0].shape) != 2 or len(b[0].shape) != 2:
+            return [self.mm(x, y) for x, y in zip(a, b, strict=True)]
+        n = a[0].shape[1]
+        if b[0].shape[0] != n:
+            raise InputError(f"matrix product of shapes {a[0].shape} and {b[0].shape}")
+        left = stacked(a)  # (3, L, r, n)
+        right = partner_forms(stacked(b), n)
+        d = _finish_product(np.matmul(left, right), n).data
+        return [MidRad.packed(d[:, l], None, (d, l)) for l in range(len(a))]
+
+    def sub_scaled_each(self, a: Sequence[Any], s: Any, g: Sequence[Any]) -> list[MidRad]:
+        """``[a_l - s g_l for every l]`` (the GD update ``W_l - eta G_l`` of
+        :func:`zascheck.model.gd_update`) in one pass over the stacked layers
+        when all are matrices of one shape (:func:`sub_scaled_stack` gives the
+        bound); also builds the partner forms of the results (square layers),
+        which the next GD step's products use.  Otherwise layer by layer,
+        ``sub(a_l, scale(s, g_l))``.  Raises :class:`InputError` when the
+        lists differ in length or a pair in shape."""
+        a = [x if isinstance(x, MidRad) else self.matrix(x) for x in a]
+        g = [x if isinstance(x, MidRad) else self.matrix(x) for x in g]
+        if len(a) != len(g):
+            raise InputError(f"{len(a)} matrices but {len(g)} updates")
+        shape = a[0].shape if a else ()
+        if len(shape) != 2 or any(x.shape != shape for x in (*a, *g)):
+            return [self.sub(x, self.scale(s, y)) for x, y in zip(a, g, strict=True)]
+        out = sub_scaled_stack(stacked(a), _iv1(s), stacked(g))
+        r, c = shape
+        if r != c:
+            return [MidRad.packed(out[:, l], None, (out, l)) for l in range(len(a))]
+        f = partner_forms(out, c)
+        return [MidRad.packed(out[:, l], {c: f[:, l]}, (out, l)) for l in range(len(a))]
 
     def entries(self, a: MidRad) -> list[Iv1]:
         lo, hi = a.lower().ravel().tolist(), a.upper().ravel().tolist()
@@ -704,24 +761,116 @@ class Iv64Backend(Backend):
         return float(np.linalg.norm(a.mid, 2))
 
 
-def right_form(b: MidRad, n: int) -> np.ndarray:
-    """``[mB, X1, X2]`` (shape ``(3, *b.shape)``) of :meth:`Iv64Backend.mm`
-    for ``b`` as the right factor of a product of inner dimension ``n``:
-    ``X1 = fl(fl(fl(g |mB|) + rB) + eta)`` with ``g = gamma_up(n)``,
-    ``X2 = fl(|mB| + rB)``.  Cached on ``b`` (a prefix ``W_{l:1}`` is the
-    right factor twice per GD step, once transposed)."""
-    if b.right is not None and b.right[0] == n:
-        return b.right[1]
-    ab, rb = b.absmid, b.rad
-    x = np.empty(b.data.shape)
-    x0, x1, x2 = x
-    x0[...] = b.mid
-    np.multiply(ab, gamma_up(n), out=x1)
-    x1 += rb
-    x1 += _ETA
-    np.add(ab, rb, out=x2)
-    b.right = (n, x)
+def partner_form(a: MidRad, n: int) -> np.ndarray:
+    """The partner form ``F = [mA, F1, F2]`` (shape ``(3, *a.shape)``) of
+    ``a`` for a product of inner dimension ``n`` (:meth:`Iv64Backend.mm`),
+    cached on ``a`` (a layer ``W_l`` is a factor twice per GD step, once
+    transposed; :meth:`MidRad.T` carries the cache over, transposed):
+    ``F1 >= kappa_n (gamma_n |mA| + rA) + eta``, ``F2 >= kappa_n (|mA| + rA)``
+    with ``kappa_n = (1 + u)^(n + 2)`` (:func:`partner_forms` proves it)."""
+    forms = a.forms
+    if forms is not None:
+        x = forms.get(n)
+        if x is not None:
+            return x
+    x = partner_forms(a.data, n)
+    if forms is None:
+        a.forms = {n: x}
+    else:
+        forms[n] = x
     return x
+
+
+def partner_forms(data: np.ndarray, n: int) -> np.ndarray:
+    """Partner forms of packed ``data`` (``[mid, |mid|, rad]`` along axis 0,
+    any other axes): an array of ``data``'s shape holding ``mid`` and
+
+        F1 = infl(fl(fl(g |mid|) + rad), n + 4, 1),   F2 = infl(fl(|mid| + rad), n + 4, 1)
+
+    (``g = gamma_up(n)``).  Bounds: ``fl(g |m|) >= g |m| / (1 + u) - eta/2``
+    and the sum rounds by at most ``1/(1 + u)`` (Higham model (2.5); exact
+    when subnormal), so ``gamma_n |m| + r <= (1 + u)^2 (s1 + eta/2)`` and
+    ``F1 >= (1 + u)^(n + 4) (s1 + eta/2) >= kappa_n (gamma_n |m| + r)``
+    (:func:`infl`); likewise ``F2 >= (1 + u)^(n + 3) (|m| + r)``.  Raises
+    :class:`InputError` for ``n`` beyond the proved range."""
+    x = np.empty(data.shape)
+    m, am, r = data
+    x0, f1, f2 = x
+    np.copyto(x0, m)
+    np.multiply(am, gamma_up(n), out=f1)
+    f1 += r
+    np.add(am, r, out=f2)
+    infl(x[1:], n + 4, 1)
+    return x
+
+
+def stacked(items: Sequence[MidRad]) -> np.ndarray:
+    """The packed data of equal-shaped matrices ``items`` as one array
+    ``(3, L, r, c)``: the common base when ``items`` are exactly its layers in
+    order (the results of one batched call), else a copy (one concatenation)."""
+    first = items[0].stack
+    if first is not None and first[1] == 0 and first[0].shape[1] == len(items):
+        base = first[0]
+        if all(x.stack is not None and x.stack[0] is base and x.stack[1] == l for l, x in enumerate(items)):
+            return base
+    r, c = items[0].data.shape[1:]
+    return np.concatenate([x.data for x in items], axis=1).reshape(3, len(items), r, c)
+
+
+@cache
+def _tau(n: int) -> np.float64:
+    """``(2n + 1) eta``, exact: the underflow allowance of a product of inner dimension ``n``."""
+    return np.float64((2 * n + 1) * ETA)
+
+
+def _finish_product(out: np.ndarray, n: int) -> MidRad:
+    """Turn ``out = [mC, S1, S2]`` (the stacked product of :meth:`Iv64Backend.mm`)
+    into the enclosure ``[mC, |mC|, fl(fl(S1 + S2) + tau_n)]`` in place."""
+    m, s1, s2 = out[0], out[1], out[2]
+    np.add(s1, s2, out=s2)
+    s2 += _tau(n)
+    np.abs(m, out=s1)
+    return MidRad.packed(out)
+
+
+def sub_scaled_stack(a: np.ndarray, s: Iv1, g: np.ndarray) -> np.ndarray:
+    """``a - s g`` for packed stacks ``a``, ``g`` of shape ``(3, L, r, c)``
+    (``[mid, |mid|, rad]`` on axis 0) and a scalar ``s = [ms - rs, ms + rs]``;
+    returns the packed enclosure, same shape.  ``p = fl(ms mG)``,
+    ``mid = fl(mA - p)``, and the exact difference is within
+
+        R = rA + |ms| rG + rs (|mG| + rG) + u |p| + u |mid| + eta/2
+
+    of ``mid`` (``|s g - ms mG| <= |ms| rG + rs |g|``; the product rounds by
+    at most ``u |p| + eta/2`` and the difference by ``u |mid|``, Higham Sec.
+    2.2, models (2.4)-(2.5) with underflow).  The radius is
+    ``infl(t, 4, 4)`` with ``t = fl(fl(fl(|ms| rG) + rA) + v) + w)``,
+    ``v = fl(fl(|mG| + rG) rs)``, ``w = fl(fl(|p| + |mid|) u)``: every term
+    of ``R`` passes through at most 4 roundings and 3 products may underflow
+    (``eta/2`` each), so ``R <= (1 + u)^4 (t + 3 eta/2) + eta/2
+    <= (1 + u)^4 (t + 4 eta/2) <= infl(t, 4, 4)``."""
+    if s.lo == s.hi:
+        ms, rs = s.lo, 0.0
+    else:
+        ms = _mid1(s)
+        rs = max(up1(s.hi - ms), up1(ms - s.lo))
+    out = np.empty(a.shape)
+    mid, amid, rad = out
+    p = np.multiply(g[0], ms)
+    np.subtract(a[0], p, out=mid)
+    np.abs(mid, out=amid)
+    np.multiply(g[2], abs(ms), out=rad)
+    rad += a[2]
+    if rs > 0:
+        v = np.add(g[1], g[2])
+        v *= rs
+        rad += v
+    np.abs(p, out=p)
+    p += amid
+    p *= _U
+    rad += p
+    infl(rad, 4, 4)
+    return out
 
 
 def _sum(c: MidRad, ra: np.ndarray, rb: np.ndarray) -> MidRad:
