@@ -88,7 +88,7 @@ from zascheck.arith import Backend
 from zascheck.errors import InputError
 from zascheck.rounding import ETA, U, dn, dn1, up, up1
 
-__all__ = ["Iv1", "Iv64Backend", "MidRad", "gamma_up", "infl", "partner_form", "partner_forms", "stacked", "sub_scaled_stack"]
+__all__ = ["Iv1", "Iv64Backend", "MidRad", "gamma_up", "infl", "infl_constants", "partner_form", "partner_forms", "stacked", "sub_scaled_stack"]
 
 
 # ---------------------------------------------------------------------------
@@ -116,13 +116,41 @@ def infl(s: Any, k: int, m: int) -> Any:
     ``(1 + u)^(k + 2) <= 1 + (2k + 2) u = c`` while ``(k + 2)^2 u <= k``
     (every ``k <= 2^20`` used here), ``(m + 1/2)/(1 + u) >= (m / 2)(1 + u)^k``.
     Overflow gives ``inf`` (still an upper bound)."""
+    c, add = infl_constants(k, m)
+    if isinstance(s, np.ndarray):
+        s *= c
+        s += add
+        return s
+    return s * float(c) + float(add)
+
+
+@cache
+def infl_constants(k: int, m: int) -> tuple[np.float64, np.float64]:
+    """``(c, (m + 1) eta)`` of :func:`infl` (both exact doubles); raises
+    :class:`InputError` outside the proved range ``0 <= k <= 2^20``."""
     if not 0 <= k <= 2**20:
         raise InputError(f"rounding count {k} outside the proved range of infl")
-    if isinstance(s, np.ndarray):
-        s *= np.float64(1.0 + (k + 1) * 2.0**-52)
-        s += np.float64((m + 1) * ETA)
-        return s
-    return s * (1.0 + (k + 1) * 2.0**-52) + (m + 1) * ETA
+    return np.float64(1.0 + (k + 1) * 2.0**-52), np.float64((m + 1) * ETA)
+
+
+#: use the compiled loops of :mod:`zascheck.iv64_kernels` (the same
+#: operations as the numpy code they replace; ``False`` runs the numpy code)
+USE_KERNELS = True
+
+
+@cache
+def _kernels() -> Any:
+    """:mod:`zascheck.iv64_kernels` (imported, and compiled or loaded from
+    numba's cache, on first use), or ``None`` when numba is unavailable."""
+    try:
+        from zascheck import iv64_kernels
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+    return iv64_kernels
+
+
+def _kern() -> Any:
+    return _kernels() if USE_KERNELS else None
 
 
 _U = np.float64(U)
@@ -607,10 +635,13 @@ class Iv64Backend(Backend):
         n = a[0].shape[1]
         if b[0].shape[0] != n:
             raise InputError(f"matrix product of shapes {a[0].shape} and {b[0].shape}")
-        left = stacked(a)  # (3, L, r, n)
-        right = partner_forms(stacked(b), n)
-        d = _finish_product(np.matmul(left, right), n).data
-        return [MidRad.packed(d[:, l], None, (d, l)) for l in range(len(a))]
+        out: list[MidRad] = []
+        for i, j in _chunks(len(a), a[0].data.size + b[0].data.size):
+            left = stacked(a[i:j])  # (3, k, r, n)
+            right = partner_forms(stacked(b[i:j]), n)
+            d = _finish_product(np.matmul(left, right), n).data
+            out.extend(MidRad.packed(d[:, l], None, (d, l)) for l in range(j - i))
+        return out
 
     def sub_scaled_each(self, a: Sequence[Any], s: Any, g: Sequence[Any]) -> list[MidRad]:
         """``[a_l - s g_l for every l]`` (the GD update ``W_l - eta G_l`` of
@@ -627,12 +658,16 @@ class Iv64Backend(Backend):
         shape = a[0].shape if a else ()
         if len(shape) != 2 or any(x.shape != shape for x in (*a, *g)):
             return [self.sub(x, self.scale(s, y)) for x, y in zip(a, g, strict=True)]
-        out = sub_scaled_stack(stacked(a), _iv1(s), stacked(g))
         r, c = shape
-        if r != c:
-            return [MidRad.packed(out[:, l], None, (out, l)) for l in range(len(a))]
-        f = partner_forms(out, c)
-        return [MidRad.packed(out[:, l], {c: f[:, l]}, (out, l)) for l in range(len(a))]
+        res: list[MidRad] = []
+        for i, j in _chunks(len(a), 2 * a[0].data.size):
+            out = sub_scaled_stack(stacked(a[i:j]), _iv1(s), stacked(g[i:j]))
+            if r != c:
+                res.extend(MidRad.packed(out[:, l], None, (out, l)) for l in range(j - i))
+                continue
+            f = partner_forms(out, c)
+            res.extend(MidRad.packed(out[:, l], {c: f[:, l]}, (out, l)) for l in range(j - i))
+        return res
 
     def entries(self, a: MidRad) -> list[Iv1]:
         lo, hi = a.lower().ravel().tolist(), a.upper().ravel().tolist()
@@ -794,6 +829,13 @@ def partner_forms(data: np.ndarray, n: int) -> np.ndarray:
     (:func:`infl`); likewise ``F2 >= (1 + u)^(n + 3) (|m| + r)``.  Raises
     :class:`InputError` for ``n`` beyond the proved range."""
     x = np.empty(data.shape)
+    k = _kern()
+    if k is not None:
+        c, add = infl_constants(n + 4, 1)
+        k.partner_forms(
+            np.ascontiguousarray(data).reshape(3, -1), x.reshape(3, -1), gamma_up(n), c, add
+        )
+        return x
     m, am, r = data
     x0, f1, f2 = x
     np.copyto(x0, m)
@@ -806,15 +848,32 @@ def partner_forms(data: np.ndarray, n: int) -> np.ndarray:
 
 def stacked(items: Sequence[MidRad]) -> np.ndarray:
     """The packed data of equal-shaped matrices ``items`` as one array
-    ``(3, L, r, c)``: the common base when ``items`` are exactly its layers in
-    order (the results of one batched call), else a copy (one concatenation)."""
+    ``(3, L, r, c)``: a view of their common base when ``items`` are
+    consecutive layers of one batched result, in order, else a copy (one
+    concatenation)."""
     first = items[0].stack
-    if first is not None and first[1] == 0 and first[0].shape[1] == len(items):
-        base = first[0]
-        if all(x.stack is not None and x.stack[0] is base and x.stack[1] == l for l, x in enumerate(items)):
-            return base
+    if first is not None:
+        base, i0 = first
+        k = len(items)
+        if i0 + k <= base.shape[1] and all(
+            x.stack is not None and x.stack[0] is base and x.stack[1] == i0 + l
+            for l, x in enumerate(items)
+        ):
+            return base if k == base.shape[1] else base[:, i0 : i0 + k]
     r, c = items[0].data.shape[1:]
     return np.concatenate([x.data for x in items], axis=1).reshape(3, len(items), r, c)
+
+
+#: bytes of operands one batched call takes at once: a chunk of layers and
+#: its temporaries stay in the CPU cache (a pass over a stack of 100 layers
+#: of 20 x 20 doubles that does not fit costs 3x more per entry)
+CHUNK_BYTES = 2**18
+
+
+def _chunks(L: int, entries_per_layer: int) -> list[tuple[int, int]]:
+    """``[(i, j), ...]`` covering ``range(L)`` in chunks of about :data:`CHUNK_BYTES`."""
+    k = max(1, CHUNK_BYTES // (8 * entries_per_layer))
+    return [(i, min(i + k, L)) for i in range(0, L, k)]
 
 
 @cache
@@ -825,7 +884,13 @@ def _tau(n: int) -> np.float64:
 
 def _finish_product(out: np.ndarray, n: int) -> MidRad:
     """Turn ``out = [mC, S1, S2]`` (the stacked product of :meth:`Iv64Backend.mm`)
-    into the enclosure ``[mC, |mC|, fl(fl(S1 + S2) + tau_n)]`` in place."""
+    into the enclosure ``[mC, |mC|, fl(fl(S1 + S2) + tau_n)]`` in place
+    (one compiled loop, :func:`zascheck.iv64_kernels.finish_product`, when
+    ``out`` is C-contiguous, as numpy's fresh products are)."""
+    k = _kern()
+    if k is not None and out.flags.c_contiguous:
+        k.finish_product(out.reshape(3, -1), _tau(n))
+        return MidRad.packed(out)
     m, s1, s2 = out[0], out[1], out[2]
     np.add(s1, s2, out=s2)
     s2 += _tau(n)
@@ -855,6 +920,20 @@ def sub_scaled_stack(a: np.ndarray, s: Iv1, g: np.ndarray) -> np.ndarray:
         ms = _mid1(s)
         rs = max(up1(s.hi - ms), up1(ms - s.lo))
     out = np.empty(a.shape)
+    k = _kern()
+    if k is not None:
+        c, add = infl_constants(4, 4)
+        k.sub_scaled(
+            np.ascontiguousarray(a).reshape(3, -1),
+            np.ascontiguousarray(g).reshape(3, -1),
+            out.reshape(3, -1),
+            ms,
+            rs,
+            U,
+            c,
+            add,
+        )
+        return out
     mid, amid, rad = out
     p = np.multiply(g[0], ms)
     np.subtract(a[0], p, out=mid)
