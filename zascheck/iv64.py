@@ -576,17 +576,11 @@ class Iv64Backend(Backend):
     def add(self, a: MidRad, b: MidRad) -> MidRad:
         """``a + b``: ``rad >= rA + rB + u |fl(mA + mB)|`` (the rounding of the
         sum, Higham Sec. 2.2), ``= infl(fl(fl(rA + rB) + fl(u |mid|)), 3, 1)``."""
-        a, b = self._same_shape(a, b)
-        c = MidRad.empty(a.shape)
-        np.add(a.mid, b.mid, out=c.mid)
-        return _sum(c, a.rad, b.rad)
+        return _add_sub(*self._same_shape(a, b), 1.0)
 
     def sub(self, a: MidRad, b: MidRad) -> MidRad:
         """``a - b`` (as :meth:`add`)."""
-        a, b = self._same_shape(a, b)
-        c = MidRad.empty(a.shape)
-        np.subtract(a.mid, b.mid, out=c.mid)
-        return _sum(c, a.rad, b.rad)
+        return _add_sub(*self._same_shape(a, b), -1.0)
 
     def _same_shape(self, a: Any, b: Any) -> tuple[MidRad, MidRad]:
         """Both operands as :class:`MidRad` of one shape (:class:`InputError` otherwise)."""
@@ -660,13 +654,12 @@ class Iv64Backend(Backend):
             return [self.sub(x, self.scale(s, y)) for x, y in zip(a, g, strict=True)]
         r, c = shape
         res: list[MidRad] = []
-        for i, j in _chunks(len(a), 2 * a[0].data.size):
-            out = sub_scaled_stack(stacked(a[i:j]), _iv1(s), stacked(g[i:j]))
-            if r != c:
+        for i, j in _chunks(len(a), 3 * a[0].data.size):
+            out, f = sub_scaled_stack(stacked(a[i:j]), _iv1(s), stacked(g[i:j]), c if r == c else None)
+            if f is None:
                 res.extend(MidRad.packed(out[:, l], None, (out, l)) for l in range(j - i))
-                continue
-            f = partner_forms(out, c)
-            res.extend(MidRad.packed(out[:, l], {c: f[:, l]}, (out, l)) for l in range(j - i))
+            else:
+                res.extend(MidRad.packed(out[:, l], {c: f[:, l]}, (out, l)) for l in range(j - i))
         return res
 
     def entries(self, a: MidRad) -> list[Iv1]:
@@ -677,10 +670,15 @@ class Iv64Backend(Backend):
         """``||A||_F^2 = sum a_ij^2`` (over a whole stack): upper bound from
         ``x = fl(|m| + r)`` and (N); lower bound from ``y = max(fl(|m| - r), 0)``,
         ``sum (exact |m| - r)^2 >= (1 - u)^2 (fl(y^T y)/(1 + u)^n - n eta/2)``."""
-        x = (a.absmid + a.rad).ravel()
-        y = np.maximum(a.absmid - a.rad, 0.0).ravel()
-        n = x.size
-        s_hi, s_lo = float(x @ x), float(y @ y)
+        k = _kern()
+        if k is not None:
+            n = a.data[0].size
+            s_hi, s_lo = k.fro2_sums(np.ascontiguousarray(a.data).reshape(3, -1))
+        else:
+            x = (a.absmid + a.rad).ravel()
+            y = np.maximum(a.absmid - a.rad, 0.0).ravel()
+            n = x.size
+            s_hi, s_lo = float(x @ x), float(y @ y)
         hi = up1(float(infl(s_hi, n + 2, n)))
         lo = dn1(dn1(s_lo / up1(1.0 + (n + 4) * 2.0**-52)) - (n + 1) * ETA)
         return Iv1(max(lo, 0.0), hi)
@@ -885,23 +883,28 @@ def _tau(n: int) -> np.float64:
 def _finish_product(out: np.ndarray, n: int) -> MidRad:
     """Turn ``out = [mC, S1, S2]`` (the stacked product of :meth:`Iv64Backend.mm`)
     into the enclosure ``[mC, |mC|, fl(fl(S1 + S2) + tau_n)]`` in place
-    (one compiled loop, :func:`zascheck.iv64_kernels.finish_product`, when
-    ``out`` is C-contiguous, as numpy's fresh products are)."""
+    (one compiled loop, :func:`zascheck.iv64_kernels.finish_product`; ``out``
+    is a fresh ``numpy.matmul`` result, hence C-contiguous)."""
     k = _kern()
-    if k is not None and out.flags.c_contiguous:
-        k.finish_product(out.reshape(3, -1), _tau(n))
-        return MidRad.packed(out)
-    m, s1, s2 = out[0], out[1], out[2]
-    np.add(s1, s2, out=s2)
-    s2 += _tau(n)
-    np.abs(m, out=s1)
-    return MidRad.packed(out)
+    if k is not None:
+        k.finish_product(out, _tau(n))
+    else:
+        m, s1, s2 = out[0], out[1], out[2]
+        np.add(s1, s2, out=s2)
+        s2 += _tau(n)
+        np.abs(m, out=s1)
+    c = MidRad.__new__(MidRad)
+    c.data, c.forms, c.stack = out, None, None
+    return c
 
 
-def sub_scaled_stack(a: np.ndarray, s: Iv1, g: np.ndarray) -> np.ndarray:
+def sub_scaled_stack(
+    a: np.ndarray, s: Iv1, g: np.ndarray, n: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """``a - s g`` for packed stacks ``a``, ``g`` of shape ``(3, L, r, c)``
     (``[mid, |mid|, rad]`` on axis 0) and a scalar ``s = [ms - rs, ms + rs]``;
-    returns the packed enclosure, same shape.  ``p = fl(ms mG)``,
+    returns the packed enclosure (same shape) and, for an inner dimension
+    ``n``, its partner forms (:func:`partner_forms`; ``None`` without ``n``).  ``p = fl(ms mG)``,
     ``mid = fl(mA - p)``, and the exact difference is within
 
         R = rA + |ms| rG + rs (|mG| + rG) + u |p| + u |mid| + eta/2
@@ -922,18 +925,21 @@ def sub_scaled_stack(a: np.ndarray, s: Iv1, g: np.ndarray) -> np.ndarray:
     out = np.empty(a.shape)
     k = _kern()
     if k is not None:
+        forms = np.empty(a.shape if n is not None else (3, 0))
         c, add = infl_constants(4, 4)
+        cf, addf = infl_constants(n + 4, 1) if n is not None else (0.0, 0.0)
+        gam = gamma_up(n) if n is not None else 0.0
+        consts = np.array([U, c, add, gam, cf, addf])
         k.sub_scaled(
             np.ascontiguousarray(a).reshape(3, -1),
             np.ascontiguousarray(g).reshape(3, -1),
             out.reshape(3, -1),
+            forms.reshape(3, -1),
             ms,
             rs,
-            U,
-            c,
-            add,
+            consts,
         )
-        return out
+        return out, forms if n is not None else None
     mid, amid, rad = out
     p = np.multiply(g[0], ms)
     np.subtract(a[0], p, out=mid)
@@ -949,7 +955,28 @@ def sub_scaled_stack(a: np.ndarray, s: Iv1, g: np.ndarray) -> np.ndarray:
     p *= _U
     rad += p
     infl(rad, 4, 4)
-    return out
+    return out, None if n is None else partner_forms(out, n)
+
+
+def _add_sub(a: MidRad, b: MidRad, sign: float) -> MidRad:
+    """``a + sign b`` (``sign = +-1``, equal shapes) with the bound of :func:`_sum`."""
+    k = _kern()
+    if k is not None:
+        out = np.empty(a.data.shape)
+        c, add = infl_constants(3, 1)
+        k.sum_finish(
+            np.ascontiguousarray(a.data).reshape(3, -1),
+            np.ascontiguousarray(b.data).reshape(3, -1),
+            out.reshape(3, -1),
+            sign,
+            U,
+            c,
+            add,
+        )
+        return MidRad.packed(out)
+    r = MidRad.empty(a.shape)
+    (np.add if sign > 0 else np.subtract)(a.mid, b.mid, out=r.mid)
+    return _sum(r, a.rad, b.rad)
 
 
 def _sum(c: MidRad, ra: np.ndarray, rb: np.ndarray) -> MidRad:

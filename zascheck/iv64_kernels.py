@@ -26,17 +26,55 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["finish_product", "partner_forms", "sub_scaled"]
+__all__ = ["finish_product", "fro2_sums", "partner_forms", "sub_scaled", "sum_finish"]
 
 
 @njit(cache=True)
-def finish_product(out: np.ndarray, tau: float) -> None:  # pragma: no cover - compiled
-    """In place on ``out = [mC, S1, S2]`` ``(3, N)``: ``S2 <- fl(fl(S1 + S2) + tau)``,
-    ``S1 <- |mC|`` (:func:`zascheck.iv64._finish_product`)."""
+def finish_product(out3: np.ndarray, tau: float) -> None:  # pragma: no cover - compiled
+    """In place on ``out3 = [mC, S1, S2]`` (C-contiguous, first axis 3):
+    ``S2 <- fl(fl(S1 + S2) + tau)``, ``S1 <- |mC|``
+    (:func:`zascheck.iv64._finish_product`)."""
+    out = out3.reshape(3, out3.size // 3)
     for i in range(out.shape[1]):
         s = out[1, i] + out[2, i]
         out[2, i] = s + tau
         out[1, i] = abs(out[0, i])
+
+
+@njit(cache=True)
+def sum_finish(
+    a: np.ndarray, b: np.ndarray, out: np.ndarray, sign: float, u: float, c: float, add: float
+) -> None:  # pragma: no cover - compiled
+    """``out <- a + sign b`` (``sign = +-1``) for packed ``(3, N)`` operands:
+    ``mid = fl(mA +- mB)``, ``rad = fl(fl(fl(rA + rB) + fl(u |mid|)) c) + add``
+    (:meth:`zascheck.iv64.Iv64Backend.add` / ``sub`` through ``_sum``)."""
+    for i in range(a.shape[1]):
+        if sign > 0:
+            mid = a[0, i] + b[0, i]
+        else:
+            mid = a[0, i] - b[0, i]
+        amid = abs(mid)
+        t = a[2, i] + b[2, i]
+        t = t + amid * u
+        out[0, i] = mid
+        out[1, i] = amid
+        out[2, i] = t * c + add
+
+
+@njit(cache=True)
+def fro2_sums(a: np.ndarray) -> tuple[float, float]:  # pragma: no cover - compiled
+    """``(fl(x^T x), fl(y^T y))`` with ``x = fl(|m| + r)``, ``y = max(fl(|m| - r), 0)``
+    for packed ``a`` ``(3, N)``, summed left to right
+    (:meth:`zascheck.iv64.Iv64Backend.fro2`; its bounds hold for any order)."""
+    hi = 0.0
+    lo = 0.0
+    for i in range(a.shape[1]):
+        x = a[1, i] + a[2, i]
+        hi = hi + x * x
+        y = a[1, i] - a[2, i]
+        if y > 0:
+            lo = lo + y * y
+    return hi, lo
 
 
 @njit(cache=True)
@@ -62,16 +100,20 @@ def sub_scaled(
     a: np.ndarray,
     g: np.ndarray,
     out: np.ndarray,
+    forms: np.ndarray,
     ms: float,
     rs: float,
-    u: float,
-    c: float,
-    add: float,
+    consts: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """``out <- a - s g`` for ``s = [ms - rs, ms + rs]``, packed ``(3, N)``
     (:func:`zascheck.iv64.sub_scaled_stack`, the same operations in the same
-    order; ``c``, ``add`` of ``infl(., 4, 4)``)."""
+    order), and, when ``forms`` has ``N`` columns, the partner forms of the
+    result into ``forms`` (:func:`partner_forms`).  ``consts = [u, c, add,
+    g, cf, addf]``: the unit roundoff, ``infl(., 4, 4)``'s constants, and
+    ``gamma_up(n)`` with ``infl(., n + 4, 1)``'s constants for the forms."""
+    u, c, add, gam, cf, addf = consts[0], consts[1], consts[2], consts[3], consts[4], consts[5]
     ams = abs(ms)
+    with_forms = forms.shape[1] == a.shape[1]
     for i in range(a.shape[1]):
         p = g[0, i] * ms
         mid = a[0, i] - p
@@ -85,6 +127,14 @@ def sub_scaled(
         w = abs(p) + amid
         w = w * u
         t = t + w
+        r = t * c + add
         out[0, i] = mid
         out[1, i] = amid
-        out[2, i] = t * c + add
+        out[2, i] = r
+        if with_forms:
+            forms[0, i] = mid
+            f1 = gam * amid
+            f1 = f1 + r
+            forms[1, i] = f1 * cf + addf
+            f2 = amid + r
+            forms[2, i] = f2 * cf + addf
