@@ -150,6 +150,7 @@ def _kernels() -> Any:
 
 
 def _kern() -> Any:
+    """The kernels module when :data:`USE_KERNELS` (and numba) allow, else ``None``."""
     return _kernels() if USE_KERNELS else None
 
 
@@ -429,8 +430,10 @@ class MidRad:
     def T(self) -> MidRad:
         # the partner form is entrywise, so the form of A^T is the transpose of A's
         f = self.forms
-        ft = None if not f else {n: x.swapaxes(-1, -2) for n, x in f.items()}
-        return MidRad.packed(self.data.swapaxes(-1, -2), ft)
+        t = MidRad.__new__(MidRad)
+        t.data, t.stack = self.data.swapaxes(-1, -2), None
+        t.forms = None if not f else {n: x.swapaxes(-1, -2) for n, x in f.items()}
+        return t
 
     def __getitem__(self, idx: Any) -> Any:
         idx = idx if isinstance(idx, tuple) else (idx,)
@@ -634,7 +637,7 @@ class Iv64Backend(Backend):
             left = stacked(a[i:j])  # (3, k, r, n)
             right = partner_forms(stacked(b[i:j]), n)
             d = _finish_product(np.matmul(left, right), n).data
-            out.extend(MidRad.packed(d[:, l], None, (d, l)) for l in range(j - i))
+            out.extend(_layers(d, None))
         return out
 
     def sub_scaled_each(self, a: Sequence[Any], s: Any, g: Sequence[Any]) -> list[MidRad]:
@@ -649,17 +652,15 @@ class Iv64Backend(Backend):
         g = [x if isinstance(x, MidRad) else self.matrix(x) for x in g]
         if len(a) != len(g):
             raise InputError(f"{len(a)} matrices but {len(g)} updates")
-        shape = a[0].shape if a else ()
-        if len(shape) != 2 or any(x.shape != shape for x in (*a, *g)):
+        dshape = a[0].data.shape if a else ()
+        shape = dshape[1:]
+        if len(shape) != 2 or any(x.data.shape != dshape for x in (*a, *g)):
             return [self.sub(x, self.scale(s, y)) for x, y in zip(a, g, strict=True)]
         r, c = shape
         res: list[MidRad] = []
         for i, j in _chunks(len(a), 3 * a[0].data.size):
             out, f = sub_scaled_stack(stacked(a[i:j]), _iv1(s), stacked(g[i:j]), c if r == c else None)
-            if f is None:
-                res.extend(MidRad.packed(out[:, l], None, (out, l)) for l in range(j - i))
-            else:
-                res.extend(MidRad.packed(out[:, l], {c: f[:, l]}, (out, l)) for l in range(j - i))
+            res.extend(_layers(out, None if f is None else (c, f)))
         return res
 
     def entries(self, a: MidRad) -> list[Iv1]:
@@ -872,6 +873,22 @@ def _chunks(L: int, entries_per_layer: int) -> list[tuple[int, int]]:
     """``[(i, j), ...]`` covering ``range(L)`` in chunks of about :data:`CHUNK_BYTES`."""
     k = max(1, CHUNK_BYTES // (8 * entries_per_layer))
     return [(i, min(i + k, L)) for i in range(0, L, k)]
+
+
+def _layers(base: np.ndarray, forms: tuple[int, np.ndarray] | None) -> list[MidRad]:
+    """The layers ``base[:, l]`` of a packed stack ``(3, k, r, c)`` as
+    :class:`MidRad` (with ``stack = (base, l)``), and their partner forms
+    ``(n, F)`` (``F`` of ``base``'s shape) when given."""
+    views = list(base.swapaxes(0, 1))  # base[:, l] for every l, made in C
+    fviews = [None] * len(views) if forms is None else list(forms[1].swapaxes(0, 1))
+    n = 0 if forms is None else forms[0]
+    new = MidRad.__new__
+    out = []
+    for l, (v, f) in enumerate(zip(views, fviews, strict=True)):
+        x = new(MidRad)
+        x.data, x.forms, x.stack = v, None if f is None else {n: f}, (base, l)
+        out.append(x)
+    return out
 
 
 @cache
