@@ -30,30 +30,50 @@ BLAS kernel),
 that follows it, Sec. 3.5 for matrix products; plus ``n`` product underflows
 of at most ``eta / 2`` each, amplified by at most ``(1 + u)^(n-1) <= 2``).
 For NONNEGATIVE operands, by induction over the summation tree with the
-model ``fl(x op y) = (x op y)/(1 + d)`` (Higham (2.5)),
+model ``fl(x op y) = (x op y)/(1 + d)`` (Higham (2.5); a product adds at
+most ``eta / 2`` when it underflows, a sum is exact when subnormal; a fused
+multiply-add is one such operation),
 
-    x^T y <= (1 + u)^n (fl(x^T y) + n eta / 2).                    (N)
+    x^T y <= (1 + u)^n (fl(x^T y) + n eta / 2),                    (N)
+    fl(x^T y) >= x^T y / (1 + u)^n - n eta / 2                     (L)
+
+(every term passes through at most ``n`` roundings, in any order).
 
 The matrix product (:meth:`Iv64Backend.mm`, midpoint-radius as in Rump 2012
 and INTLAB, Rump 1999) is
 
     mid = fl(mA mB),
-    rad >= |mA| (gamma_n |mB| + rB) + rA (|mB| + rB) + n eta,
+    rad >= R = |mA| (gamma_n |mB| + rB) + rA (|mB| + rB) + n eta,
 
 which covers (i) the rounding of the midpoint product, by (I), (ii) the
 radius terms ``|mA| rB + rA (|mB| + rB)`` (every product of a point of A
 and a point of B).  The radius is computed in floating point on nonnegative
-operands only (no cancellation): with ``X1 = fl(fl(fl(g |mB|) + rB) + eta)``
-(``g = gamma_up(n) >= gamma_n``; the ``+ eta`` covers the underflow of
-``g |mB|``) and ``X2 = fl(|mB| + rB)``, ONE stacked ``numpy.matmul`` computes
-``[mA, |mA|, rA] @ [mB, X1, X2]`` (the left factor is the packed storage of
-:class:`MidRad`, the right one :func:`right_form`), and ``Q = fl(|mA| X1 +
-rA X2)``.  By (N) for each product, one factor ``1 + u`` for the sum and
-``(1 + u)^3`` for ``X1``, ``X2``, the exact radius is at most
-``(1 + u)^(n + 4) (Q + 2 n eta)``, and :func:`infl` turns that into a
-double provably above it (its docstring gives the proof).  Sums, scalings,
-the squared Frobenius norm and the conversions follow the same pattern;
-each method states its bound.
+operands only (no cancellation), with no rounding step after the product:
+one factor carries a PARTNER FORM (:func:`partner_form`)
+``F = [m, F1, F2]`` with
+
+    F1 >= kappa_n (gamma_n |m| + r),   F2 >= kappa_n (|m| + r),   kappa_n = (1 + u)^(n + 2)
+
+(:func:`partner_forms` proves it; entrywise, so ``F(A^T) = F(A)^T``), the
+other its packed storage ``[m, |m|, r]``, and ONE stacked ``numpy.matmul``
+computes ``[mA, |mA|, rA] @ [mB, F1(B), F2(B)]`` (or ``[mA, F1(A), F2(A)]
+@ [mB, |mB|, rB]``, the same bound with the roles of the factors
+exchanged): ``[mC, S1, S2]``, then ``rad = fl(fl(S1 + S2) + tau_n)``,
+``tau_n = (2n + 1) eta`` (exact).  Proof: by (L) for each product of
+length ``n`` and two more roundings,
+
+    rad >= (|mA| F1 + rA F2) / (1 + u)^(n + 2) + (tau_n - n eta) / (1 + u)^2
+        >= |mA| (gamma_n |mB| + rB) + rA (|mB| + rB) + n eta = R,
+
+since ``F >= kappa_n (...)`` and ``tau_n - n eta = (n + 1) eta >= n eta
+(1 + u)^2``.  A layer's partner form is built once per GD step (with the
+update that made the layer, :meth:`Iv64Backend.sub_scaled_each`) and serves
+both products it enters (``W_l`` and ``W_l^T``).  Sums, scalings, the
+update, the squared Frobenius norm and the conversions follow the same
+pattern; each function states its bound.  The entrywise loops run compiled
+(:mod:`zascheck.iv64_kernels`: the same operations in the same order, no
+fastmath); the inner products stay in BLAS, where (I), (N) and (L) hold
+for any summation order and with or without fused multiply-adds.
 
 Scalars (:class:`Iv1`) are inf-sup intervals of Python floats, every
 endpoint pushed one ulp outward (:mod:`zascheck.rounding`); ``exp`` and
@@ -88,7 +108,18 @@ from zascheck.arith import Backend
 from zascheck.errors import InputError
 from zascheck.rounding import ETA, U, dn, dn1, up, up1
 
-__all__ = ["Iv1", "Iv64Backend", "MidRad", "gamma_up", "infl", "infl_constants", "partner_form", "partner_forms", "stacked", "sub_scaled_stack"]
+__all__ = [
+    "Iv1",
+    "Iv64Backend",
+    "MidRad",
+    "gamma_up",
+    "infl",
+    "infl_constants",
+    "partner_form",
+    "partner_forms",
+    "stacked",
+    "sub_scaled_stack",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -382,6 +413,9 @@ class MidRad:
     ``mid``, ``absmid``, ``rad`` cost nothing.  Treat as immutable."""
 
     __slots__ = ("data", "forms", "stack")
+    data: np.ndarray
+    forms: dict[int, np.ndarray] | None
+    stack: tuple[np.ndarray, int] | None
 
     def __init__(self, mid: np.ndarray, rad: np.ndarray) -> None:
         self.data = np.stack((mid, np.abs(mid), rad))
@@ -566,7 +600,9 @@ class Iv64Backend(Backend):
         if left.ndim < right.ndim:
             left = left.reshape(left.shape[:1] + (1,) * (right.ndim - left.ndim) + left.shape[1:])
         elif right.ndim < left.ndim:
-            right = right.reshape(right.shape[:1] + (1,) * (left.ndim - right.ndim) + right.shape[1:])
+            right = right.reshape(
+                right.shape[:1] + (1,) * (left.ndim - right.ndim) + right.shape[1:]
+            )
         try:
             out = np.matmul(left, right)
         except ValueError:
@@ -624,6 +660,8 @@ class Iv64Backend(Backend):
         in length or a pair does not chain."""
         if len(a) != len(b):
             raise InputError(f"{len(a)} left factors but {len(b)} right factors")
+        if not a:
+            return []
         a = [x if isinstance(x, MidRad) else self.matrix(x) for x in a]
         b = [x if isinstance(x, MidRad) else self.matrix(x) for x in b]
         sa, sb = {x.data.shape for x in a}, {x.data.shape for x in b}
@@ -652,14 +690,16 @@ class Iv64Backend(Backend):
         g = [x if isinstance(x, MidRad) else self.matrix(x) for x in g]
         if len(a) != len(g):
             raise InputError(f"{len(a)} matrices but {len(g)} updates")
-        dshape = a[0].data.shape if a else ()
+        dshape: tuple[int, ...] = a[0].data.shape if a else ()
         shape = dshape[1:]
         if len(shape) != 2 or any(x.data.shape != dshape for x in (*a, *g)):
             return [self.sub(x, self.scale(s, y)) for x, y in zip(a, g, strict=True)]
         r, c = shape
         res: list[MidRad] = []
         for i, j in _chunks(len(a), 3 * a[0].data.size):
-            out, f = sub_scaled_stack(stacked(a[i:j]), _iv1(s), stacked(g[i:j]), c if r == c else None)
+            out, f = sub_scaled_stack(
+                stacked(a[i:j]), _iv1(s), stacked(g[i:j]), c if r == c else None
+            )
             res.extend(_layers(out, None if f is None else (c, f)))
         return res
 
@@ -800,7 +840,7 @@ def partner_form(a: MidRad, n: int) -> np.ndarray:
     ``a`` for a product of inner dimension ``n`` (:meth:`Iv64Backend.mm`),
     cached on ``a`` (a layer ``W_l`` is a factor twice per GD step, once
     transposed; :meth:`MidRad.T` carries the cache over, transposed):
-    ``F1 >= kappa_n (gamma_n |mA| + rA) + eta``, ``F2 >= kappa_n (|mA| + rA)``
+    ``F1 >= kappa_n (gamma_n |mA| + rA)``, ``F2 >= kappa_n (|mA| + rA)``
     with ``kappa_n = (1 + u)^(n + 2)`` (:func:`partner_forms` proves it)."""
     forms = a.forms
     if forms is not None:

@@ -49,10 +49,7 @@ def sum_finish(
     ``mid = fl(mA +- mB)``, ``rad = fl(fl(fl(rA + rB) + fl(u |mid|)) c) + add``
     (:meth:`zascheck.iv64.Iv64Backend.add` / ``sub`` through ``_sum``)."""
     for i in range(a.shape[1]):
-        if sign > 0:
-            mid = a[0, i] + b[0, i]
-        else:
-            mid = a[0, i] - b[0, i]
+        mid = a[0, i] + b[0, i] if sign > 0 else a[0, i] - b[0, i]
         amid = abs(mid)
         t = a[2, i] + b[2, i]
         t = t + amid * u
