@@ -9,6 +9,11 @@ products and L updates) costs at most 4x the same float64 step, at
 ``L = d = 10`` and at ``L = 100, d = 20``.  The ball step at 128 bits is
 timed in the same run for reference (detail column only).
 
+Every call of a stepper takes one GD step from the state the previous call
+left (as ``zascheck.dynamics.gd`` does): iv64 builds each layer's partner
+form once per step, with the update that made the layer, and a stepper that
+re-ran one fixed step would reuse those forms and time less than a GD step.
+
 Each ratio is of two timings taken INTERLEAVED in this run (float64, iv64,
 ball, float64, iv64, ball, ... and the best of each: other processes only
 add time), never against a number from another run; BLAS runs on one thread
