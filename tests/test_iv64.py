@@ -307,8 +307,9 @@ def test_a_stack_times_a_matrix_encloses_each_product():
             assert np.all(r.lower() <= exact) and np.all(exact <= r.upper())
 
 
-@pytest.mark.parametrize("make", [lambda: Decimal("0.3"), lambda: np.longdouble("0.3"),
-                                  lambda: sympy.Rational(3, 10)])
+@pytest.mark.parametrize(
+    "make", [lambda: Decimal("0.3"), lambda: np.longdouble("0.3"), lambda: sympy.Rational(3, 10)]
+)
 def test_numbers_that_are_not_doubles_are_enclosed_not_rounded(make):
     """0.3 in Decimal, long double or sympy is not the double 0.3: its
     enclosure must not be the point 0.3 (then `le(x, 0.3)` would be a wrong True)."""
@@ -320,12 +321,15 @@ def test_numbers_that_are_not_doubles_are_enclosed_not_rounded(make):
         assert b.matrix(np.array([[x]])).rad[0, 0] > 0
 
 
-@pytest.mark.parametrize("bad", [
-    lambda b: b.scalar(sympy.Float(0.3)),
-    lambda b: b.matrix([[1.0, 2.0], [3.0]]),
-    lambda b: b.mm(b.matrix(np.ones((2, 2))), b.matrix(np.ones((3, 2)))),
-    lambda b: b.add(b.matrix(np.ones((2, 2))), b.matrix(np.ones((3, 2)))),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda b: b.scalar(sympy.Float(0.3)),
+        lambda b: b.matrix([[1.0, 2.0], [3.0]]),
+        lambda b: b.mm(b.matrix(np.ones((2, 2))), b.matrix(np.ones((3, 2)))),
+        lambda b: b.add(b.matrix(np.ones((2, 2))), b.matrix(np.ones((3, 2)))),
+    ],
+)
 def test_shape_and_type_errors_are_input_errors(bad):
     with pytest.raises(InputError):
         bad(backend("iv64"))

@@ -30,30 +30,50 @@ BLAS kernel),
 that follows it, Sec. 3.5 for matrix products; plus ``n`` product underflows
 of at most ``eta / 2`` each, amplified by at most ``(1 + u)^(n-1) <= 2``).
 For NONNEGATIVE operands, by induction over the summation tree with the
-model ``fl(x op y) = (x op y)/(1 + d)`` (Higham (2.5)),
+model ``fl(x op y) = (x op y)/(1 + d)`` (Higham (2.5); a product adds at
+most ``eta / 2`` when it underflows, a sum is exact when subnormal; a fused
+multiply-add is one such operation),
 
-    x^T y <= (1 + u)^n (fl(x^T y) + n eta / 2).                    (N)
+    x^T y <= (1 + u)^n (fl(x^T y) + n eta / 2),                    (N)
+    fl(x^T y) >= x^T y / (1 + u)^n - n eta / 2                     (L)
+
+(every term passes through at most ``n`` roundings, in any order).
 
 The matrix product (:meth:`Iv64Backend.mm`, midpoint-radius as in Rump 2012
 and INTLAB, Rump 1999) is
 
     mid = fl(mA mB),
-    rad >= |mA| (gamma_n |mB| + rB) + rA (|mB| + rB) + n eta,
+    rad >= R = |mA| (gamma_n |mB| + rB) + rA (|mB| + rB) + n eta,
 
 which covers (i) the rounding of the midpoint product, by (I), (ii) the
 radius terms ``|mA| rB + rA (|mB| + rB)`` (every product of a point of A
 and a point of B).  The radius is computed in floating point on nonnegative
-operands only (no cancellation): with ``X1 = fl(fl(fl(g |mB|) + rB) + eta)``
-(``g = gamma_up(n) >= gamma_n``; the ``+ eta`` covers the underflow of
-``g |mB|``) and ``X2 = fl(|mB| + rB)``, ONE stacked ``numpy.matmul`` computes
-``[mA, |mA|, rA] @ [mB, X1, X2]`` (the left factor is the packed storage of
-:class:`MidRad`, the right one :func:`right_form`), and ``Q = fl(|mA| X1 +
-rA X2)``.  By (N) for each product, one factor ``1 + u`` for the sum and
-``(1 + u)^3`` for ``X1``, ``X2``, the exact radius is at most
-``(1 + u)^(n + 4) (Q + 2 n eta)``, and :func:`infl` turns that into a
-double provably above it (its docstring gives the proof).  Sums, scalings,
-the squared Frobenius norm and the conversions follow the same pattern;
-each method states its bound.
+operands only (no cancellation), with no rounding step after the product:
+one factor carries a PARTNER FORM (:func:`partner_form`)
+``F = [m, F1, F2]`` with
+
+    F1 >= kappa_n (gamma_n |m| + r),   F2 >= kappa_n (|m| + r),   kappa_n = (1 + u)^(n + 2)
+
+(:func:`partner_forms` proves it; entrywise, so ``F(A^T) = F(A)^T``), the
+other its packed storage ``[m, |m|, r]``, and ONE stacked ``numpy.matmul``
+computes ``[mA, |mA|, rA] @ [mB, F1(B), F2(B)]`` (or ``[mA, F1(A), F2(A)]
+@ [mB, |mB|, rB]``, the same bound with the roles of the factors
+exchanged): ``[mC, S1, S2]``, then ``rad = fl(fl(S1 + S2) + tau_n)``,
+``tau_n = (2n + 1) eta`` (exact).  Proof: by (L) for each product of
+length ``n`` and two more roundings,
+
+    rad >= (|mA| F1 + rA F2) / (1 + u)^(n + 2) + (tau_n - n eta) / (1 + u)^2
+        >= |mA| (gamma_n |mB| + rB) + rA (|mB| + rB) + n eta = R,
+
+since ``F >= kappa_n (...)`` and ``tau_n - n eta = (n + 1) eta >= n eta
+(1 + u)^2``.  A layer's partner form is built once per GD step (with the
+update that made the layer, :meth:`Iv64Backend.sub_scaled_each`) and serves
+both products it enters (``W_l`` and ``W_l^T``).  Sums, scalings, the
+update, the squared Frobenius norm and the conversions follow the same
+pattern; each function states its bound.  The entrywise loops run compiled
+(:mod:`zascheck.iv64_kernels`: the same operations in the same order, no
+fastmath); the inner products stay in BLAS, where (I), (N) and (L) hold
+for any summation order and with or without fused multiply-adds.
 
 Scalars (:class:`Iv1`) are inf-sup intervals of Python floats, every
 endpoint pushed one ulp outward (:mod:`zascheck.rounding`); ``exp`` and
@@ -77,7 +97,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from functools import cache
 from typing import Any, cast
@@ -88,7 +108,18 @@ from zascheck.arith import Backend
 from zascheck.errors import InputError
 from zascheck.rounding import ETA, U, dn, dn1, up, up1
 
-__all__ = ["Iv1", "Iv64Backend", "MidRad", "gamma_up", "infl"]
+__all__ = [
+    "Iv1",
+    "Iv64Backend",
+    "MidRad",
+    "gamma_up",
+    "infl",
+    "infl_constants",
+    "partner_form",
+    "partner_forms",
+    "stacked",
+    "sub_scaled_stack",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -116,13 +147,42 @@ def infl(s: Any, k: int, m: int) -> Any:
     ``(1 + u)^(k + 2) <= 1 + (2k + 2) u = c`` while ``(k + 2)^2 u <= k``
     (every ``k <= 2^20`` used here), ``(m + 1/2)/(1 + u) >= (m / 2)(1 + u)^k``.
     Overflow gives ``inf`` (still an upper bound)."""
+    c, add = infl_constants(k, m)
+    if isinstance(s, np.ndarray):
+        s *= c
+        s += add
+        return s
+    return s * float(c) + float(add)
+
+
+@cache
+def infl_constants(k: int, m: int) -> tuple[np.float64, np.float64]:
+    """``(c, (m + 1) eta)`` of :func:`infl` (both exact doubles); raises
+    :class:`InputError` outside the proved range ``0 <= k <= 2^20``."""
     if not 0 <= k <= 2**20:
         raise InputError(f"rounding count {k} outside the proved range of infl")
-    if isinstance(s, np.ndarray):
-        s *= np.float64(1.0 + (k + 1) * 2.0**-52)
-        s += np.float64((m + 1) * ETA)
-        return s
-    return s * (1.0 + (k + 1) * 2.0**-52) + (m + 1) * ETA
+    return np.float64(1.0 + (k + 1) * 2.0**-52), np.float64((m + 1) * ETA)
+
+
+#: use the compiled loops of :mod:`zascheck.iv64_kernels` (the same
+#: operations as the numpy code they replace; ``False`` runs the numpy code)
+USE_KERNELS = True
+
+
+@cache
+def _kernels() -> Any:
+    """:mod:`zascheck.iv64_kernels` (imported, and compiled or loaded from
+    numba's cache, on first use), or ``None`` when numba is unavailable."""
+    try:
+        from zascheck import iv64_kernels
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+    return iv64_kernels
+
+
+def _kern() -> Any:
+    """The kernels module when :data:`USE_KERNELS` (and numba) allow, else ``None``."""
+    return _kernels() if USE_KERNELS else None
 
 
 _U = np.float64(U)
@@ -352,17 +412,28 @@ class MidRad:
     ``numpy.matmul`` operand (:meth:`Iv64Backend.mm`), and the views
     ``mid``, ``absmid``, ``rad`` cost nothing.  Treat as immutable."""
 
-    __slots__ = ("absmid", "data", "mid", "rad", "right")
+    __slots__ = ("data", "forms", "stack")
+    data: np.ndarray
+    forms: dict[int, np.ndarray] | None
+    stack: tuple[np.ndarray, int] | None
 
     def __init__(self, mid: np.ndarray, rad: np.ndarray) -> None:
-        self._wrap(np.stack((mid, np.abs(mid), rad)), None)
+        self.data = np.stack((mid, np.abs(mid), rad))
+        self.forms = None
+        self.stack = None
 
-    def _wrap(self, data: np.ndarray, right: tuple[int, np.ndarray] | None) -> None:
-        # the three views are made once here: a view costs as much as a small
-        # ufunc call, and every operation reads its operands' views
-        self.data = data
-        self.mid, self.absmid, self.rad = data[0], data[1], data[2]
-        self.right = right
+    # the views are made on access: most products read only ``data``
+    @property
+    def mid(self) -> np.ndarray:
+        return self.data[0]
+
+    @property
+    def absmid(self) -> np.ndarray:
+        return self.data[1]
+
+    @property
+    def rad(self) -> np.ndarray:
+        return self.data[2]
 
     @classmethod
     def empty(cls, shape: tuple[int, ...]) -> MidRad:
@@ -370,11 +441,19 @@ class MidRad:
         return cls.packed(np.empty((3, *shape)))
 
     @classmethod
-    def packed(cls, data: np.ndarray, right: tuple[int, np.ndarray] | None = None) -> MidRad:
+    def packed(
+        cls,
+        data: np.ndarray,
+        forms: dict[int, np.ndarray] | None = None,
+        stack: tuple[np.ndarray, int] | None = None,
+    ) -> MidRad:
         """Wrap ``data = [mid, |mid|, rad]`` (shape ``(3, *shape)``) without
-        copying; ``right`` = ``(n, X)``, the right-operand form of :func:`right_form`."""
+        copying; ``forms`` maps an inner dimension ``n`` to the partner form
+        of :func:`partner_form` (same orientation as ``data``); ``stack =
+        (base, l)`` says that ``data`` is ``base[:, l]`` (results of the
+        batched methods: the next batched call then reads ``base`` as is)."""
         out = cls.__new__(cls)
-        out._wrap(data, right)
+        out.data, out.forms, out.stack = data, forms, stack
         return out
 
     @property
@@ -383,12 +462,12 @@ class MidRad:
 
     @property
     def T(self) -> MidRad:
-        # the right-operand form of A^T is the transpose of A's when the inner
-        # dimension (hence gamma_n) is the same: square matrices
-        r = self.right
-        keep = r is not None and self.data.shape[-1] == self.data.shape[-2]
-        rt = (r[0], r[1].swapaxes(-1, -2)) if keep and r is not None else None
-        return MidRad.packed(self.data.swapaxes(-1, -2), rt)
+        # the partner form is entrywise, so the form of A^T is the transpose of A's
+        f = self.forms
+        t = MidRad.__new__(MidRad)
+        t.data, t.stack = self.data.swapaxes(-1, -2), None
+        t.forms = None if not f else {n: x.swapaxes(-1, -2) for n, x in f.items()}
+        return t
 
     def __getitem__(self, idx: Any) -> Any:
         idx = idx if isinstance(idx, tuple) else (idx,)
@@ -499,35 +578,36 @@ class Iv64Backend(Backend):
     # -- algebra -------------------------------------------------------------
     def mm(self, a: MidRad, b: MidRad) -> MidRad:
         """``a @ b``, shapes ``(..., r, n) @ (..., n, c)``; the bound of the
-        module docstring ((I) and (N)):
-        ``rad = infl(Q, n + 4, 4n)`` with ``Q = fl(fl(|mA| @ X1) + fl(rA @ X2))``
-        (two products of length ``n`` and one sum: ``(1 + u)^(n + 1)`` by (N),
-        times ``(1 + u)^3`` for ``X1``, ``X2``)."""
+        module docstring: ONE stacked ``numpy.matmul`` of a packed operand
+        and the partner form of the other (:func:`partner_form`; ``b``'s when
+        it has one cached, else ``a``'s), then ``rad = fl(fl(S1 + S2) + tau_n)``."""
         if not isinstance(a, MidRad):
             a = self.matrix(a)
         if not isinstance(b, MidRad):
             b = self.matrix(b)
-        n = a.data.shape[-1]
-        if b.data.shape[-2] != n:
+        ad, bd = a.data, b.data
+        n = ad.shape[-1]
+        if bd.shape[-2] != n:
             raise InputError(f"matrix product of shapes {a.shape} and {b.shape}")
-        x = right_form(b, n)
-        ad = a.data
+        fb = None if b.forms is None else b.forms.get(n)
+        if fb is not None:
+            left, right = ad, fb  # [mA, |mA|, rA] @ [mB, F1(B), F2(B)]
+        else:
+            left, right = partner_form(a, n), bd  # [mA, F1(A), F2(A)] @ [mB, |mB|, rB]
         # the packed axis 0 must meet axis 0: pad the batch axes of the side
         # with fewer, so numpy broadcasts stack against stack, never against
         # the packed [mid, |mid|, rad] axis
-        if ad.ndim < x.ndim:
-            ad = ad.reshape(ad.shape[:1] + (1,) * (x.ndim - ad.ndim) + ad.shape[1:])
-        elif x.ndim < ad.ndim:
-            x = x.reshape(x.shape[:1] + (1,) * (ad.ndim - x.ndim) + x.shape[1:])
+        if left.ndim < right.ndim:
+            left = left.reshape(left.shape[:1] + (1,) * (right.ndim - left.ndim) + left.shape[1:])
+        elif right.ndim < left.ndim:
+            right = right.reshape(
+                right.shape[:1] + (1,) * (left.ndim - right.ndim) + right.shape[1:]
+            )
         try:
-            c = MidRad.packed(np.matmul(ad, x))  # [mA @ mB, |mA| @ X1, rA @ X2] in one call
+            out = np.matmul(left, right)
         except ValueError:
             raise InputError(f"matrix product of shapes {a.shape} and {b.shape}") from None
-        q = c.rad
-        q += c.absmid
-        infl(q, n + 4, 4 * n)
-        np.abs(c.mid, out=c.absmid)
-        return c
+        return _finish_product(out, n)
 
     def T(self, a: MidRad) -> MidRad:
         return a.T
@@ -535,17 +615,11 @@ class Iv64Backend(Backend):
     def add(self, a: MidRad, b: MidRad) -> MidRad:
         """``a + b``: ``rad >= rA + rB + u |fl(mA + mB)|`` (the rounding of the
         sum, Higham Sec. 2.2), ``= infl(fl(fl(rA + rB) + fl(u |mid|)), 3, 1)``."""
-        a, b = self._same_shape(a, b)
-        c = MidRad.empty(a.shape)
-        np.add(a.mid, b.mid, out=c.mid)
-        return _sum(c, a.rad, b.rad)
+        return _add_sub(*self._same_shape(a, b), 1.0)
 
     def sub(self, a: MidRad, b: MidRad) -> MidRad:
         """``a - b`` (as :meth:`add`)."""
-        a, b = self._same_shape(a, b)
-        c = MidRad.empty(a.shape)
-        np.subtract(a.mid, b.mid, out=c.mid)
-        return _sum(c, a.rad, b.rad)
+        return _add_sub(*self._same_shape(a, b), -1.0)
 
     def _same_shape(self, a: Any, b: Any) -> tuple[MidRad, MidRad]:
         """Both operands as :class:`MidRad` of one shape (:class:`InputError` otherwise)."""
@@ -577,6 +651,58 @@ class Iv64Backend(Backend):
         infl(rad, 5, 4)
         return c
 
+    def mm_each(self, a: Sequence[Any], b: Sequence[Any]) -> list[MidRad]:
+        """``[a_l @ b_l for every l]`` (the gradients ``G_l = T_l W_{l-1:1}^T``
+        of :func:`zascheck.model.loss_and_grads`) as ONE stacked product when
+        all ``a_l`` share a shape and all ``b_l`` share one (the bound of
+        :meth:`mm`, entry by entry the same arithmetic); otherwise one
+        :meth:`mm` per pair.  Raises :class:`InputError` when the lists differ
+        in length or a pair does not chain."""
+        if len(a) != len(b):
+            raise InputError(f"{len(a)} left factors but {len(b)} right factors")
+        if not a:
+            return []
+        a = [x if isinstance(x, MidRad) else self.matrix(x) for x in a]
+        b = [x if isinstance(x, MidRad) else self.matrix(x) for x in b]
+        sa, sb = {x.data.shape for x in a}, {x.data.shape for x in b}
+        if len(sa) != 1 or len(sb) != 1 or len(a[0].shape) != 2 or len(b[0].shape) != 2:
+            return [self.mm(x, y) for x, y in zip(a, b, strict=True)]
+        n = a[0].shape[1]
+        if b[0].shape[0] != n:
+            raise InputError(f"matrix product of shapes {a[0].shape} and {b[0].shape}")
+        out: list[MidRad] = []
+        for i, j in _chunks(len(a), a[0].data.size + b[0].data.size):
+            left = stacked(a[i:j])  # (3, k, r, n)
+            right = partner_forms(stacked(b[i:j]), n)
+            d = _finish_product(np.matmul(left, right), n).data
+            out.extend(_layers(d, None))
+        return out
+
+    def sub_scaled_each(self, a: Sequence[Any], s: Any, g: Sequence[Any]) -> list[MidRad]:
+        """``[a_l - s g_l for every l]`` (the GD update ``W_l - eta G_l`` of
+        :func:`zascheck.model.gd_update`) in one pass over the stacked layers
+        when all are matrices of one shape (:func:`sub_scaled_stack` gives the
+        bound); also builds the partner forms of the results (square layers),
+        which the next GD step's products use.  Otherwise layer by layer,
+        ``sub(a_l, scale(s, g_l))``.  Raises :class:`InputError` when the
+        lists differ in length or a pair in shape."""
+        a = [x if isinstance(x, MidRad) else self.matrix(x) for x in a]
+        g = [x if isinstance(x, MidRad) else self.matrix(x) for x in g]
+        if len(a) != len(g):
+            raise InputError(f"{len(a)} matrices but {len(g)} updates")
+        dshape: tuple[int, ...] = a[0].data.shape if a else ()
+        shape = dshape[1:]
+        if len(shape) != 2 or any(x.data.shape != dshape for x in (*a, *g)):
+            return [self.sub(x, self.scale(s, y)) for x, y in zip(a, g, strict=True)]
+        r, c = shape
+        res: list[MidRad] = []
+        for i, j in _chunks(len(a), 3 * a[0].data.size):
+            out, f = sub_scaled_stack(
+                stacked(a[i:j]), _iv1(s), stacked(g[i:j]), c if r == c else None
+            )
+            res.extend(_layers(out, None if f is None else (c, f)))
+        return res
+
     def entries(self, a: MidRad) -> list[Iv1]:
         lo, hi = a.lower().ravel().tolist(), a.upper().ravel().tolist()
         return [Iv1(x, y) for x, y in zip(lo, hi, strict=True)]
@@ -585,10 +711,15 @@ class Iv64Backend(Backend):
         """``||A||_F^2 = sum a_ij^2`` (over a whole stack): upper bound from
         ``x = fl(|m| + r)`` and (N); lower bound from ``y = max(fl(|m| - r), 0)``,
         ``sum (exact |m| - r)^2 >= (1 - u)^2 (fl(y^T y)/(1 + u)^n - n eta/2)``."""
-        x = (a.absmid + a.rad).ravel()
-        y = np.maximum(a.absmid - a.rad, 0.0).ravel()
-        n = x.size
-        s_hi, s_lo = float(x @ x), float(y @ y)
+        k = _kern()
+        if k is not None:
+            n = a.data[0].size
+            s_hi, s_lo = k.fro2_sums(np.ascontiguousarray(a.data).reshape(3, -1))
+        else:
+            x = (a.absmid + a.rad).ravel()
+            y = np.maximum(a.absmid - a.rad, 0.0).ravel()
+            n = x.size
+            s_hi, s_lo = float(x @ x), float(y @ y)
         hi = up1(float(infl(s_hi, n + 2, n)))
         lo = dn1(dn1(s_lo / up1(1.0 + (n + 4) * 2.0**-52)) - (n + 1) * ETA)
         return Iv1(max(lo, 0.0), hi)
@@ -704,24 +835,205 @@ class Iv64Backend(Backend):
         return float(np.linalg.norm(a.mid, 2))
 
 
-def right_form(b: MidRad, n: int) -> np.ndarray:
-    """``[mB, X1, X2]`` (shape ``(3, *b.shape)``) of :meth:`Iv64Backend.mm`
-    for ``b`` as the right factor of a product of inner dimension ``n``:
-    ``X1 = fl(fl(fl(g |mB|) + rB) + eta)`` with ``g = gamma_up(n)``,
-    ``X2 = fl(|mB| + rB)``.  Cached on ``b`` (a prefix ``W_{l:1}`` is the
-    right factor twice per GD step, once transposed)."""
-    if b.right is not None and b.right[0] == n:
-        return b.right[1]
-    ab, rb = b.absmid, b.rad
-    x = np.empty(b.data.shape)
-    x0, x1, x2 = x
-    x0[...] = b.mid
-    np.multiply(ab, gamma_up(n), out=x1)
-    x1 += rb
-    x1 += _ETA
-    np.add(ab, rb, out=x2)
-    b.right = (n, x)
+def partner_form(a: MidRad, n: int) -> np.ndarray:
+    """The partner form ``F = [mA, F1, F2]`` (shape ``(3, *a.shape)``) of
+    ``a`` for a product of inner dimension ``n`` (:meth:`Iv64Backend.mm`),
+    cached on ``a`` (a layer ``W_l`` is a factor twice per GD step, once
+    transposed; :meth:`MidRad.T` carries the cache over, transposed):
+    ``F1 >= kappa_n (gamma_n |mA| + rA)``, ``F2 >= kappa_n (|mA| + rA)``
+    with ``kappa_n = (1 + u)^(n + 2)`` (:func:`partner_forms` proves it)."""
+    forms = a.forms
+    if forms is not None:
+        x = forms.get(n)
+        if x is not None:
+            return x
+    x = partner_forms(a.data, n)
+    if forms is None:
+        a.forms = {n: x}
+    else:
+        forms[n] = x
     return x
+
+
+def partner_forms(data: np.ndarray, n: int) -> np.ndarray:
+    """Partner forms of packed ``data`` (``[mid, |mid|, rad]`` along axis 0,
+    any other axes): an array of ``data``'s shape holding ``mid`` and
+
+        F1 = infl(fl(fl(g |mid|) + rad), n + 4, 1),   F2 = infl(fl(|mid| + rad), n + 4, 1)
+
+    (``g = gamma_up(n)``).  Bounds: ``fl(g |m|) >= g |m| / (1 + u) - eta/2``
+    and the sum rounds by at most ``1/(1 + u)`` (Higham model (2.5); exact
+    when subnormal), so ``gamma_n |m| + r <= (1 + u)^2 (s1 + eta/2)`` and
+    ``F1 >= (1 + u)^(n + 4) (s1 + eta/2) >= kappa_n (gamma_n |m| + r)``
+    (:func:`infl`); likewise ``F2 >= (1 + u)^(n + 3) (|m| + r)``.  Raises
+    :class:`InputError` for ``n`` beyond the proved range."""
+    x = np.empty(data.shape)
+    k = _kern()
+    if k is not None:
+        c, add = infl_constants(n + 4, 1)
+        k.partner_forms(
+            np.ascontiguousarray(data).reshape(3, -1), x.reshape(3, -1), gamma_up(n), c, add
+        )
+        return x
+    m, am, r = data
+    x0, f1, f2 = x
+    np.copyto(x0, m)
+    np.multiply(am, gamma_up(n), out=f1)
+    f1 += r
+    np.add(am, r, out=f2)
+    infl(x[1:], n + 4, 1)
+    return x
+
+
+def stacked(items: Sequence[MidRad]) -> np.ndarray:
+    """The packed data of equal-shaped matrices ``items`` as one array
+    ``(3, L, r, c)``: a view of their common base when ``items`` are
+    consecutive layers of one batched result, in order, else a copy (one
+    concatenation)."""
+    first = items[0].stack
+    if first is not None:
+        base, i0 = first
+        k = len(items)
+        if i0 + k <= base.shape[1] and all(
+            x.stack is not None and x.stack[0] is base and x.stack[1] == i0 + l
+            for l, x in enumerate(items)
+        ):
+            return base if k == base.shape[1] else base[:, i0 : i0 + k]
+    r, c = items[0].data.shape[1:]
+    return np.concatenate([x.data for x in items], axis=1).reshape(3, len(items), r, c)
+
+
+#: bytes of operands one batched call takes at once: a chunk of layers and
+#: its temporaries stay in the CPU cache (a pass over a stack of 100 layers
+#: of 20 x 20 doubles that does not fit costs 3x more per entry)
+CHUNK_BYTES = 2**18
+
+
+def _chunks(L: int, entries_per_layer: int) -> list[tuple[int, int]]:
+    """``[(i, j), ...]`` covering ``range(L)`` in chunks of about :data:`CHUNK_BYTES`."""
+    k = max(1, CHUNK_BYTES // (8 * entries_per_layer))
+    return [(i, min(i + k, L)) for i in range(0, L, k)]
+
+
+def _layers(base: np.ndarray, forms: tuple[int, np.ndarray] | None) -> list[MidRad]:
+    """The layers ``base[:, l]`` of a packed stack ``(3, k, r, c)`` as
+    :class:`MidRad` (with ``stack = (base, l)``), and their partner forms
+    ``(n, F)`` (``F`` of ``base``'s shape) when given."""
+    views = list(base.swapaxes(0, 1))  # base[:, l] for every l, made in C
+    fviews = [None] * len(views) if forms is None else list(forms[1].swapaxes(0, 1))
+    n = 0 if forms is None else forms[0]
+    new = MidRad.__new__
+    out = []
+    for l, (v, f) in enumerate(zip(views, fviews, strict=True)):
+        x = new(MidRad)
+        x.data, x.forms, x.stack = v, None if f is None else {n: f}, (base, l)
+        out.append(x)
+    return out
+
+
+@cache
+def _tau(n: int) -> np.float64:
+    """``(2n + 1) eta``, exact: the underflow allowance of a product of inner dimension ``n``."""
+    return np.float64((2 * n + 1) * ETA)
+
+
+def _finish_product(out: np.ndarray, n: int) -> MidRad:
+    """Turn ``out = [mC, S1, S2]`` (the stacked product of :meth:`Iv64Backend.mm`)
+    into the enclosure ``[mC, |mC|, fl(fl(S1 + S2) + tau_n)]`` in place
+    (one compiled loop, :func:`zascheck.iv64_kernels.finish_product`; ``out``
+    is a fresh ``numpy.matmul`` result, hence C-contiguous)."""
+    k = _kern()
+    if k is not None:
+        k.finish_product(out, _tau(n))
+    else:
+        m, s1, s2 = out[0], out[1], out[2]
+        np.add(s1, s2, out=s2)
+        s2 += _tau(n)
+        np.abs(m, out=s1)
+    c = MidRad.__new__(MidRad)
+    c.data, c.forms, c.stack = out, None, None
+    return c
+
+
+def sub_scaled_stack(
+    a: np.ndarray, s: Iv1, g: np.ndarray, n: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``a - s g`` for packed stacks ``a``, ``g`` of shape ``(3, L, r, c)``
+    (``[mid, |mid|, rad]`` on axis 0) and a scalar ``s = [ms - rs, ms + rs]``;
+    returns the packed enclosure (same shape) and, for an inner dimension
+    ``n``, its partner forms (:func:`partner_forms`; ``None`` without ``n``).  ``p = fl(ms mG)``,
+    ``mid = fl(mA - p)``, and the exact difference is within
+
+        R = rA + |ms| rG + rs (|mG| + rG) + u |p| + u |mid| + eta/2
+
+    of ``mid`` (``|s g - ms mG| <= |ms| rG + rs |g|``; the product rounds by
+    at most ``u |p| + eta/2`` and the difference by ``u |mid|``, Higham Sec.
+    2.2, models (2.4)-(2.5) with underflow).  The radius is
+    ``infl(t, 4, 4)`` with ``t = fl(fl(fl(|ms| rG) + rA) + v) + w)``,
+    ``v = fl(fl(|mG| + rG) rs)``, ``w = fl(fl(|p| + |mid|) u)``: every term
+    of ``R`` passes through at most 4 roundings and 3 products may underflow
+    (``eta/2`` each), so ``R <= (1 + u)^4 (t + 3 eta/2) + eta/2
+    <= (1 + u)^4 (t + 4 eta/2) <= infl(t, 4, 4)``."""
+    if s.lo == s.hi:
+        ms, rs = s.lo, 0.0
+    else:
+        ms = _mid1(s)
+        rs = max(up1(s.hi - ms), up1(ms - s.lo))
+    out = np.empty(a.shape)
+    k = _kern()
+    if k is not None:
+        forms = np.empty(a.shape if n is not None else (3, 0))
+        c, add = infl_constants(4, 4)
+        cf, addf = infl_constants(n + 4, 1) if n is not None else (0.0, 0.0)
+        gam = gamma_up(n) if n is not None else 0.0
+        consts = np.array([U, c, add, gam, cf, addf])
+        k.sub_scaled(
+            np.ascontiguousarray(a).reshape(3, -1),
+            np.ascontiguousarray(g).reshape(3, -1),
+            out.reshape(3, -1),
+            forms.reshape(3, -1),
+            ms,
+            rs,
+            consts,
+        )
+        return out, forms if n is not None else None
+    mid, amid, rad = out
+    p = np.multiply(g[0], ms)
+    np.subtract(a[0], p, out=mid)
+    np.abs(mid, out=amid)
+    np.multiply(g[2], abs(ms), out=rad)
+    rad += a[2]
+    if rs > 0:
+        v = np.add(g[1], g[2])
+        v *= rs
+        rad += v
+    np.abs(p, out=p)
+    p += amid
+    p *= _U
+    rad += p
+    infl(rad, 4, 4)
+    return out, None if n is None else partner_forms(out, n)
+
+
+def _add_sub(a: MidRad, b: MidRad, sign: float) -> MidRad:
+    """``a + sign b`` (``sign = +-1``, equal shapes) with the bound of :func:`_sum`."""
+    k = _kern()
+    if k is not None:
+        out = np.empty(a.data.shape)
+        c, add = infl_constants(3, 1)
+        k.sum_finish(
+            np.ascontiguousarray(a.data).reshape(3, -1),
+            np.ascontiguousarray(b.data).reshape(3, -1),
+            out.reshape(3, -1),
+            sign,
+            U,
+            c,
+            add,
+        )
+        return MidRad.packed(out)
+    r = MidRad.empty(a.shape)
+    (np.add if sign > 0 else np.subtract)(a.mid, b.mid, out=r.mid)
+    return _sum(r, a.rad, b.rad)
 
 
 def _sum(c: MidRad, ra: np.ndarray, rb: np.ndarray) -> MidRad:

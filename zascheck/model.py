@@ -206,10 +206,15 @@ def _grads(
     L = len(ws)
     out: list[Any] = [None] * L
     tb = None if work is None or L == 1 else work.buffers(b, "T", 2, ws[-1], t)
+    # a backend with mm_each takes the L - 1 products G_l = T_l W_{l-1:1}^T in
+    # one call once the chain exists (zascheck.iv64); the chain then keeps every T_l
+    each = getattr(b, "mm_each", None) if tb is None else None
     for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
-        out[l] = b.mm(t, b.T(pre[l]))
+        out[l] = t if each is not None else b.mm(t, b.T(pre[l]))
         wt = b.T(ws[l])
         t = b.mm(wt, t) if tb is None or l == 1 else b.mm_into(wt, t, tb[l % 2])
+    if each is not None and L > 1:
+        out[1:] = each(out[1:], [b.T(p) for p in pre[1:L]])
     out[0] = t  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
     return out
 
@@ -233,6 +238,9 @@ def gd_update(
     With ``consume_grads`` a backend with in-place arithmetic writes ``W_l``'s
     update into ``G_l``'s storage (the same numbers, bit for bit, without
     allocating): the caller must not use ``grads`` afterwards."""
+    each = getattr(b, "sub_scaled_each", None)  # one pass over all layers (zascheck.iv64)
+    if each is not None:
+        return list(each(ws, eta, grads))
     if consume_grads:
         return [b.sub_scaled_into(w, eta, g, g) for w, g in zip(ws, grads, strict=True)]
     return [b.sub(w, b.scale(eta, g)) for w, g in zip(ws, grads, strict=True)]
