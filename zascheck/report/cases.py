@@ -6,6 +6,7 @@ a pure function of its parameters, returns a JSON-able dict, and is cached by
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from pathlib import Path
@@ -55,9 +56,11 @@ class Case:
         return f"Case({self.kind}, {self.params})"
 
 
-def _worker_imports(kind: str) -> set[str]:
+@functools.cache
+def _worker_imports(kind: str) -> frozenset[str]:
     """Package modules imported by the worker of case ``kind`` (and this
-    module's own top-level imports)."""
+    module's own top-level imports); memoized (this file is parsed once per
+    kind, not once per case)."""
     import ast
 
     from zascheck.report.cache import _imports_of
@@ -77,7 +80,7 @@ def _worker_imports(kind: str) -> set[str]:
         out |= _imports_of(funcs[name], __name__)
         todo += [c.func.id for c in ast.walk(funcs[name])
                  if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)]
-    return out
+    return frozenset(out)
 
 
 # ---------------------------------------------------------------------------
