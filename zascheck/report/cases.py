@@ -7,6 +7,7 @@ a pure function of its parameters, returns a JSON-able dict, and is cached by
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 
-__all__ = ["Case", "run_case"]
+__all__ = ["SPLITS", "Case", "run_case", "split_checks"]
 
 _HERE = Path(__file__).resolve()
 _PKG = _HERE.parent.parent
@@ -23,14 +24,20 @@ _PKG = _HERE.parent.parent
 
 class Case:
     """A unit of work: ``kind`` and ``params``; ``cost`` (rough seconds) orders
-    the queue so long cases start first."""
+    the queue so long cases start first.  ``needs``: cases whose values this
+    one takes as input (:func:`zascheck.report.runner.run_cases` runs it after
+    them, with ``primed=[their values]``); they are not part of its cache key:
+    they are themselves pure functions of parameters this case's own determine."""
 
-    __slots__ = ("cost", "kind", "params")
+    __slots__ = ("cost", "kind", "needs", "params")
 
-    def __init__(self, kind: str, params: dict[str, Any], cost: float = 1.0) -> None:
+    def __init__(
+        self, kind: str, params: dict[str, Any], cost: float = 1.0, needs: tuple[Case, ...] = ()
+    ) -> None:
         self.kind = kind
         self.params = params
         self.cost = cost
+        self.needs = needs
 
     def modules(self) -> list[str]:
         """The package modules this case starts from: those its worker
@@ -89,16 +96,33 @@ def _worker_imports(kind: str) -> frozenset[str]:
 
 
 def _check(key: str, budget: str, seed: int, case: dict[str, Any] | None = None,
-           cards: list[str] | None = None) -> dict[str, Any]:
+           cards: list[str] | None = None, primed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """One check at ``budget``; ``case`` overrides parameters (the report's
     extra evidence sweeps, e.g. more alphas for ``review.alpha:gd``).  The same
-    worker as ``zascheck check`` (:func:`zascheck.engine.run_payload`)."""
+    worker as ``zascheck check`` (:func:`zascheck.engine.run_payload`).
+    ``primed``: the values of this check's split cases (:func:`split_checks`),
+    handed to its module first; when one of them failed the check computes
+    everything itself.  The result's ``seconds`` then include theirs."""
     from zascheck.engine import run_payload
 
+    extra = _prime(key, primed) if primed else 0.0
     out = run_payload((key, {"budget": budget, "seed": seed}, case, None, cards or []))
     if "input_error" in out:
         out["error"] = f"input error: {out.pop('input_error')}"
+    if out.get("ok") and extra:
+        out["result"]["seconds"] = round(out["result"]["seconds"] + extra, 4)
     return out
+
+
+def _prime(key: str, primed: list[dict[str, Any]]) -> float:
+    """Hand the split cases' values to the module of check ``key``; their
+    seconds (0 when one failed and nothing was handed over)."""
+    import importlib
+
+    if not all(v.get("ok") for v in primed):
+        return 0.0
+    importlib.import_module(SPLITS[key]).prime([v["evidence"] for v in primed])
+    return float(sum(v.get("_seconds", 0.0) for v in primed))
 
 
 def _thm41(L: int, d: int, phi_seed: int, times: list[float]) -> dict[str, Any]:
@@ -225,6 +249,23 @@ def _fig3(**kw: Any) -> dict[str, Any]:
     return {"runs": escape_runs(*(kw[k] for k in keys))}
 
 
+def _fig4_depth(budget: str, **kw: Any) -> dict[str, Any]:
+    """One depth of ``zas.fig4:gd`` (:func:`zascheck.claims.zas.fig4.depth_evidence`),
+    under the time limit of the check's ``budget``; ``ok`` False when it was
+    reached or the depth raised (the check then computes that depth itself)."""
+    from zascheck.card import RunContext
+    from zascheck.claims.zas import fig4
+    from zascheck.engine import TimeLimitReached, _time_limit
+
+    try:
+        with _time_limit(RunContext(budget=budget).seconds_allowed()):
+            return {"ok": True, "evidence": fig4.depth_evidence(**kw)}
+    except TimeLimitReached:
+        return {"ok": False, "error": "time limit reached", "cache": False}
+    except Exception as exc:  # reported by the check, which recomputes the depth
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "cache": False}
+
+
 def _sleep(seconds: float, value: int) -> dict[str, Any]:
     """A test case: sleeps, then returns ``value`` (used by the resume tests)."""
     time.sleep(seconds)
@@ -241,16 +282,57 @@ KINDS: dict[str, Any] = {
     "fig2": _fig2,
     "fig2-equiv": _fig2_equiv,
     "fig3": _fig3,
+    "fig4-depth": _fig4_depth,
     "sleep": _sleep,
 }
+
+#: checks the report splits into cases the pool can spread (one per depth):
+#: check key -> its card module (``depth_cases``, ``depth_evidence``, ``prime``)
+SPLITS = {"zas.fig4:gd": "zascheck.claims.zas.fig4"}
+
+#: seconds of one GD step of zas.fig4 per block (float32, n = 1000, D = m = 16,
+#: single-threaded XLA; measured 2026-11-29: 0.19-0.25 ms), for the case costs
+_FIG4_BLOCK_SECONDS = 2.5e-4
+
+
+def split_checks(checks: list[Case]) -> list[Case]:
+    """The split cases of the checks in :data:`SPLITS` among ``checks``: each
+    such check gets ``needs`` (one case per depth, kind ``fig4-depth``) and a
+    small cost (it only assembles their values).  A check with a ``case``
+    override or user cards is not split."""
+    from zascheck.card import RunContext
+    from zascheck.engine import checks_for, resolve_params
+
+    out: list[Case] = []
+    for c in checks:
+        p = c.params
+        if p["key"] not in SPLITS or p.get("case") or p.get("cards"):
+            continue
+        params = resolve_params(checks_for([p["key"]])[0], RunContext(budget=p["budget"], seed=p["seed"]))
+        mod = importlib.import_module(SPLITS[p["key"]])
+        parts = [Case("fig4-depth", {"budget": p["budget"]} | kw, cost=_fig4_cost(kw))
+                 for kw in mod.depth_cases(params, p["seed"], None)]
+        c.needs, c.cost = tuple(parts), 1.0
+        out += parts
+    return out
+
+
+def _fig4_cost(kw: dict[str, Any]) -> float:
+    """Rough seconds of one depth: the tuned run's iterations plus about 5 runs
+    to the tuning horizon (standard report: 1100-1500 steps at L = 100, 200;
+    about 30 at L = 2000, 10^4; Xavier's rates stop after a step or two)."""
+    return _FIG4_BLOCK_SECONDS * kw["L"] * (kw["T"] + 5 * kw["Tt"])
 
 
 def run_case(payload: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     """Worker entry point: run one case, return its JSON-able value with the
-    seconds it took."""
+    seconds it took (``_seconds``, wall clock) and the CPU seconds of this
+    process meanwhile (``_cpu_seconds``, :func:`time.process_time`: what the
+    case costs on a shared machine, where wall time also counts the waits)."""
     kind, params = payload
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     value = KINDS[kind](**params)
     value = dict(value)
     value["_seconds"] = round(time.perf_counter() - t0, 3)
+    value["_cpu_seconds"] = round(time.process_time() - c0, 3)
     return value

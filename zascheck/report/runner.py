@@ -66,10 +66,36 @@ def run_cases(
             cache.put(keys[i], cases[i].kind, cases[i].params, v)
         bar.update()
 
+    first, then = _phases(cases, todo)
     try:
-        payloads = [(cases[i].kind, cases[i].params) for i in todo]
+        payloads = [(cases[i].kind, cases[i].params) for i in first]
         for n, out in imap_processes(run_case, payloads, jobs, scheduler):
-            done(todo[n], out)
+            done(first[n], out)
+        # cases that take others' values: in this process (they only assemble them)
+        where = {id(c): i for i, c in enumerate(cases)}
+        payloads = [(cases[i].kind, cases[i].params | {"primed": [values[where[id(n)]] for n in cases[i].needs]})
+                    for i in then]
+        for n, out in imap_processes(run_case, payloads, 1):
+            done(then[n], out)
     finally:
         bar.close()
     return values  # type: ignore[return-value]
+
+
+def _phases(cases: Sequence[Case], todo: list[int]) -> tuple[list[int], list[int]]:
+    """``todo`` split into the cases the pool runs first and those that need
+    others' values (:attr:`Case.needs`), run after them; a needed case whose
+    dependents are all cached is dropped (nothing would read its value).  The
+    order of ``todo`` (longest first) is kept."""
+    where = {id(c): i for i, c in enumerate(cases)}
+    pending = set(todo)
+    wanted: set[int] = set()
+    needed: set[int] = set()
+    for i, c in enumerate(cases):
+        for n in c.needs:
+            needed.add(where[id(n)])
+            if i in pending:
+                wanted.add(where[id(n)])
+    first = [i for i in todo if not cases[i].needs and (i not in needed or i in wanted)]
+    then = [i for i in todo if cases[i].needs]
+    return first, then
