@@ -85,7 +85,7 @@ FIG3_CASES = 4
 SWEEP_OWNER = {
     "thm41": "zas.thm4.1", "thm43": "zas.thm4.3", "etamax": "zas.thm4.3", "drift": "zas.drift",
     "fig2": "zas.fig2", "fig2-equiv": "zas.fig2", "fig3": "zas.fig3", "alpha-gd": "review.alpha.gd",
-    "last-ci": "review.last-cI", "any-layer": "review.any-layer",
+    "last-ci": "review.last-cI", "any-layer": "review.any-layer", "fig4-depth": "zas.fig4",
 }
 
 
@@ -106,9 +106,7 @@ def plan(budget: str, seeds: int, seed: int, cards: list[str] | None = None,
         raise InputError(f"unknown claim id {unknown[0]!r} (zascheck claims lists them)")
     keep = set(claims)
     checks = [c for c in p["checks"] if c.params["key"].split(":")[0] in keep]
-    need = {id(n) for c in checks for n in c.needs}  # the split cases of the checks kept
-    return {"checks": checks, "split": [c for c in p["split"] if id(c) in need]} | {
-        g: cs for g, cs in p.items() if g not in ("checks", "split") and SWEEP_OWNER[g] in keep}
+    return {"checks": checks} | {g: cs for g, cs in p.items() if g != "checks" and SWEEP_OWNER[g] in keep}
 
 
 def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> dict[str, list[Case]]:
@@ -130,7 +128,7 @@ def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> di
                         | ({"cards": files} if c.claim in user else {}),
                         cost=5.0 if c.claim not in per_claim else 5000.0)
                    for c in engine.checks_for(None)]
-    p["split"] = split_checks(p["checks"])  # e.g. zas.fig4:gd, one case per depth
+    p["fig4-depth"] = split_checks(p["checks"])  # zas.fig4:gd, one case per depth
     t41 = cfg["thm41"]
     times = list(np.linspace(0.0, t41["T"], t41["times"]))
     p["thm41"] = [Case("thm41", {"L": L, "d": t41["d"], "phi_seed": seed, "times": times}, cost=0.5 + 0.2 * L)
