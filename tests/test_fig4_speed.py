@@ -20,12 +20,15 @@ def ds():
 
 
 def _plain(ds, init, L, eta, steps, seed):
-    run = N.start_run(init, L, eta, ds.X, ds.y, D=16, m=16, classes=ds.classes,
-                      rng=np.random.default_rng(seed))
+    run = N.start_run(
+        init, L, eta, ds.X, ds.y, D=16, m=16, classes=ds.classes, rng=np.random.default_rng(seed)
+    )
     return N.advance(run, steps)
 
 
-@pytest.mark.parametrize(("init", "L"), [("mzas", 40), ("xavier", 40), ("mzas-u", 24), ("xavier", 300)])
+@pytest.mark.parametrize(
+    ("init", "L"), [("mzas", 40), ("xavier", 40), ("mzas-u", 24), ("xavier", 300)]
+)
 def test_the_shared_first_step_is_the_whole_step_bit_for_bit(ds, init, L):
     seed = [0, 64, L, 1]
     base = N.baseline(ds.y, ds.classes, 0.01, "float32")

@@ -43,11 +43,14 @@ def _closure_by_parsing(entries: list[str]) -> list:
     return sorted(set(seen.values()))
 
 
-@pytest.mark.parametrize("entries", [
-    ["zascheck.engine", "zascheck.claims.zas.fig4"],
-    ["zascheck.report.cases"],
-    ["zascheck", "zascheck.measure.figures", "zascheck.report"],
-])
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ["zascheck.engine", "zascheck.claims.zas.fig4"],
+        ["zascheck.report.cases"],
+        ["zascheck", "zascheck.measure.figures", "zascheck.report"],
+    ],
+)
 def test_the_memoized_closure_is_the_parsed_one(entries):
     assert C.module_closure(entries) == _closure_by_parsing(entries)
     assert C.module_closure(entries) == _closure_by_parsing(entries)  # and again, from the memo
@@ -60,10 +63,18 @@ def test_an_edited_file_is_parsed_again(tmp_path):
     (root / "a.py").write_text("import zascheck.b\n")
     (root / "b.py").write_text("")
     (root / "c.py").write_text("")
-    assert [p.name for p in C.module_closure(["zascheck.a"], root)] == ["__init__.py", "a.py", "b.py"]
+    assert [p.name for p in C.module_closure(["zascheck.a"], root)] == [
+        "__init__.py",
+        "a.py",
+        "b.py",
+    ]
     (root / "a.py").write_text("import zascheck.b\nimport zascheck.c\n")  # another size
     assert [p.name for p in C.module_closure(["zascheck.a"], root)] == [
-        "__init__.py", "a.py", "b.py", "c.py"]
+        "__init__.py",
+        "a.py",
+        "b.py",
+        "c.py",
+    ]
 
 
 def _strip_seconds(x):
@@ -96,10 +107,34 @@ def test_fig4_primed_for_other_arguments_is_not_taken():
     from zascheck.claims.zas import fig4
 
     fig4._PRIMED.clear()
-    k1 = fig4.depth_key(0, 16, 20, 20, etas=[0.1], data_sha256="x", alpha=0.01, D=16, m=16,
-                        dtype="float32", inits=["mzas", "xavier"], blowup=False)
-    k2 = fig4.depth_key(1, 16, 20, 20, etas=[0.1], data_sha256="x", alpha=0.01, D=16, m=16,
-                        dtype="float32", inits=["mzas", "xavier"], blowup=False)
+    k1 = fig4.depth_key(
+        0,
+        16,
+        20,
+        20,
+        etas=[0.1],
+        data_sha256="x",
+        alpha=0.01,
+        D=16,
+        m=16,
+        dtype="float32",
+        inits=["mzas", "xavier"],
+        blowup=False,
+    )
+    k2 = fig4.depth_key(
+        1,
+        16,
+        20,
+        20,
+        etas=[0.1],
+        data_sha256="x",
+        alpha=0.01,
+        D=16,
+        m=16,
+        dtype="float32",
+        inits=["mzas", "xavier"],
+        blowup=False,
+    )
     assert k1 != k2
 
 
@@ -119,6 +154,13 @@ def test_the_report_splits_fig4_and_runs_the_check_after_its_depths():
 
 
 def test_a_check_with_a_case_override_is_not_split():
-    c = Case("check", {"key": "zas.fig4:gd", "budget": "quick", "seed": 0, "case": {"depths": [16],
-             "iterations": [20], "tune_iterations": [20]}})
+    c = Case(
+        "check",
+        {
+            "key": "zas.fig4:gd",
+            "budget": "quick",
+            "seed": 0,
+            "case": {"depths": [16], "iterations": [20], "tune_iterations": [20]},
+        },
+    )
     assert split_checks([c]) == [] and c.needs == ()

@@ -85,8 +85,11 @@ def _worker_imports(kind: str) -> frozenset[str]:
             continue
         seen.add(name)
         out |= _imports_of(funcs[name], __name__)
-        todo += [c.func.id for c in ast.walk(funcs[name])
-                 if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)]
+        todo += [
+            c.func.id
+            for c in ast.walk(funcs[name])
+            if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+        ]
     return frozenset(out)
 
 
@@ -95,8 +98,14 @@ def _worker_imports(kind: str) -> frozenset[str]:
 # ---------------------------------------------------------------------------
 
 
-def _check(key: str, budget: str, seed: int, case: dict[str, Any] | None = None,
-           cards: list[str] | None = None, primed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _check(
+    key: str,
+    budget: str,
+    seed: int,
+    case: dict[str, Any] | None = None,
+    cards: list[str] | None = None,
+    primed: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """One check at ``budget``; ``case`` overrides parameters (the report's
     extra evidence sweeps, e.g. more alphas for ``review.alpha:gd``).  The same
     worker as ``zascheck check`` (:func:`zascheck.engine.run_payload`).
@@ -137,8 +146,12 @@ def _thm41(L: int, d: int, phi_seed: int, times: list[float]) -> dict[str, Any]:
     tgt = Target.whitened(b, phi)
     run = dynamics.flow(b, inits.zas(L, d), tgt, times)
     losses = [b.to_float(model.loss(b, ws, tgt)) for ws in run.ws]
-    return {"L": L, "times": list(run.times), "ratio": [r / losses[0] for r in losses],
-            "integration_error_estimate": run.error_estimate}
+    return {
+        "L": L,
+        "times": list(run.times),
+        "ratio": [r / losses[0] for r in losses],
+        "integration_error_estimate": run.error_estimate,
+    }
 
 
 def _thm43_phi(d: int, fro: float, phi_seed: int) -> np.ndarray:
@@ -148,7 +161,9 @@ def _thm43_phi(d: int, fro: float, phi_seed: int) -> np.ndarray:
     return phi * (fro / float(np.linalg.norm(phi)))
 
 
-def _thm43_run(L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_steps: int) -> dict[str, Any]:
+def _thm43_run(
+    L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_steps: int
+) -> dict[str, Any]:
     """GD from ZAS at the largest double below Theorem 4.3's step, float64."""
     from zascheck import dynamics, inits
     from zascheck.arith import Float64Backend
@@ -159,22 +174,33 @@ def _thm43_run(L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_st
     b = Float64Backend()
     phi = _thm43_phi(d, fro, phi_seed)
     eta = float(thm43_eta(b, float(np.linalg.norm(phi)), L))
-    run = dynamics.gd(b, inits.zas(L, d), Target.whitened(b, phi), eta, max_steps=max_steps, rel_tol=rel_tol)
+    run = dynamics.gd(
+        b, inits.zas(L, d), Target.whitened(b, phi), eta, max_steps=max_steps, rel_tol=rel_tol
+    )
     losses = [b.to_float(r) for r in run.losses]
     T = len(losses) - 1
     from zascheck.bounds import thm43_envelope
 
     env_ratio_max = max(
-        (losses[t] / thm43_envelope(b, eta, t, losses[0]) for t in range(0, T + 1, max(1, T // 2000))),
+        (
+            losses[t] / thm43_envelope(b, eta, t, losses[0])
+            for t in range(0, T + 1, max(1, T // 2000))
+        ),
         default=0.0,
     )
-    return {"L": L, "eta": eta, "steps": run.steps, "stop": run.stop,
-            "curve": thin_curve(losses, 120, max(1, T // 300)),
-            "max_ratio_to_envelope_sampled": env_ratio_max}
+    return {
+        "L": L,
+        "eta": eta,
+        "steps": run.steps,
+        "stop": run.stop,
+        "curve": thin_curve(losses, 120, max(1, T // 300)),
+        "max_ratio_to_envelope_sampled": env_ratio_max,
+    }
 
 
-def _etamax(L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_steps: int,
-            rel_width: float) -> dict[str, Any]:
+def _etamax(
+    L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_steps: int, rel_width: float
+) -> dict[str, Any]:
     """Largest eta at which GD from ZAS converges (bisection), and Thm 4.3's eta."""
     from zascheck import experiments, inits
     from zascheck.arith import Float64Backend
@@ -187,12 +213,21 @@ def _etamax(L: int, d: int, fro: float, phi_seed: int, rel_tol: float, max_steps
     ws0 = inits.zas(L, d)
 
     def converges(e: float) -> bool:
-        return experiments.iterations_to_eps(b, ws0, tgt, e, rel_tol=rel_tol, max_steps=max_steps) is not None
+        return (
+            experiments.iterations_to_eps(b, ws0, tgt, e, rel_tol=rel_tol, max_steps=max_steps)
+            is not None
+        )
 
     s = experiments.max_stable_eta(converges, 0.25 / L, rel_width=rel_width)
     eta_thm = float(thm43_eta(b, float(np.linalg.norm(phi)), L))
-    return {"L": L, "eta_max": s.eta, "eta_fail": s.eta_fail, "evals": s.evals, "eta_theorem": eta_thm,
-            "ratio": eta_thm / s.eta}
+    return {
+        "L": L,
+        "eta_max": s.eta,
+        "eta_fail": s.eta_fail,
+        "evals": s.evals,
+        "eta_theorem": eta_thm,
+        "ratio": eta_thm / s.eta,
+    }
 
 
 def _drift(L: int, d: int, fro: float, phi_seed: int, steps: int, bits: int) -> dict[str, Any]:
@@ -221,9 +256,15 @@ def _drift(L: int, d: int, fro: float, phi_seed: int, steps: int, bits: int) -> 
                     continue
                 meas = b.sub(d_new[l], d_old[l])
                 pred = b.sub(meas, res[l])
-                rec.setdefault(f"measured_{l + 1}", []).append(math.sqrt(max(b.to_float(b.fro2(meas)), 0.0)))
-                rec.setdefault(f"predicted_{l + 1}", []).append(math.sqrt(max(b.to_float(b.fro2(pred)), 0.0)))
-                rec.setdefault(f"size_{l + 1}", []).append(math.sqrt(max(b.to_float(b.fro2(d_old[l])), 0.0)))
+                rec.setdefault(f"measured_{l + 1}", []).append(
+                    math.sqrt(max(b.to_float(b.fro2(meas)), 0.0))
+                )
+                rec.setdefault(f"predicted_{l + 1}", []).append(
+                    math.sqrt(max(b.to_float(b.fro2(pred)), 0.0))
+                )
+                rec.setdefault(f"size_{l + 1}", []).append(
+                    math.sqrt(max(b.to_float(b.fro2(d_old[l])), 0.0))
+                )
             ws = new
         out["layers"][name] = rec
     return out
@@ -308,10 +349,14 @@ def split_checks(checks: list[Case]) -> list[Case]:
         p = c.params
         if p["key"] not in SPLITS or p.get("case") or p.get("cards"):
             continue
-        params = resolve_params(checks_for([p["key"]])[0], RunContext(budget=p["budget"], seed=p["seed"]))
+        params = resolve_params(
+            checks_for([p["key"]])[0], RunContext(budget=p["budget"], seed=p["seed"])
+        )
         mod = importlib.import_module(SPLITS[p["key"]])
-        parts = [Case("fig4-depth", {"budget": p["budget"]} | kw, cost=_fig4_cost(kw))
-                 for kw in mod.depth_cases(params, p["seed"], None)]
+        parts = [
+            Case("fig4-depth", {"budget": p["budget"]} | kw, cost=_fig4_cost(kw))
+            for kw in mod.depth_cases(params, p["seed"], None)
+        ]
         c.needs, c.cost = tuple(parts), 1.0
         out += parts
     return out

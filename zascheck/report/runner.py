@@ -20,6 +20,7 @@ from zascheck.report.cases import Case, run_case
 
 __all__ = ["run_cases", "sigterm_as_interrupt"]  # sigterm_as_interrupt: from zascheck.parallel
 
+
 def _keys(cases: Sequence[Case]) -> list[str]:
     fps: dict[tuple[str, ...], str] = {}
     out = []
@@ -55,8 +56,15 @@ def run_cases(
         else:
             values[i] = v
     todo.sort(key=lambda i: -cases[i].cost)  # longest first
-    bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=desc, unit="case",
-               disable=None if progress else True, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(cases),
+        initial=len(cases) - len(todo),
+        desc=desc,
+        unit="case",
+        disable=None if progress else True,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     bar.set_postfix_str(f"{len(cases) - len(todo)} cached")
 
     def done(i: int, v: dict[str, Any]) -> None:
@@ -73,8 +81,13 @@ def run_cases(
             done(first[n], out)
         # cases that take others' values: in this process (they only assemble them)
         where = {id(c): i for i, c in enumerate(cases)}
-        payloads = [(cases[i].kind, cases[i].params | {"primed": [values[where[id(n)]] for n in cases[i].needs]})
-                    for i in then]
+        payloads = [
+            (
+                cases[i].kind,
+                cases[i].params | {"primed": [values[where[id(n)]] for n in cases[i].needs]},
+            )
+            for i in then
+        ]
         for n, out in imap_processes(run_case, payloads, 1):
             done(then[n], out)
     finally:

@@ -382,7 +382,14 @@ def depth_cases(params: dict[str, Any], seed: int, data: str | None) -> list[dic
     :func:`gd` run with the resolved parameters ``params``."""
     keep = ("etas", "D", "m", "n", "dtype", "inits", "alpha")
     return [
-        {"seed": seed, "data": data, "L": L, "T": T, "Tt": Tt, "blowup": L in params["blowup_depths"]}
+        {
+            "seed": seed,
+            "data": data,
+            "L": L,
+            "T": T,
+            "Tt": Tt,
+            "blowup": L in params["blowup_depths"],
+        }
         | {k: params[k] for k in keep}
         for L, T, Tt in zip(
             params["depths"], params["iterations"], params["tune_iterations"], strict=True
@@ -742,8 +749,17 @@ def _part_c_measure(diffs: list[float], vs: list[Verdict]) -> tuple[float, float
     is no accuracy to compare, and the quantity that decides (c) is the fraction
     of depths at which mZAS trains while Xavier diverges at every rate."""
     if diffs:
-        return (min(diffs), 0.0, ">=",
-                "smallest accuracy difference mZAS - Xavier over depths (decided by McNemar)")
+        return (
+            min(diffs),
+            0.0,
+            ">=",
+            "smallest accuracy difference mZAS - Xavier over depths (decided by McNemar)",
+        )
     won = sum(v is Verdict.HOLDS for v in vs) / len(vs) if vs else 0.0
-    return (won, 1.0, ">=", "fraction of depths where mZAS trains while Xavier diverges at every rate "
-            "(no Xavier accuracy to compare)")
+    return (
+        won,
+        1.0,
+        ">=",
+        "fraction of depths where mZAS trains while Xavier diverges at every rate "
+        "(no Xavier accuracy to compare)",
+    )
