@@ -41,6 +41,9 @@ training samples; float32 (the default of the frameworks such experiments
 run in; ``dtype="float64"`` is available).  Runtime: jax, imported on first
 use, single-threaded XLA CPU unless ``XLA_FLAGS`` is set
 (:func:`zascheck.measure.resnet.jax_runtime`; recorded in ``params["jax"]``).
+``zascheck report`` runs each depth as its own case (:func:`depth_evidence`,
+spread over its worker processes) and hands the values to this check, which
+assembles the same result it computes alone (``tests/test_report_speed.py``).
 Xavier is Glorot & Bengio (2010) eq. (16), uniform on ``+-sqrt(6/(fan_in +
 fan_out))`` for every matrix.  Without ``--data DIR`` the check runs on
 scikit-learn's handwritten digits (real data an installed package ships;
