@@ -164,3 +164,32 @@ def test_a_check_with_a_case_override_is_not_split():
         },
     )
     assert split_checks([c]) == [] and c.needs == ()
+
+
+def _figure():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    t = np.linspace(0, 3, 50)
+    ax.semilogy(t, np.exp(-2 * t), label=r"$e^{-2t} R(0)$")
+    ax.set_xlabel("t (time units)")
+    ax.set_ylabel(r"$R(t)$")
+    ax.set_title("a figure with mathtext, a legend and a log axis")
+    ax.legend()
+    return fig
+
+
+def test_figures_written_in_the_background_are_the_same_bytes(tmp_path):
+    from zascheck.report import plots
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    inline = plots._save(_figure(), tmp_path / "a", "f")
+    with plots.saving_in_background(2):
+        background = plots._save(_figure(), tmp_path / "b", "f")
+    assert inline == background == ["figures/f.png", "figures/f.svg"]
+    for ext in ("png", "svg"):
+        assert (tmp_path / "a" / f"f.{ext}").read_bytes() == (
+            tmp_path / "b" / f"f.{ext}"
+        ).read_bytes()

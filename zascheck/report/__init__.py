@@ -309,12 +309,13 @@ def _write_staged(stage: Path, out: Path, vals: dict[str, list[dict[str, Any]]],
                   started: float) -> tuple[set[str], set[str]]:
     """Write the whole report into ``stage``; returns the evidence file names
     and the figure names it wrote."""
-    from zascheck.report import figures_data, graph, markdown
+    from zascheck.report import figures_data, graph, markdown, plots
 
     budget, seed, claims = run["budget"], run["seed"], run["claims_selected"]
     results, errors = _collect(vals)
     selected = set(claims) if claims is not None else None
-    figs, sweep_results = figures_data.draw_all(stage / "figures", vals, budget, seed, results, selected)
+    with plots.saving_in_background(min(2, run["jobs"] or 1)):  # the figures render side by side
+        figs, sweep_results = figures_data.draw_all(stage / "figures", vals, budget, seed, results, selected)
     results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
     order = {c.id: k for k, c in enumerate(engine.all_cards())}
     results.sort(key=lambda r: (order.get(r.claim, 10**6), r.method != "report-sweep", r.method))
