@@ -43,7 +43,9 @@ def run_cases(
 ) -> list[dict[str, Any]]:
     """Values of ``cases`` (in order): from the cache when present, else
     computed (in ``jobs`` worker processes when ``jobs > 1``, or on the Dask
-    cluster ``scheduler``) and cached by this process as each finishes."""
+    cluster ``scheduler``) and cached by this process as each finishes.  A
+    case with ``needs`` runs in this process after them, given their values
+    (:func:`_phases`)."""
     from tqdm import tqdm
 
     keys = _keys(cases)
@@ -75,6 +77,9 @@ def run_cases(
         bar.update()
 
     first, then = _phases(cases, todo)
+    for i in set(todo) - set(first) - set(then):  # needed only by cached cases
+        values[i] = {"ok": False, "error": "not run: the cases that take its value are cached"}
+        bar.update()
     try:
         payloads = [(cases[i].kind, cases[i].params) for i in first]
         for n, out in imap_processes(run_case, payloads, jobs, scheduler):
