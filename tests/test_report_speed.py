@@ -77,6 +77,13 @@ def test_an_edited_file_is_parsed_again(tmp_path):
     ]
 
 
+def _fig4():
+    """The zas.fig4 card module, as the engine loaded it (tests import no card)."""
+    import sys
+
+    return sys.modules[engine.checks_for(["zas.fig4:gd"])[0].fn.__module__]
+
+
 def _strip_seconds(x):
     if isinstance(x, dict):
         return {k: _strip_seconds(v) for k, v in x.items() if k != "seconds"}
@@ -88,15 +95,15 @@ def _strip_seconds(x):
 def test_fig4_split_by_depth_gives_the_whole_checks_result():
     """The quick budget (depths 16 and 40, Xavier diverging: non-finite
     numbers go through JSON as the cache stores them)."""
-    from zascheck.claims.zas import fig4
+    fig4 = _fig4()
 
     chk = engine.checks_for(["zas.fig4:gd"])[0]
     ctx = RunContext(budget="quick", seed=0)
     whole = engine.run_check(chk, ctx).to_dict()
     params = engine.resolve_params(chk, ctx)
-    kws = fig4.depth_cases(params, 0, None)
+    kws = fig4.split_cases(params, 0, None)
     assert [kw["L"] for kw in kws] == params["depths"]
-    parts = [json.loads(json.dumps(fig4.depth_evidence(**kw))) for kw in kws]
+    parts = [json.loads(json.dumps(fig4.split_evidence(**kw))) for kw in kws]
     fig4.prime(parts)
     split = engine.run_check(chk, ctx).to_dict()
     assert not fig4._PRIMED  # every depth was taken
@@ -104,7 +111,7 @@ def test_fig4_split_by_depth_gives_the_whole_checks_result():
 
 
 def test_fig4_primed_for_other_arguments_is_not_taken():
-    from zascheck.claims.zas import fig4
+    fig4 = _fig4()
 
     fig4._PRIMED.clear()
     k1 = fig4.depth_key(
@@ -143,7 +150,7 @@ def test_the_report_splits_fig4_and_runs_the_check_after_its_depths():
 
     p = plan("standard", 2, 0)
     (check,) = [c for c in p["checks"] if c.params["key"] == "zas.fig4:gd"]
-    assert [c.params["L"] for c in check.needs] == [100, 200, 2000, 10000]
+    assert [c.params["part"]["L"] for c in check.needs] == [100, 200, 2000, 10000]
     assert all(c in p["fig4-depth"] for c in check.needs)
     other = Case("sleep", {"seconds": 0.0, "value": 1})
     cases = [check, *check.needs, other]

@@ -7,7 +7,6 @@ a pure function of its parameters, returns a JSON-able dict, and is cached by
 from __future__ import annotations
 
 import functools
-import importlib
 import math
 import time
 from pathlib import Path
@@ -45,7 +44,7 @@ class Case:
         key hashes everything they import, transitively, and this file:
         :func:`zascheck.report.cache.code_fingerprint`)."""
         out = sorted(_worker_imports(self.kind))
-        if self.kind == "check":
+        if self.kind in ("check", "check-part"):
             from zascheck.engine import card, checks_for
 
             chk = checks_for([self.params["key"]])[0]
@@ -126,12 +125,20 @@ def _check(
 def _prime(key: str, primed: list[dict[str, Any]]) -> float:
     """Hand the split cases' values to the module of check ``key``; their
     seconds (0 when one failed and nothing was handed over)."""
-    import importlib
-
     if not all(v.get("ok") for v in primed):
         return 0.0
-    importlib.import_module(SPLITS[key]).prime([v["evidence"] for v in primed])
+    _card_module(key).prime([v["evidence"] for v in primed])
     return float(sum(v.get("_seconds", 0.0) for v in primed))
+
+
+def _card_module(key: str) -> Any:
+    """The module of check ``key``'s card, as the engine loaded it (no module
+    but the engine imports a card)."""
+    import sys
+
+    from zascheck.engine import checks_for
+
+    return sys.modules[checks_for([key])[0].fn.__module__]
 
 
 def _thm41(L: int, d: int, phi_seed: int, times: list[float]) -> dict[str, Any]:
@@ -290,20 +297,20 @@ def _fig3(**kw: Any) -> dict[str, Any]:
     return {"runs": escape_runs(*(kw[k] for k in keys))}
 
 
-def _fig4_depth(budget: str, **kw: Any) -> dict[str, Any]:
-    """One depth of ``zas.fig4:gd`` (:func:`zascheck.claims.zas.fig4.depth_evidence`),
+def _check_part(key: str, budget: str, part: dict[str, Any]) -> dict[str, Any]:
+    """One split case of check ``key`` (:data:`SPLITS`; for ``zas.fig4:gd``
+    one depth, :func:`zascheck.claims.zas.fig4.split_evidence` of ``part``),
     under the time limit of the check's ``budget``; ``ok`` False when it was
-    reached or the depth raised (the check then computes that depth itself)."""
+    reached or the part raised (the check then computes that part itself)."""
     from zascheck.card import RunContext
-    from zascheck.claims.zas import fig4
     from zascheck.engine import TimeLimitReached, _time_limit
 
     try:
         with _time_limit(RunContext(budget=budget).seconds_allowed()):
-            return {"ok": True, "evidence": fig4.depth_evidence(**kw)}
+            return {"ok": True, "evidence": _card_module(key).split_evidence(**part)}
     except TimeLimitReached:
         return {"ok": False, "error": "time limit reached", "cache": False}
-    except Exception as exc:  # reported by the check, which recomputes the depth
+    except Exception as exc:  # reported by the check, which recomputes the part
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "cache": False}
 
 
@@ -323,13 +330,14 @@ KINDS: dict[str, Any] = {
     "fig2": _fig2,
     "fig2-equiv": _fig2_equiv,
     "fig3": _fig3,
-    "fig4-depth": _fig4_depth,
+    "check-part": _check_part,
     "sleep": _sleep,
 }
 
-#: checks the report splits into cases the pool can spread (one per depth):
-#: check key -> its card module (``depth_cases``, ``depth_evidence``, ``prime``)
-SPLITS = {"zas.fig4:gd": "zascheck.claims.zas.fig4"}
+#: checks the report splits into cases the pool can spread, and the cost
+#: estimate of one part; the card module provides ``split_cases(params, seed,
+#: data)`` (the parts' arguments), ``split_evidence(**part)`` and ``prime(values)``
+SPLITS: dict[str, Any] = {}
 
 #: seconds of one GD step of zas.fig4 per block (float32, n = 1000, D = m = 16,
 #: single-threaded XLA; measured 2026-11-29: 0.19-0.25 ms), for the case costs
@@ -338,7 +346,7 @@ _FIG4_BLOCK_SECONDS = 2.5e-4
 
 def split_checks(checks: list[Case]) -> list[Case]:
     """The split cases of the checks in :data:`SPLITS` among ``checks``: each
-    such check gets ``needs`` (one case per depth, kind ``fig4-depth``) and a
+    such check gets ``needs`` (its parts, kind ``check-part``) and a
     small cost (it only assembles their values).  A check with a ``case``
     override or user cards is not split."""
     from zascheck.card import RunContext
@@ -352,10 +360,13 @@ def split_checks(checks: list[Case]) -> list[Case]:
         params = resolve_params(
             checks_for([p["key"]])[0], RunContext(budget=p["budget"], seed=p["seed"])
         )
-        mod = importlib.import_module(SPLITS[p["key"]])
         parts = [
-            Case("fig4-depth", {"budget": p["budget"]} | kw, cost=_fig4_cost(kw))
-            for kw in mod.depth_cases(params, p["seed"], None)
+            Case(
+                "check-part",
+                {"key": p["key"], "budget": p["budget"], "part": kw},
+                cost=SPLITS[p["key"]](kw),
+            )
+            for kw in _card_module(p["key"]).split_cases(params, p["seed"], None)
         ]
         c.needs, c.cost = tuple(parts), 1.0
         out += parts
@@ -367,6 +378,9 @@ def _fig4_cost(kw: dict[str, Any]) -> float:
     to the tuning horizon (standard report: 1100-1500 steps at L = 100, 200;
     about 30 at L = 2000, 10^4; Xavier's rates stop after a step or two)."""
     return _FIG4_BLOCK_SECONDS * kw["L"] * (kw["T"] + 5 * kw["Tt"])
+
+
+SPLITS["zas.fig4:gd"] = _fig4_cost
 
 
 def run_case(payload: tuple[str, dict[str, Any]]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ training samples; float32 (the default of the frameworks such experiments
 run in; ``dtype="float64"`` is available).  Runtime: jax, imported on first
 use, single-threaded XLA CPU unless ``XLA_FLAGS`` is set
 (:func:`zascheck.measure.resnet.jax_runtime`; recorded in ``params["jax"]``).
-``zascheck report`` runs each depth as its own case (:func:`depth_evidence`,
+``zascheck report`` runs each depth as its own case (:func:`split_evidence`,
 spread over its worker processes) and hands the values to this check, which
 assembles the same result it computes alone (``tests/test_report_speed.py``).
 Xavier is Glorot & Bengio (2010) eq. (16), uniform on ``+-sqrt(6/(fan_in +
@@ -314,7 +314,7 @@ def _validate_sizes(n: int, D: int, m: int, dtype: str, orders: int) -> None:
 
 
 #: per-depth evidence of :func:`gd` computed ahead of it, by :func:`depth_key`.
-#: ``zascheck report`` runs each depth as its own case (:func:`depth_evidence`),
+#: ``zascheck report`` runs each depth as its own case (:func:`split_evidence`),
 #: so that the worker pool spreads the depths, and hands the values to the
 #: check (:func:`prime`); :func:`_depth` then takes the entry instead of
 #: recomputing it.  An entry is the value :func:`_depth` itself returns for the
@@ -345,7 +345,7 @@ def depth_key(
     return json.dumps(args, separators=(",", ":"))
 
 
-def depth_evidence(
+def split_evidence(
     *,
     seed: int,
     data: str | None,
@@ -380,8 +380,8 @@ def depth_evidence(
     return {"key": key, "value": jsonable(value)}
 
 
-def depth_cases(params: dict[str, Any], seed: int, data: str | None) -> list[dict[str, Any]]:
-    """The keyword arguments of :func:`depth_evidence` for every depth of a
+def split_cases(params: dict[str, Any], seed: int, data: str | None) -> list[dict[str, Any]]:
+    """The keyword arguments of :func:`split_evidence` for every depth of a
     :func:`gd` run with the resolved parameters ``params``."""
     keep = ("etas", "D", "m", "n", "dtype", "inits", "alpha")
     return [
@@ -401,7 +401,7 @@ def depth_cases(params: dict[str, Any], seed: int, data: str | None) -> list[dic
 
 
 def prime(entries: list[dict[str, Any]]) -> None:
-    """Hand values of :func:`depth_evidence` to the next :func:`gd` in this process."""
+    """Hand values of :func:`split_evidence` to the next :func:`gd` in this process."""
     for e in entries:
         _PRIMED[e["key"]] = e["value"]
 
