@@ -200,3 +200,18 @@ def test_figures_written_in_the_background_are_the_same_bytes(tmp_path):
         assert (tmp_path / "a" / f"f.{ext}").read_bytes() == (
             tmp_path / "b" / f"f.{ext}"
         ).read_bytes()
+
+
+def test_workers_get_the_malloc_tunables_unless_the_user_set_some(monkeypatch):
+    import os
+
+    from zascheck import parallel
+
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    with parallel._single_threaded_children():
+        assert os.environ["GLIBC_TUNABLES"] == parallel.MALLOC_TUNABLES
+    assert "GLIBC_TUNABLES" not in os.environ
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.check=0")
+    with parallel._single_threaded_children():
+        assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.check=0"
+    assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.check=0"
