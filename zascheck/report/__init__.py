@@ -39,7 +39,7 @@ from zascheck.errors import InputError
 from zascheck.measure.figures import FIG2_SERIES
 from zascheck.io import atomic_write_json, atomic_write_text
 from zascheck.report.cache import STAGING_PREFIX, Cache, remove_stale_tmp
-from zascheck.report.cases import Case
+from zascheck.report.cases import Case, split_checks
 from zascheck.parallel import effective_jobs
 from zascheck.report.runner import run_cases, sigterm_as_interrupt
 from zascheck.result import CheckResult
@@ -85,7 +85,7 @@ FIG3_CASES = 4
 SWEEP_OWNER = {
     "thm41": "zas.thm4.1", "thm43": "zas.thm4.3", "etamax": "zas.thm4.3", "drift": "zas.drift",
     "fig2": "zas.fig2", "fig2-equiv": "zas.fig2", "fig3": "zas.fig3", "alpha-gd": "review.alpha.gd",
-    "last-ci": "review.last-cI", "any-layer": "review.any-layer",
+    "last-ci": "review.last-cI", "any-layer": "review.any-layer", "fig4-depth": "zas.fig4",
 }
 
 
@@ -128,6 +128,7 @@ def _plan_all(budget: str, seeds: int, seed: int, cards: list[str] | None) -> di
                         | ({"cards": files} if c.claim in user else {}),
                         cost=5.0 if c.claim not in per_claim else 5000.0)
                    for c in engine.checks_for(None)]
+    p["fig4-depth"] = split_checks(p["checks"])  # zas.fig4:gd, one case per depth
     t41 = cfg["thm41"]
     times = list(np.linspace(0.0, t41["T"], t41["times"]))
     p["thm41"] = [Case("thm41", {"L": L, "d": t41["d"], "phi_seed": seed, "times": times}, cost=0.5 + 0.2 * L)
@@ -308,12 +309,13 @@ def _write_staged(stage: Path, out: Path, vals: dict[str, list[dict[str, Any]]],
                   started: float) -> tuple[set[str], set[str]]:
     """Write the whole report into ``stage``; returns the evidence file names
     and the figure names it wrote."""
-    from zascheck.report import figures_data, graph, markdown
+    from zascheck.report import figures_data, graph, markdown, plots
 
     budget, seed, claims = run["budget"], run["seed"], run["claims_selected"]
     results, errors = _collect(vals)
     selected = set(claims) if claims is not None else None
-    figs, sweep_results = figures_data.draw_all(stage / "figures", vals, budget, seed, results, selected)
+    with plots.saving_in_background(min(2, run["jobs"] or 1)):  # the figures render side by side
+        figs, sweep_results = figures_data.draw_all(stage / "figures", vals, budget, seed, results, selected)
     results.extend(_sweep_result(cl, r, prm, seed) for cl, r, prm in sweep_results)
     order = {c.id: k for k, c in enumerate(engine.all_cards())}
     results.sort(key=lambda r: (order.get(r.claim, 10**6), r.method != "report-sweep", r.method))

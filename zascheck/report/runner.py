@@ -20,6 +20,7 @@ from zascheck.report.cases import Case, run_case
 
 __all__ = ["run_cases", "sigterm_as_interrupt"]  # sigterm_as_interrupt: from zascheck.parallel
 
+
 def _keys(cases: Sequence[Case]) -> list[str]:
     fps: dict[tuple[str, ...], str] = {}
     out = []
@@ -42,7 +43,9 @@ def run_cases(
 ) -> list[dict[str, Any]]:
     """Values of ``cases`` (in order): from the cache when present, else
     computed (in ``jobs`` worker processes when ``jobs > 1``, or on the Dask
-    cluster ``scheduler``) and cached by this process as each finishes."""
+    cluster ``scheduler``) and cached by this process as each finishes.  A
+    case with ``needs`` runs in this process after them, given their values
+    (:func:`_phases`)."""
     from tqdm import tqdm
 
     keys = _keys(cases)
@@ -55,8 +58,15 @@ def run_cases(
         else:
             values[i] = v
     todo.sort(key=lambda i: -cases[i].cost)  # longest first
-    bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=desc, unit="case",
-               disable=None if progress else True, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(cases),
+        initial=len(cases) - len(todo),
+        desc=desc,
+        unit="case",
+        disable=None if progress else True,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     bar.set_postfix_str(f"{len(cases) - len(todo)} cached")
 
     def done(i: int, v: dict[str, Any]) -> None:
@@ -66,10 +76,44 @@ def run_cases(
             cache.put(keys[i], cases[i].kind, cases[i].params, v)
         bar.update()
 
+    first, then = _phases(cases, todo)
+    for i in set(todo) - set(first) - set(then):  # needed only by cached cases
+        values[i] = {"ok": False, "error": "not run: the cases that take its value are cached"}
+        bar.update()
     try:
-        payloads = [(cases[i].kind, cases[i].params) for i in todo]
+        payloads = [(cases[i].kind, cases[i].params) for i in first]
         for n, out in imap_processes(run_case, payloads, jobs, scheduler):
-            done(todo[n], out)
+            done(first[n], out)
+        # cases that take others' values: in this process (they only assemble them)
+        where = {id(c): i for i, c in enumerate(cases)}
+        payloads = [
+            (
+                cases[i].kind,
+                cases[i].params | {"primed": [values[where[id(n)]] for n in cases[i].needs]},
+            )
+            for i in then
+        ]
+        for n, out in imap_processes(run_case, payloads, 1):
+            done(then[n], out)
     finally:
         bar.close()
     return values  # type: ignore[return-value]
+
+
+def _phases(cases: Sequence[Case], todo: list[int]) -> tuple[list[int], list[int]]:
+    """``todo`` split into the cases the pool runs first and those that need
+    others' values (:attr:`Case.needs`), run after them; a needed case whose
+    dependents are all cached is dropped (nothing would read its value).  The
+    order of ``todo`` (longest first) is kept."""
+    where = {id(c): i for i, c in enumerate(cases)}
+    pending = set(todo)
+    wanted: set[int] = set()
+    needed: set[int] = set()
+    for i, c in enumerate(cases):
+        for n in c.needs:
+            needed.add(where[id(n)])
+            if i in pending:
+                wanted.add(where[id(n)])
+    first = [i for i in todo if not cases[i].needs and (i not in needed or i in wanted)]
+    then = [i for i in todo if cases[i].needs]
+    return first, then

@@ -41,6 +41,9 @@ training samples; float32 (the default of the frameworks such experiments
 run in; ``dtype="float64"`` is available).  Runtime: jax, imported on first
 use, single-threaded XLA CPU unless ``XLA_FLAGS`` is set
 (:func:`zascheck.measure.resnet.jax_runtime`; recorded in ``params["jax"]``).
+``zascheck report`` runs each depth as its own case (:func:`split_evidence`,
+spread over its worker processes) and hands the values to this check, which
+assembles the same result it computes alone (``tests/test_report_speed.py``).
 Xavier is Glorot & Bengio (2010) eq. (16), uniform on ``+-sqrt(6/(fan_in +
 fan_out))`` for every matrix.  Without ``--data DIR`` the check runs on
 scikit-learn's handwritten digits (real data an installed package ships;
@@ -104,6 +107,7 @@ References: the ZAS paper, Sec. 6 and Figure 4; Glorot & Bengio, AISTATS
 
 from __future__ import annotations
 
+import json
 import sys
 from functools import partial
 from typing import Any
@@ -116,7 +120,7 @@ from zascheck.card import Quantifier as Q
 from zascheck.errors import InputError
 from zascheck.measure import resnet as N
 from zascheck.measure.idx import load_dataset
-from zascheck.result import CheckResult, Verdict, combine_verdicts, covers
+from zascheck.result import CheckResult, Verdict, combine_verdicts, covers, jsonable
 
 CARD = Card(
     id="zas.fig4",
@@ -309,6 +313,107 @@ def _validate_sizes(n: int, D: int, m: int, dtype: str, orders: int) -> None:
         raise InputError(f"dtype must be float32 or float64, got {dtype!r}")
 
 
+#: per-depth evidence of :func:`gd` computed ahead of it, by :func:`depth_key`.
+#: ``zascheck report`` runs each depth as its own case (:func:`split_evidence`),
+#: so that the worker pool spreads the depths, and hands the values to the
+#: check (:func:`prime`); :func:`_depth` then takes the entry instead of
+#: recomputing it.  An entry is the value :func:`_depth` itself returns for the
+#: same arguments (the key holds every one it depends on), so the result is the
+#: same; an absent entry is computed as usual.
+_PRIMED: dict[str, dict[str, Any]] = {}
+
+
+def depth_key(
+    seed: int,
+    L: int,
+    T: int,
+    Tt: int,
+    *,
+    etas: list[float],
+    data_sha256: str,
+    alpha: float,
+    D: int,
+    m: int,
+    dtype: str,
+    inits: list[str],
+    blowup: bool,
+) -> str:
+    """The key of one depth's evidence in :data:`_PRIMED`: every argument
+    :func:`_depth` depends on (the data by its SHA-256, the baseline by
+    ``alpha``, the seed of the run)."""
+    args = [seed, L, T, Tt, list(etas), data_sha256, alpha, D, m, dtype, list(inits), bool(blowup)]
+    return json.dumps(args, separators=(",", ":"))
+
+
+def split_evidence(
+    *,
+    seed: int,
+    data: str | None,
+    L: int,
+    T: int,
+    Tt: int,
+    blowup: bool,
+    etas: list[float],
+    D: int,
+    m: int,
+    n: int,
+    dtype: str,
+    inits: list[str],
+    alpha: float,
+) -> dict[str, Any]:
+    """One depth ``L`` of :func:`gd` on its own (for the report's per-depth
+    cases): ``{"key": depth_key(...), "value": ...}`` with the JSON-able value
+    of :func:`_depth` (the per-sample correctness as lists of booleans).  The
+    arguments are those of :func:`gd` at this depth (``T``, ``Tt`` its
+    iterations and tuning horizon, ``blowup`` whether it is a blow-up depth);
+    raises :class:`InputError` as :func:`gd` does."""
+    _validate([L], [T], [Tt], etas, inits, alpha)
+    _validate_sizes(n, D, m, dtype, 0)
+    ds = load_dataset(data, n)
+    N.jax_runtime()
+    base = N.baseline(ds.y, ds.classes, alpha, dtype)
+    bar = tqdm(disable=True)
+    value = _depth(RunContext(seed=seed, data=data), L, T, Tt, etas=etas, ds=ds, base=base, D=D,
+                   m=m, dtype=dtype, inits=inits, blowup=blowup, bar=bar)  # fmt: skip
+    key = depth_key(seed, L, T, Tt, etas=etas, data_sha256=ds.sha256, alpha=alpha, D=D, m=m,
+                    dtype=dtype, inits=inits, blowup=blowup)  # fmt: skip
+    return {"key": key, "value": jsonable(value)}
+
+
+def split_cases(params: dict[str, Any], seed: int, data: str | None) -> list[dict[str, Any]]:
+    """The keyword arguments of :func:`split_evidence` for every depth of a
+    :func:`gd` run with the resolved parameters ``params``."""
+    keep = ("etas", "D", "m", "n", "dtype", "inits", "alpha")
+    return [
+        {
+            "seed": seed,
+            "data": data,
+            "L": L,
+            "T": T,
+            "Tt": Tt,
+            "blowup": L in params["blowup_depths"],
+        }
+        | {k: params[k] for k in keep}
+        for L, T, Tt in zip(
+            params["depths"], params["iterations"], params["tune_iterations"], strict=True
+        )
+    ]
+
+
+def prime(entries: list[dict[str, Any]]) -> None:
+    """Hand values of :func:`split_evidence` to the next :func:`gd` in this process."""
+    for e in entries:
+        _PRIMED[e["key"]] = e["value"]
+
+
+def _from_primed(value: dict[str, Any], inits: list[str]) -> dict[str, Any]:
+    out = json.loads(json.dumps(value))  # a private copy
+    for role in inits:
+        if out[role].get("correct") is not None:
+            out[role]["correct"] = np.asarray(out[role]["correct"], dtype=bool)
+    return out
+
+
 def _depth(
     ctx: RunContext,
     L: int,
@@ -327,7 +432,13 @@ def _depth(
 ) -> dict[str, Any]:
     """Tune each init at depth ``L`` on ``etas`` over ``Tt`` iterations,
     continue the tuned runs to ``T``; for a blow-up depth also run the Xavier
-    role at every rate where the mZAS role trains."""
+    role at every rate where the mZAS role trains.  Taken from
+    :data:`_PRIMED` when it holds this depth."""
+    key = depth_key(ctx.seed, L, T, Tt, etas=etas, data_sha256=ds.sha256, alpha=base.alpha, D=D,
+                    m=m, dtype=dtype, inits=inits, blowup=blowup)  # fmt: skip
+    if key in _PRIMED:
+        bar.update(len(inits))
+        return _from_primed(_PRIMED.pop(key), inits)
     out: dict[str, Any] = {"L": L, "iterations": T, "tune_iterations": Tt, "blowup_depth": blowup}
     tunings = {}
     for k, init in enumerate(inits):
@@ -641,8 +752,17 @@ def _part_c_measure(diffs: list[float], vs: list[Verdict]) -> tuple[float, float
     is no accuracy to compare, and the quantity that decides (c) is the fraction
     of depths at which mZAS trains while Xavier diverges at every rate."""
     if diffs:
-        return (min(diffs), 0.0, ">=",
-                "smallest accuracy difference mZAS - Xavier over depths (decided by McNemar)")
+        return (
+            min(diffs),
+            0.0,
+            ">=",
+            "smallest accuracy difference mZAS - Xavier over depths (decided by McNemar)",
+        )
     won = sum(v is Verdict.HOLDS for v in vs) / len(vs) if vs else 0.0
-    return (won, 1.0, ">=", "fraction of depths where mZAS trains while Xavier diverges at every rate "
-            "(no Xavier accuracy to compare)")
+    return (
+        won,
+        1.0,
+        ">=",
+        "fraction of depths where mZAS trains while Xavier diverges at every rate "
+        "(no Xavier accuracy to compare)",
+    )
