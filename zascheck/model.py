@@ -114,11 +114,13 @@ def validate(b: Backend, ws: Sequence[Any], target: Target | None = None) -> Non
 
 
 class Workspace:
-    """Storage that a loop calling :func:`loss_and_grads` many times (the GD
-    loop, :func:`zascheck.dynamics.gd`) lends it: the prefixes ``W_{l:1}`` (one
-    contiguous block) and the backward chain ``T_l`` (two buffers) are written
-    into the same storage at every call instead of ``2(L - 1)`` freshly
-    allocated matrices; only the gradients, which are returned, are new.  Speed only: the results are the same, bit
+    """Storage that a loop calling :func:`loss_and_grads` (or :func:`forward`
+    and :func:`descend`) many times (the GD loop, :func:`zascheck.dynamics.gd`)
+    lends it: the prefixes ``W_{l:1}`` (one contiguous block) and the backward
+    chain ``T_l`` (two buffers; one more for :func:`descend`'s gradient) are
+    written into the same storage at every call instead of ``2(L - 1)`` freshly
+    allocated matrices; only the gradients that :func:`loss_and_grads` returns
+    are new.  Speed only: :func:`loss_and_grads` gives the same results, bit
     for bit (the same products, :meth:`~zascheck.arith.Backend.mm_into`);
     backends without in-place arithmetic (``product_buffers`` returns ``None``)
     ignore it.  The reused buffers are private to the calls: nothing returned
