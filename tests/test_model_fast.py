@@ -284,3 +284,25 @@ def test_gd_loop_takes_the_fused_route_when_nothing_needs_the_gradients(monkeypa
     calls["descend"] = 0
     dynamics.gd(b, ws0, target, 1e-2, max_steps=3, observers=[lambda *a: None])
     assert calls["descend"] == 0
+
+
+@pytest.mark.parametrize("data", [False, True])
+def test_fused_formula_is_the_plain_formula_in_exact_arithmetic(data):
+    """With no rounding the transposed backward pass of ``descend`` and the
+    plain route give the same step exactly (eq. 2.4 with eq. 2.5), also for a
+    backend without in-place arithmetic (new values replace the list items)."""
+    b = backend("exact")
+    rng = np.random.default_rng(11)
+    dims = [3, 2, 4, 3]
+    ws = [b.matrix(rng.integers(-3, 4, (dims[i + 1], dims[i])) / 4) for i in range(3)]
+    if data:
+        target = Target.data(b, rng.integers(-2, 3, (3, 5)), rng.integers(-2, 3, (3, 5)))
+    else:
+        target = Target.whitened(b, rng.integers(-2, 3, (3, 3)))
+    eta = b.scalar("1/8")
+    r_plain, plain = _plain_step(b, ws, target, eta)
+    own = list(ws)
+    r, pre, e = model.forward(b, own, target)
+    fast = model.descend(b, own, pre, e, target, eta)
+    assert r == r_plain
+    assert all(b.entries(x) == b.entries(y) for x, y in zip(fast, plain, strict=True))
