@@ -16,9 +16,9 @@ a ratio against a number from another run.  Every target is measured twice:
 Targets measured here (issue 15; ``benchmarks/README.md`` explains each):
 
 * ``f64 step / plain products``: the float64 GD step at ``L = 1000, d = 100``
-  (exactly the body of :func:`zascheck.dynamics.gd`'s loop: ``loss_and_grads``
-  with the loop's :class:`~zascheck.model.Workspace`, then ``gd_update`` into the
-  consumed gradients) does ``3(L - 1)`` matrix products; its throughput (products
+  (exactly the body of :func:`zascheck.dynamics.gd`'s loop: ``model.forward``,
+  then ``model.descend``, which updates the weights in place as it makes each
+  gradient) does ``3(L - 1)`` matrix products; its throughput (products
   per second) over that of plain ``100 x 100`` products written into one
   preallocated output (``np.matmul(a, b, out=o)``, the machine's product speed)
   must be ``>= 0.85``.  Fresh-output plain products (``a @ b``) and the same
@@ -71,17 +71,27 @@ STEP_RATIO_GOAL = 0.85
 REPORT_SECONDS_GOAL = 180.0
 
 
-def interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+def interleaved(
+    fns: dict[str, Callable[[], object]], rounds: int, cpu: dict[str, float] | None = None
+) -> dict[str, float]:
     """Seconds per call of each function, best of ``rounds``, calls interleaved
-    (one call of each per round, in order), after one warm-up call each."""
+    (one call of each per round, in order), after one warm-up call each.  With
+    ``cpu`` (a dict), also fills it with the best CPU time of each
+    (``time.process_time``: what the process itself spent, which other
+    processes on a shared machine change far less than the wall clock)."""
     for f in fns.values():
         f()
     best = dict.fromkeys(fns, math.inf)
+    best_cpu = dict.fromkeys(fns, math.inf)
     for _ in range(rounds):
         for name, f in fns.items():
+            c0 = time.process_time()
             t0 = time.perf_counter()
             f()
             best[name] = min(best[name], time.perf_counter() - t0)
+            best_cpu[name] = min(best_cpu[name], time.process_time() - c0)
+    if cpu is not None:
+        cpu.update(best_cpu)
     return best
 
 
@@ -96,20 +106,41 @@ def repeat(fn: Callable[[], object], n: int) -> Callable[[], None]:
 
 
 def gd_step(b: Backend, L: int, d: int, seed: int = 0) -> Callable[[], object]:
-    """One float64 (or ``b``) GD step as :func:`zascheck.dynamics.gd` takes it,
-    on a fixed near-identity network (eq. 5.1) and a Gaussian ``Phi / sqrt(d)``:
-    each call starts from the same weights."""
+    """One float64 (or ``b``) GD step as :func:`zascheck.dynamics.gd` takes it
+    (:func:`loop_step`), on a near-identity network (eq. 5.1) and a Gaussian
+    ``Phi / sqrt(d)``, with ``eta = 10^-3``."""
     rng = np.random.default_rng(seed)
     ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
     target = Target.whitened(b, rng.standard_normal((d, d)) / math.sqrt(d))
-    eta = b.scalar(1e-3)
+    return loop_step(b, ws, target, b.scalar(1e-3))
+
+
+def loop_step(b: Backend, ws: list[Any], target: Target, eta: Any) -> Callable[[], object]:
+    """The body of :func:`zascheck.dynamics.gd`'s loop on ``ws`` (no observer,
+    no record), one call per step.  On large float64 layers (a
+    :class:`~zascheck.model.Workspace` exists) that is the fused route, as the
+    loop takes it: the weights are copied once into one contiguous block, then
+    each call is ``model.forward`` and ``model.descend`` (in place: the calls
+    continue one GD run, each from the previous call's weights; the loss is
+    checked finite so that no call times arithmetic on infinities).  Otherwise
+    each call is ``model.loss_and_grads`` and ``model.gd_update`` from ``ws``."""
     work = Workspace.for_network(b, ws)
+    if work is None:
 
-    def step() -> object:
-        _r, g = model.loss_and_grads(b, ws, target, work)
-        return model.gd_update(b, ws, g, eta, consume_grads=work is not None)
+        def step() -> object:
+            _r, g = model.loss_and_grads(b, ws, target)
+            return model.gd_update(b, ws, g, eta)
 
-    return step
+        return step
+    own = Workspace.contiguous_weights(b, ws)
+
+    def fused_step() -> object:
+        r, pre, e = model.forward(b, own, target, work)
+        if not math.isfinite(b.to_float(r)):
+            raise RuntimeError("the benchmark's GD run diverged: the timings would be wrong")
+        return model.descend(b, own, pre, e, target, eta, work)
+
+    return fused_step
 
 
 def row(target: str, value: float, goal: str, ok: bool | None, detail: str) -> dict[str, Any]:
@@ -140,6 +171,7 @@ def step_rows(quick: bool) -> list[dict[str, Any]]:
         for i in range(n):
             np.matmul(chain_ws[i % L], c, out=chain_out[i % L])
 
+    cpu: dict[str, float] = {}
     t = interleaved(
         {
             "step": gd_step(backend("float64"), L, d),
@@ -148,11 +180,14 @@ def step_rows(quick: bool) -> list[dict[str, Any]]:
             "set": working_set,
         },
         rounds=3 if quick else 6,
+        cpu=cpu,
     )
     ratio = t["out"] / t["step"]
     detail = (
         f"L={L}, d={d}: step {t['step'] * 1e3:.0f} ms for {n} products; "
-        f"{n} plain products {t['out'] * 1e3:.0f} ms (out=)"
+        f"{n} plain products {t['out'] * 1e3:.0f} ms (out=); "
+        f"in CPU time {cpu['step'] * 1e3:.0f} / {cpu['out'] * 1e3:.0f} ms = "
+        f"{cpu['out'] / cpu['step']:.2f}"
     )
     return [
         row(
@@ -208,12 +243,7 @@ def reduced_row(quick: bool, d: int = 100, L: int = 1000, steps: int = 5) -> dic
     b = backend("float64")
     target = Target.whitened(b, phi)
     eta = 1e-6
-    ws = [b.matrix(w) for w in inits.zas(L, d)]
-    work = Workspace.for_network(b, ws)
-
-    def full() -> None:
-        _r, g = model.loss_and_grads(b, ws, target, work)
-        model.gd_update(b, ws, g, eta, consume_grads=True)
+    full = loop_step(b, [b.matrix(w) for w in inits.zas(L, d)], target, eta)
 
     _u, sig, _v = spectral.aligned_svd(phi)
     init = spectral.mode_init("zas", L)

@@ -127,6 +127,18 @@ class Backend:
         not ``a``)."""
         return self.sub(a, self.scale(s, g))
 
+    def sub_scaled_inplace(self, a: Any, s: Any, g: Any) -> Any:
+        """``a - s g`` (as ``sub(a, scale(s, g))``), written into ``a`` itself when
+        the backend can (then ``g`` is overwritten with ``s g``: a scratch the
+        caller does not need afterwards); returns the result either way (a new
+        value for a backend without in-place arithmetic)."""
+        return self.sub(a, self.scale(s, g))
+
+    def copy_into(self, a: Any, out: Any = None) -> Any:
+        """``a`` copied into ``out`` (from :meth:`product_buffers`) when the
+        backend can; returns ``a`` itself otherwise (values are immutable)."""
+        return a
+
     def T(self, a: Any) -> Any:
         raise NotImplementedError
 
@@ -296,10 +308,13 @@ class Float64Backend(Backend):
         contiguous block (numpy backs blocks of 4 MB and more with transparent
         huge pages, so a chain of products over all of them has few TLB
         misses: 1.5x faster than separate arrays at ``L = 1000, d = 100``);
-        ``None`` below :attr:`BUFFER_MIN_ENTRIES` entries, or for operands of
-        different ranks."""
+        ``None`` when one matrix of the product (one slice of a stack) has
+        fewer than :attr:`BUFFER_MIN_ENTRIES` entries, or for operands of
+        different ranks.  The rule looks at one matrix, not the stack, so a
+        stack and each of its slices alone take the same route (the fused GD
+        step rounds differently from the plain one: :func:`zascheck.model.descend`)."""
         shape = (*a.shape[:-1], b.shape[-1])
-        if a.ndim != b.ndim or math.prod(shape) < self.BUFFER_MIN_ENTRIES:
+        if a.ndim != b.ndim or math.prod(shape[-2:]) < self.BUFFER_MIN_ENTRIES:
             return None
         return list(np.empty((n, *shape)))
 
@@ -321,6 +336,26 @@ class Float64Backend(Backend):
             return a - s * g
         np.multiply(g, s, out=out)
         return np.subtract(a, out, out=out)
+
+    def sub_scaled_inplace(self, a: np.ndarray, s: Any, g: np.ndarray) -> np.ndarray:
+        """``a - s g`` with the roundings of ``sub(a, scale(s, g))`` (``s g``
+        rounded into ``g``'s storage, then the difference rounded into ``a``'s);
+        ``g`` may be a transposed view (:func:`zascheck.model.descend` passes
+        ``G_l`` as the transpose of ``G_l^T``): each entry is rounded the same
+        way, the strided subtraction costs a few microseconds more at
+        ``d = 100`` than a contiguous one, far less than the transposed product
+        it saves (``benchmarks/README.md``)."""
+        if g.shape != a.shape:
+            return a - s * g
+        np.multiply(g, s, out=g)
+        return np.subtract(a, g, out=a)
+
+    def copy_into(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``a`` copied into ``out`` (same shape), or a fresh copy without it."""
+        if out is None or out.shape != a.shape:
+            return a.copy()
+        np.copyto(out, a)
+        return out
 
     def T(self, a: np.ndarray) -> np.ndarray:
         return a.T

@@ -177,52 +177,88 @@ def _gd_steps(
     progress: Callable[[int], None] | None,
 ) -> tuple[list[Any], int, str, list[Any]]:
     """The loop of :func:`gd` (arguments as there, already converted and
-    checked): ``(losses, steps, stop, final weights)``; fills ``records``."""
-    record = bool(records)
+    checked): ``(losses, steps, stop, final weights)``; fills ``records``.
+
+    On large float64 layers (a :class:`~zascheck.model.Workspace` exists) the
+    intermediates live in reused storage; when moreover nothing needs the
+    gradients or keeps old weights (no observer, no ``"grad_norms"`` or
+    ``"weights"`` record), the step is fused: :func:`zascheck.model.forward`,
+    the stop rules, then :func:`zascheck.model.descend` updates the weights
+    in place (one contiguous copy made here) and no gradient is stored."""
     losses: list[Any] = []
     r0f = None
-    stop = "budget"
     t = 0
     work = model.Workspace.for_network(b, ws)  # intermediates reused (large float64 layers)
+    fused = work is not None and not observers and not {"grad_norms", "weights"} & set(records)
+    if fused:
+        ws = model.Workspace.contiguous_weights(b, ws)
     while True:
-        r, g = model.loss_and_grads(b, ws, target, work)
+        if fused:
+            r, pre, e = model.forward(b, ws, target, work)
+            g: list[Any] = []
+        else:
+            r, g = model.loss_and_grads(b, ws, target, work)
         losses.append(r)
         rf = b.to_float(r)
         if r0f is None:
             r0f = rf
-        if not b.is_finite(r) or not math.isfinite(rf) or rf > blowup * max(r0f, 1e-300):
-            stop = "diverged"
-            break
-        if b.rigorous and not b.exact and b.radius(r) > 0.5 * abs(rf) and rf > 0:
-            stop = "precision"
-            break
-        if record and t % record_every == 0:
-            records["t"].append(t)
-            if "invariants" in records:
-                records["invariants"].append(model.invariants(b, ws))
-            if "grad_norms" in records:
-                records["grad_norms"].append(model.grad_norms2(b, g))
-            if "weights" in records:
-                records["weights"].append(list(ws))
-        halt = False
-        for obs in observers:
-            if obs(t, ws, r, g):
-                halt = True
-        if halt:
-            stop = "observer"
-            break
-        if rel_tol is not None and rf <= rel_tol * r0f:
-            stop = "converged"
-            break
-        if t >= max_steps:
-            stop = "budget"
-            break
-        # the observers have seen g and nothing keeps it: W(t+1) may take its storage
-        ws = model.gd_update(b, ws, g, eta_b, consume_grads=work is not None)
+        stop = _gd_diverged(b, r, rf, r0f, blowup)
+        if stop is None:
+            _gd_record(b, ws, g, t, records, record_every)
+            halts = [bool(obs(t, ws, r, g)) for obs in observers]  # every observer sees t
+            stop = "observer" if any(halts) else _gd_done(rf, r0f, t, max_steps, rel_tol)
+        if stop is not None:
+            return losses, t, stop, ws
+        if fused:
+            ws = model.descend(b, ws, pre, e, target, eta_b, work)
+        else:
+            # the observers have seen g and nothing keeps it: W(t+1) may take its storage
+            ws = model.gd_update(b, ws, g, eta_b, consume_grads=work is not None)
         t += 1
         if progress is not None:
             progress(t)
-    return losses, t, stop, ws
+
+
+def _gd_diverged(b: Backend, r: Any, rf: float, r0f: float, blowup: float) -> str | None:
+    """The stop rules of :func:`gd` checked before records and observers:
+    ``diverged`` (non-finite loss or above ``blowup * R(0)``) or ``precision``
+    (ball radius above half the loss); ``None`` to go on."""
+    if not b.is_finite(r) or not math.isfinite(rf) or rf > blowup * max(r0f, 1e-300):
+        return "diverged"
+    if b.rigorous and not b.exact and b.radius(r) > 0.5 * abs(rf) and rf > 0:
+        return "precision"
+    return None
+
+
+def _gd_done(rf: float, r0f: float, t: int, max_steps: int, rel_tol: float | None) -> str | None:
+    """The stop rules of :func:`gd` checked after the observers: ``converged``
+    (``R <= rel_tol R(0)``) or ``budget``; ``None`` to go on."""
+    if rel_tol is not None and rf <= rel_tol * r0f:
+        return "converged"
+    if t >= max_steps:
+        return "budget"
+    return None
+
+
+def _gd_record(
+    b: Backend,
+    ws: Sequence[Any],
+    g: Sequence[Any],
+    t: int,
+    records: dict[str, list[Any]],
+    record_every: int,
+) -> None:
+    """Append what :func:`gd` was asked to record at step ``t`` (every
+    ``record_every`` steps) to ``records``."""
+    if not records or t % record_every:
+        return
+    records["t"].append(t)
+    if "invariants" in records:
+        records["invariants"].append(model.invariants(b, ws))
+    if "grad_norms" in records:
+        records["grad_norms"].append(model.grad_norms2(b, g))
+    if "weights" in records:
+        records["weights"].append(list(ws))
 
 
 # ---------------------------------------------------------------------------

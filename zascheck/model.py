@@ -16,11 +16,22 @@ whitened), and the gradient (eq. 2.5) is
 products: the prefixes ``W_{l:1}`` forward, then the chain
 ``T_l = W_{L:l+1}^T E X^T`` backward (``T_L = E X^T``,
 ``T_{l-1} = W_l^T T_l``), and ``G_l = T_l W_{l-1:1}^T``.
+
+The GD loop (:func:`zascheck.dynamics.gd`) on large float64 layers, when
+nothing looks at the gradients, takes the fused route instead:
+:func:`forward` (the prefixes, ``E`` and the loss, as above), then
+:func:`descend`, which runs the same backward pass transposed
+(``S_l = T_l^T``: ``S_{l-1} = S_l W_l``, ``G_l^T = W_{l-1:1} S_l``, every
+product untransposed) and writes ``W_l - eta G_l`` into ``W_l``'s own storage
+as soon as ``G_l`` is made, while both are in cache.  Both routes evaluate
+eq. 2.5 with the same products; they round differently (a product and its
+transpose are summed in different orders by the BLAS), each within the
+a-priori bound ``gamma_n`` of its products (``tests/test_model_fast.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +41,10 @@ from zascheck.errors import InputError
 __all__ = [
     "Target",
     "Workspace",
+    "backward",
+    "descend",
     "end_to_end",
+    "forward",
     "grad_norms2",
     "grads",
     "invariants",
@@ -100,11 +114,13 @@ def validate(b: Backend, ws: Sequence[Any], target: Target | None = None) -> Non
 
 
 class Workspace:
-    """Storage that a loop calling :func:`loss_and_grads` many times (the GD
-    loop, :func:`zascheck.dynamics.gd`) lends it: the prefixes ``W_{l:1}`` (one
-    contiguous block) and the backward chain ``T_l`` (two buffers) are written
-    into the same storage at every call instead of ``2(L - 1)`` freshly
-    allocated matrices; only the gradients, which are returned, are new.  Speed only: the results are the same, bit
+    """Storage that a loop calling :func:`loss_and_grads` (or :func:`forward`
+    and :func:`descend`) many times (the GD loop, :func:`zascheck.dynamics.gd`)
+    lends it: the prefixes ``W_{l:1}`` (one contiguous block) and the backward
+    chain ``T_l`` (two buffers; one more for :func:`descend`'s gradient) are
+    written into the same storage at every call instead of ``2(L - 1)`` freshly
+    allocated matrices; only the gradients that :func:`loss_and_grads` returns
+    are new.  Speed only: :func:`loss_and_grads` gives the same results, bit
     for bit (the same products, :meth:`~zascheck.arith.Backend.mm_into`);
     backends without in-place arithmetic (``product_buffers`` returns ``None``)
     ignore it.  The reused buffers are private to the calls: nothing returned
@@ -123,6 +139,18 @@ class Workspace:
         if shape[0] != shape[1] or any(b.shape(w) != shape for w in ws):
             return None
         return Workspace() if b.product_buffers(ws[0], ws[0], 1) is not None else None
+
+    @staticmethod
+    def contiguous_weights(b: Backend, ws: Sequence[Any]) -> list[Any]:
+        """Copies of the equally shaped ``ws`` as views into one fresh
+        contiguous block (huge pages: the products of :func:`forward` and
+        :func:`descend` read every ``W_l`` at every step), for a loop that
+        then updates them in place (:func:`descend`); ``ws`` itself is
+        unchanged.  A backend without in-place arithmetic returns ``list(ws)``."""
+        block = b.product_buffers(ws[0], ws[0], len(ws))
+        if block is None:
+            return list(ws)
+        return [b.copy_into(w, out) for w, out in zip(ws, block, strict=True)]
 
     def buffers(self, b: Backend, key: str, n: int, x: Any, y: Any) -> list[Any] | None:
         """``n`` reused buffers named ``key`` for products shaped like ``x y``
@@ -174,15 +202,25 @@ def loss(b: Backend, ws: Sequence[Any], target: Target) -> Any:
     return b.fro2(e) / 2
 
 
+def forward(
+    b: Backend, ws: Sequence[Any], target: Target, work: Workspace | None = None
+) -> tuple[Any, list[Any], Any]:
+    """The forward pass of eq. 2.5: ``(R, prefixes, E)`` with the prefixes as
+    :func:`prefixes` gives them (``identity=False``; in ``work``'s buffers
+    when given) and ``E = P X - Y`` (:func:`residual`), ``R = 1/2 ||E||_F^2``."""
+    pre = prefixes(b, ws, work, identity=False)
+    e = residual(b, pre[-1], target)
+    return b.fro2(e) / 2, pre, e
+
+
 def loss_and_grads(
     b: Backend, ws: Sequence[Any], target: Target, work: Workspace | None = None
 ) -> tuple[Any, list[Any]]:
     """Loss and all ``L`` gradients ``G_l = dR/dW_l`` in ``3(L - 1)`` products;
     ``work`` (a :class:`Workspace` kept across calls) saves the allocation of
     the intermediates, with the same results."""
-    pre = prefixes(b, ws, work, identity=False)
-    e = residual(b, pre[-1], target)
-    return b.fro2(e) / 2, _grads(b, ws, pre, e, target, work)
+    r, pre, e = forward(b, ws, target, work)
+    return r, _grads(b, ws, pre, e, target, work)
 
 
 def grads(b: Backend, ws: Sequence[Any], target: Target) -> list[Any]:
@@ -199,24 +237,93 @@ def _grads(
     target: Target,
     work: Workspace | None = None,
 ) -> list[Any]:
-    """``G_l = T_l W_{l-1:1}^T`` with ``T_L = E X^T``, ``T_{l-1} = W_l^T T_l``
-    (module docstring); with ``work`` the chain ``T_l`` alternates between two
-    of its buffers (the gradients and ``T_1 = G_1`` are returned: fresh storage)."""
-    t = e if target.X is None else b.mm(e, b.T(target.X))
-    L = len(ws)
-    out: list[Any] = [None] * L
-    tb = None if work is None or L == 1 else work.buffers(b, "T", 2, ws[-1], t)
-    # a backend with mm_each takes the L - 1 products G_l = T_l W_{l-1:1}^T in
-    # one call once the chain exists (zascheck.iv64); the chain then keeps every T_l
-    each = getattr(b, "mm_each", None) if tb is None else None
-    for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
-        out[l] = t if each is not None else b.mm(t, b.T(pre[l]))
-        wt = b.T(ws[l])
-        t = b.mm(wt, t) if tb is None or l == 1 else b.mm_into(wt, t, tb[l % 2])
-    if each is not None and L > 1:
-        out[1:] = each(out[1:], [b.T(p) for p in pre[1:L]])
-    out[0] = t  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
+    """All ``G_l`` from :func:`backward` (fresh storage: they are returned)."""
+    out: list[Any] = [None] * len(ws)
+    for l, g in backward(b, ws, pre, e, target, work):
+        out[l] = g
     return out
+
+
+def backward(
+    b: Backend,
+    ws: Sequence[Any],
+    pre: list[Any],
+    e: Any,
+    target: Target,
+    work: Workspace | None = None,
+    *,
+    transposed: bool = False,
+) -> Iterator[tuple[int, Any]]:
+    """The backward pass of eq. 2.5 over the prefixes ``pre`` and ``E = e`` of
+    :func:`forward`: yields ``(l, G_l)`` for the 0-based layer ``l`` (matrix
+    ``W_{l+1}``) from ``l = L - 1`` down to ``0``, in ``2(L - 1)`` products:
+    ``G_l = T_l W_{l-1:1}^T`` with ``T_L = E X^T``, ``T_{l-1} = W_l^T T_l``
+    (1-based, module docstring); ``G_1 = T_1`` needs no product.
+
+    ``transposed=True`` yields ``G_l^T`` instead, from the transposed chain
+    ``S_l = T_l^T``: ``S_L = X E^T``, ``S_{l-1} = S_l W_l``,
+    ``G_l^T = W_{l-1:1} S_l``, ``G_1^T = S_1`` (the same products, none of
+    them with a transposed right factor, which is the slow orientation of the
+    BLAS: ``benchmarks/README.md``); it then also writes each ``G_l^T`` into
+    one reused buffer of ``work``, valid until the generator resumes (the
+    caller consumes it at once: :func:`descend`).  Without it, the gradients
+    are fresh arrays and only the chain reuses ``work``'s two buffers.
+
+    ``W_{l+1}`` has been read for the last time when ``(l, .)`` is yielded, so
+    the caller may overwrite it then."""
+    L = len(ws)
+    if transposed:
+        s = b.T(e) if target.X is None else b.mm(target.X, b.T(e))
+    else:
+        s = e if target.X is None else b.mm(e, b.T(target.X))
+    cb = None if work is None or L == 1 else work.buffers(b, "T", 2, ws[-1], s)
+    gb = None if work is None or not transposed else work.buffers(b, "G", 1, ws[-1], s)
+    # a backend with mm_each (zascheck.iv64) takes the L - 1 products
+    # G_l = T_l W_{l-1:1}^T in one call once the chain exists: the chain then
+    # keeps every T_l (no reused buffers) and the G_l are yielded after it
+    each = None if transposed or work is not None else getattr(b, "mm_each", None)
+    chain: list[tuple[int, Any]] = []
+    for l in range(L - 1, 0, -1):  # 0-based layer index l  <->  W_{l+1}
+        # S_1 = G_1^T is returned by the plain route: fresh storage there
+        buf = cb[l % 2] if cb is not None and (l > 1 or transposed) else None
+        if transposed:
+            g = b.mm_into(pre[l], s, None if gb is None else gb[0])
+            s_next = b.mm_into(s, ws[l], buf)
+        elif each is not None:
+            chain.append((l, s))
+            s = b.mm(b.T(ws[l]), s)
+            continue
+        else:
+            g = b.mm(s, b.T(pre[l]))
+            s_next = b.mm_into(b.T(ws[l]), s, buf)
+        yield l, g
+        s = s_next
+    if chain:
+        gs = each([t for _, t in chain], [b.T(pre[l]) for l, _ in chain])  # type: ignore[misc]
+        yield from zip((l for l, _ in chain), gs, strict=True)
+    yield 0, s  # W_{0:1} = I: G_1 = W_{L:2}^T E X^T, no product needed
+
+
+def descend(
+    b: Backend,
+    ws: list[Any],
+    pre: list[Any],
+    e: Any,
+    target: Target,
+    eta: Any,
+    work: Workspace | None = None,
+) -> list[Any]:
+    """One GD step (eq. 2.4) fused with the backward pass: every
+    ``W_l - eta G_l`` is written into ``W_l``'s own storage
+    (:meth:`~zascheck.arith.Backend.sub_scaled_inplace`) as soon as
+    :func:`backward` (``transposed=True``) has made ``G_l``, with the
+    roundings of :func:`gd_update`; no gradient is kept.  ``pre``, ``e`` are
+    :func:`forward`'s at ``ws``.  The caller must own ``ws`` (nothing else
+    may hold these matrices: :meth:`Workspace.contiguous_weights`); returns
+    the new weights (``ws`` itself, updated, for an in-place backend)."""
+    for l, gt in backward(b, ws, pre, e, target, work, transposed=True):
+        ws[l] = b.sub_scaled_inplace(ws[l], eta, b.T(gt))
+    return ws
 
 
 def grad_norms2(b: Backend, grads: Sequence[Any]) -> list[Any]:

@@ -1,0 +1,50 @@
+"""``benchmarks/run.py`` times the GD loop's own step (issue 15): its
+``loop_step`` on large float64 layers is the fused route of
+:func:`zascheck.dynamics.gd`, call after call, bit for bit."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from zascheck import dynamics, inits
+from zascheck.arith import backend
+from zascheck.model import Target
+
+
+def _run_module():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+    spec = importlib.util.spec_from_file_location("bench_run", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_benchmark_step_is_the_gd_loop_step():
+    run = _run_module()
+    b = backend("float64")
+    rng = np.random.default_rng(0)
+    ws0 = [b.matrix(w) for w in inits.near_identity(6, 50, rng)]
+    target = Target.whitened(b, rng.standard_normal((50, 50)) / 7)
+    step = run.loop_step(b, [w.copy() for w in ws0], target, 1e-2)
+    for _ in range(4):
+        ws = step()
+    ref = dynamics.gd(b, ws0, target, 1e-2, max_steps=4)
+    assert all(np.array_equal(x, y) for x, y in zip(ws, ref.ws, strict=True))
+
+
+def test_benchmark_step_on_small_layers_is_the_plain_step():
+    run = _run_module()
+    b = backend("float64")
+    ws0 = [b.matrix(w) for w in inits.near_identity(3, 4, np.random.default_rng(1))]
+    target = Target.whitened(b, np.eye(4))
+    step = run.loop_step(b, ws0, target, 1e-2)
+    first, second = step(), step()  # each call from the same weights
+    assert all(np.array_equal(x, y) for x, y in zip(first, second, strict=True))
+    assert all(
+        np.array_equal(x, y)
+        for x, y in zip(first, dynamics.gd(b, ws0, target, 1e-2, max_steps=1).ws, strict=True)
+    )
