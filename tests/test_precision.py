@@ -225,7 +225,7 @@ def test_a_taper_that_adds_radius_is_redone_at_full_precision(
         return ok
 
     monkeypatch.setattr(dynamics, "_taper_ok", counted)
-    monkeypatch.setattr(dynamics, "coefficient_bits", lambda b, lt, n: [b.prec] + [128] * n)
+    monkeypatch.setattr(dynamics, "coefficient_bits", lambda b, lt, n, w: [b.prec] + [128] * n)
     b = backend("ball", 512)
     with b.session():
         forced = dynamics.flow(b, ws0, Target.whitened(b, phi), times)
@@ -276,3 +276,12 @@ def test_tapered_cauchy_sums_contain_the_full_precision_ones() -> None:
                     assert x.overlaps(y), (k, x, y)
                     if k >= 5:  # computed at 128 bits: wider than the 384-bit ball
                         assert y.rad() >= x.rad()
+
+
+def test_scalar_layers_are_tapered_only_at_high_precision() -> None:
+    for p, tapered in ((256, False), (dynamics.TAPER_SCALAR_BITS, True)):
+        b = backend("ball", p)
+        log_tol = dynamics.flow_log_tol(p)
+        order = dynamics.taylor_order(log_tol)
+        assert (dynamics.coefficient_bits(b, log_tol, order, 1) is not None) is tapered
+        assert dynamics.coefficient_bits(b, log_tol, order, 2) is not None
