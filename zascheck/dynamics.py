@@ -34,6 +34,7 @@ Gradient flow (eq. 4.1) :func:`flow`
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -769,12 +770,21 @@ def coefficient_bits(b: Backend, log_tol: float, order: int, width: int = 2) -> 
         return None
     if width <= 1 and b.prec < TAPER_SCALAR_BITS:
         return None
+    out = _tapered_bits(b.prec, log_tol, order)
+    return list(out) if out is not None else None
+
+
+@functools.lru_cache(maxsize=64)
+def _tapered_bits(prec: int, log_tol: float, order: int) -> tuple[int, ...] | None:
+    """The list of :func:`coefficient_bits` for ``prec`` bits (ball
+    arithmetic), computed once per ``(prec, log_tol, order)``: every step
+    of a flow asks for the same one."""
     need = -log_tol / math.log(2.0)
     out = []
     for k in range(order + 1):
         limbs = math.ceil((need * (1 - k / order) + TAPER_GUARD) / 64)
-        out.append(max(min(b.prec, TAPER_FLOOR), min(b.prec, 64 * limbs)))
-    return out if min(out) < b.prec else None
+        out.append(max(min(prec, TAPER_FLOOR), min(prec, 64 * limbs)))
+    return tuple(out) if min(out) < prec else None
 
 
 def _tolerance(b: Backend, tol: float | None, order: int | None) -> tuple[float, float, int, int]:
