@@ -725,11 +725,6 @@ TAPER_GUARD = 16
 TAPER_FLOOR = 128
 
 
-#: below this working precision scalar layers (``d = 1``) are not tapered
-#: (:func:`coefficient_bits`)
-TAPER_SCALAR_BITS = 512
-
-
 def coefficient_bits(b: Backend, log_tol: float, order: int, width: int = 2) -> list[int] | None:
     """Working precision (bits) of each Taylor coefficient ``c_0 .. c_order``
     of a step of :func:`flow` at highest order ``order`` and local tolerance
@@ -750,11 +745,15 @@ def coefficient_bits(b: Backend, log_tol: float, order: int, width: int = 2) -> 
     their factors are read rounded to the coefficient's precision
     (:meth:`SeriesBackend.working_bits`).  ``None`` also where no
     coefficient would go below ``b.prec`` (128 bits and less), and for
-    scalar layers (``width``, the largest dimension of a layer, 1) below
-    :data:`TAPER_SCALAR_BITS`: a product of a ``1 x B`` by a ``B x 1`` block
-    has ``B`` multiplications, less than the rounded copies of its blocks
-    cost (``L = 5``, ``d = 1``: 1.07x the full-precision time at 256 bits,
-    0.93x at 1024; ``d = 2``: 0.9x at 256, 0.8x at 512).
+    scalar layers (``width``, the largest dimension of a layer, 1): a
+    product of a ``1 x B`` by a ``B x 1`` block has ``B`` multiplications,
+    about what the rounded copies of its blocks cost (``L = 5``, ``d = 1``:
+    1.07x the full-precision time at 256 bits, 0.93x at 1024; ``d = 2``:
+    0.9x at 256, 0.8x at 512), and tapered scalar layers turned zas.saddle's
+    symmetry test at 1024 bits from holds to violated (layers that are
+    bitwise equal at full precision differ by roundings at fewer bits, and
+    near the saddle the conserved ``D_l`` amplifies the difference beyond
+    the per-layer error estimates, which do not propagate errors).
 
     This is a prediction, not an assumption of the error accounting: the
     balls keep every rounding, :func:`flow` checks after each step that the
@@ -768,7 +767,7 @@ def coefficient_bits(b: Backend, log_tol: float, order: int, width: int = 2) -> 
     """
     if not b.rigorous or b.exact or getattr(b, "flint", None) is None:
         return None
-    if width <= 1 and b.prec < TAPER_SCALAR_BITS:
+    if width <= 1:
         return None
     out = _tapered_bits(b.prec, log_tol, order)
     return list(out) if out is not None else None
@@ -967,40 +966,52 @@ def _take_step(
     precision when the tapered coefficients' radii are not negligible
     (:func:`_taper_ok`)."""
     width = max(max(b.shape(w)) for w in ws)
-    bits = coefficient_bits(b, log_tol, orders[1], width)
+    # the rounding that matters is relative to each layer, not to max(1, ||W||):
+    # a layer far below the tolerance's scale asks for that many more bits
+    lnw = [x for x in (_ln(b, _fro_upper(b, [w])) for w in ws) if x > -math.inf]
+    lnw_total = _ln_total(lnw) if lnw else 0.0
+    small = max(0.0, lnw_total) - min(lnw, default=0.0)
+    bits = coefficient_bits(b, log_tol - small, orders[1], width)
     st = _TaylorStep.plan(b, sb, ws, target, orders, log_tol, remaining, bits=bits)
-    if bits is not None and not _taper_ok(b, st, bits, ws):
+    new = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
+    if bits is not None and not _taper_ok(b, st, bits, new):
         st = _TaylorStep.plan(b, sb, ws, target, orders, log_tol, remaining)
-    return st, [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
+        new = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
+    return st, new
 
 
-def _taper_ok(b: Backend, st: _TaylorStep, bits: Sequence[int], ws: Sequence[Any]) -> bool:
+def _taper_ok(b: Backend, st: _TaylorStep, bits: Sequence[int], ends: Sequence[Any]) -> bool:
     """Whether the coefficients a tapered step computed below the working
     precision (``bits[k] < b.prec`` for ``k >= k0``) add at most one unit
-    roundoff of the weights to the end point: the largest entry radius of
-    the tapered part of each layer's Taylor polynomial, ``sum_(k >= k0) c_k
-    h^k`` (Horner in ball arithmetic, so it holds every ``rad(c_k) h^k`` and
-    the rounding of the sum itself), at most ``2^-prec max(1, ||W||_F)``
-    (as floats; an overflow fails).
+    roundoff of each layer to its end point ``ends[l]``: the largest entry
+    radius of the tapered part of the layer's Taylor polynomial, ``sum_(k >=
+    k0) c_k h^k`` (Horner in ball arithmetic, so it holds every ``rad(c_k)
+    h^k`` and the rounding of the sum itself), at most ``2^-prec
+    ||W_l(end)||_F`` (as floats; an overflow fails).
 
-    A full-precision step already drops radii of a few units roundoff when
-    :func:`flow` re-centres, and the tolerance is ``2^8`` units roundoff
-    (:func:`flow_log_tol`): a step that passes has the error estimate of a
-    full-precision step within ``2^-8`` of the tolerance per entry.  With
-    :data:`TAPER_GUARD` bits over the geometric model of
+    Relative to each layer, not to ``max(1, ||W||)``: a full-precision step
+    rounds each layer relative to its own size, and a check may compare
+    layers far below 1 with each other (zas.saddle's symmetry test near the
+    saddle, where the conserved ``D_l`` amplifies any difference between
+    layers).  So a step that passes has the error estimate of a
+    full-precision step within about one unit roundoff per layer and entry.
+    With :data:`TAPER_GUARD` bits over the geometric model of
     :func:`coefficient_bits` the radius is a small fraction of a unit; it
     fails where the model does not hold (coefficients that decay faster
     than geometrically, or cancel) and :func:`_take_step` redoes the step."""
     k0 = next((k for k in range(st.order + 1) if bits[k] < b.prec), None)
     if k0 is None:
         return True
-    log2_limit = -b.prec + max(0.0, _ln(b, _fro_upper(b, ws))) / math.log(2.0)
     hb = b.scalar(st.h)
-    rad = max(b.max_radius(_horner(b, c[k0 : st.order + 1], hb)) for c in st.coefs)
-    extra = rad * float(st.h) ** k0
-    if not math.isfinite(extra):
-        return False
-    return extra == 0.0 or math.log2(extra) <= log2_limit
+    hk0 = float(st.h) ** k0
+    for c, end in zip(st.coefs, ends, strict=True):
+        extra = b.max_radius(_horner(b, c[k0 : st.order + 1], hb)) * hk0
+        if not math.isfinite(extra):
+            return False
+        ln_end = _ln(b, _fro_upper(b, [end]))
+        if extra > 0.0 and not math.log(extra) <= ln_end - b.prec * math.log(2.0):
+            return False
+    return True
 
 
 def flow(
