@@ -20,6 +20,12 @@ Gradient flow (eq. 4.1) :func:`flow`
     the integration error achieved.  It is an *estimate* (not an enclosure):
     flow verdicts are therefore ``holds``, never ``certified``.
 
+    In ball arithmetic above 128 bits the high Taylor coefficients, whose
+    terms ``c_k h^k`` are far below the weights, are computed at fewer bits
+    (:func:`coefficient_bits`); their balls keep every rounding, and a step
+    whose tapered coefficients would add more than one unit roundoff to the
+    weights is redone at full precision (:func:`_taper_ok`).
+
     mpmath's ``odefun`` (also a Taylor method) was measured at 1.6 s per unit
     of time for ``L = 3, d = 2`` at 113 bits; this integrator is written here
     because it reuses the model's formula and runs in any backend, including
@@ -28,6 +34,7 @@ Gradient flow (eq. 4.1) :func:`flow`
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -281,11 +288,12 @@ class _Node:
         self.zero_from = zero_from
         # stacked blocks of coefficients, built once and reused by every
         # coefficient of a product (SeriesBackend._cauchy): ``flat`` the
-        # entries of c_0, c_1, ... (row-major, concatenated), ``rows[i]`` =
-        # [c_(i+B-1) | ... | c_i], ``windows[j]`` = [c_j; ...; c_(j+B-1)]
+        # entries of c_0, c_1, ... (row-major, concatenated), ``rows[p][i]`` =
+        # [c_(i+B-1) | ... | c_i], ``windows[p][j]`` = [c_j; ...; c_(j+B-1)],
+        # both rounded to ``p`` bits (``p = None``: as stored; SeriesBackend.level)
         self.flat: list[Any] = []
-        self.rows: dict[int, Any] = {}
-        self.windows: dict[int, Any] = {}
+        self.rows: dict[int | None, dict[int, Any]] = {}
+        self.windows: dict[int | None, dict[int, Any]] = {}
 
 
 class SeriesBackend(Backend):
@@ -298,6 +306,8 @@ class SeriesBackend(Backend):
         self.base = base
         self.block = block
         self._stack: str | None = None  # "flint", "numpy" or "" (no stacking), on first use
+        #: the precision (bits) products read their factors at (None: as stored)
+        self.level: int | None = None
         self.name = f"series[{base.name}]"
         self.prec = base.prec
         # The Cauchy sums of :meth:`_cauchy` call these once per term: the
@@ -392,7 +402,13 @@ class SeriesBackend(Backend):
         if full >= 2 and self._stacking(a.coefs[0]):
             # B terms at a time: [a_(i+B-1) | ... | a_i] [c_(k-i-B+1); ...; c_(k-i)]
             starts = range(lo, lo + full * B, B)
-            ra, wc = a.rows, c.windows  # built blocks looked up inline: this loop is hot
+            lev = self.level
+            ra = a.rows.get(lev)  # built blocks looked up inline: this loop is hot
+            if ra is None:
+                ra = a.rows[lev] = {}
+            wc = c.windows.get(lev)
+            if wc is None:
+                wc = c.windows[lev] = {}
             rows = [ra[i] if i in ra else self._row(a, i) for i in starts]
             wins = [
                 wc[j] if j in wc else self._window(c, j) for j in (k - i - B + 1 for i in starts)
@@ -404,10 +420,18 @@ class SeriesBackend(Backend):
         return self._terms(a, c, k, lo, hi)
 
     def _terms(self, a: _Node, c: _Node, k: int, lo: int, hi: int) -> Any:
-        """``sum_(i = lo)^hi a_i c_(k-i)``, one product per term."""
+        """``sum_(i = lo)^hi a_i c_(k-i)``, one product per term (the
+        coefficients as stored: these are fewer than ``B`` terms of a sum)."""
         cs = c.coefs[k - hi : k - lo + 1]
         cs.reverse()
         return reduce(self._add, map(self._mul, a.coefs[lo : hi + 1], cs))
+
+    def working_bits(self, bits: int | None) -> _WorkingBits:
+        """``with sb.working_bits(bits):`` coefficients computed at ``bits``
+        (python-flint's precision lowered, never raised, and the stacked
+        blocks of every product read rounded to it: :meth:`_row`,
+        :meth:`_window`); ``None`` or the base precision: as stored."""
+        return _WorkingBits(self, bits if bits is not None and bits < self.prec else None)
 
     def _stacking(self, sample: Any) -> bool:
         """Whether coefficients like ``sample`` can be stacked: python-flint
@@ -429,8 +453,10 @@ class SeriesBackend(Backend):
         return flat
 
     def _row(self, n: _Node, i: int) -> Any:
-        """``[c_(i+B-1) | ... | c_i]`` of ``n`` (``r x B s``), built once."""
-        got = n.rows.get(i)
+        """``[c_(i+B-1) | ... | c_i]`` of ``n`` (``r x B s``) at :attr:`level`,
+        built once (rounded from the block as stored, which is built once too)."""
+        full = n.rows.setdefault(None, {})
+        got = full.get(i)
         if got is None:
             B, (r, s) = self.block, n.shape
             if self._stack == "numpy":
@@ -448,19 +474,25 @@ class SeriesBackend(Backend):
                         for x in flat[j * rs + q * s : j * rs + (q + 1) * s]
                     ],
                 )
-            n.rows[i] = got
+            full[i] = got
+        if self.level is not None:
+            got = n.rows[self.level][i] = got * 1  # rounded to the working precision
         return got
 
     def _window(self, n: _Node, j: int) -> Any:
-        """``[c_j; ...; c_(j+B-1)]`` of ``n`` (``B r x s``), built once."""
-        got = n.windows.get(j)
+        """``[c_j; ...; c_(j+B-1)]`` of ``n`` (``B r x s``) at :attr:`level`,
+        built once (rounded from the block as stored, which is built once too)."""
+        full = n.windows.setdefault(None, {})
+        got = full.get(j)
         if got is None:
             B, (r, s) = self.block, n.shape
             if self._stack == "numpy":
                 got = np.vstack(n.coefs[j : j + B])
             else:
                 got = self._mat(B * r, s, self._flat(n, j + B - 1)[j * r * s : (j + B) * r * s])
-            n.windows[j] = got
+            full[j] = got
+        if self.level is not None:
+            got = n.windows[self.level][j] = got * 1  # rounded to the working precision
         return got
 
     def _compute(self, n: _Node, k: int) -> Any:
@@ -484,6 +516,28 @@ class SeriesBackend(Backend):
             x = self.coef(a, k)
             return b.zeros(*n.shape) if x is None else b.scale(s, x)
         raise RuntimeError(kind)
+
+
+class _WorkingBits:
+    """The context of :meth:`SeriesBackend.working_bits`."""
+
+    __slots__ = ("bits", "ctx", "old", "sb")
+
+    def __init__(self, sb: SeriesBackend, bits: int | None) -> None:
+        self.sb = sb
+        self.bits = bits
+        self.ctx = getattr(getattr(sb.base, "flint", None), "ctx", None) if bits else None
+
+    def __enter__(self) -> None:
+        if self.ctx is not None:
+            self.old = self.ctx.prec
+            self.ctx.prec = self.bits
+            self.sb.level = self.bits
+
+    def __exit__(self, *exc: object) -> None:
+        if self.ctx is not None:
+            self.ctx.prec = self.old
+            self.sb.level = None
 
 
 # ---------------------------------------------------------------------------
@@ -670,7 +724,8 @@ def taylor_order(log_tol: float) -> int:
     where ``h = rho / e^2``.  With the default tolerance (:func:`flow_log_tol`)
     this is ``(prec - 8) ln(2) / 2 + 2``: 44 at 128 bits, 88 at 256, 176 at
     512, 355 at 1024, so the work of a flow grows like ``prec^2`` times the
-    cost of one product at ``prec`` bits.  A step stops below this order
+    cost of one product (the high coefficients at fewer bits than ``prec``:
+    :func:`coefficient_bits`).  A step stops below this order
     when a lower one already reaches the end of the integration
     (:meth:`_TaylorStep.plan`).
 
@@ -691,6 +746,80 @@ def cauchy_block(order: int) -> int:
     [0, 6, 9, 18]
     """
     return math.isqrt(order) if order >= 16 else 0
+
+
+#: bits a tapered Taylor coefficient keeps above its share of the tolerance
+#: (:func:`coefficient_bits`): each tapered coefficient then adds about
+#: ``2^-(TAPER_GUARD - 8)`` units roundoff to the end point of a step, and the
+#: ~``n/2`` tapered ones together stay under the one unit that
+#: :func:`_taper_ok` allows, with room for some cancellation
+TAPER_GUARD = 16
+
+#: the lowest working precision of a tapered coefficient: two 64-bit limbs (a
+#: 2 x 18 by 18 x 2 arb product at 64 bits costs 0.8 of its cost at 128, at 192
+#: bits 1.9, at 256 bits 2.1: measured with python-flint 0.9)
+TAPER_FLOOR = 128
+
+
+def coefficient_bits(b: Backend, log_tol: float, order: int, width: int = 2) -> list[int] | None:
+    """Working precision (bits) of each Taylor coefficient ``c_0 .. c_order``
+    of a step of :func:`flow` at highest order ``order`` and local tolerance
+    ``e^log_tol``, or ``None`` where the arithmetic keeps one precision
+    (everything but ball arithmetic).
+
+    Why the high coefficients need fewer bits: the step ``h`` of order ``n``
+    is chosen so that the last term ``|c_n| h^n`` is about ``tol`` (relative
+    to ``max(1, ||W||)``, Jorba & Zou 2005, Sec. 3), and when the coefficients
+    decay geometrically (a step limited by the radius of convergence) the
+    term ``|c_k| h^k`` is about ``tol^(k/n)``.  Its rounding error matters
+    only down to ``tol``, so ``c_k`` needs about ``log2(1/tol) (1 - k/n)``
+    bits: ``c_k`` gets that plus :data:`TAPER_GUARD`, rounded up to whole
+    64-bit limbs, at least :data:`TAPER_FLOOR` and at most the working
+    precision ``b.prec``.  A product's cost in arb follows the limbs of its
+    inputs (2.1-2.5x from 128 to 256 bits), and the Cauchy sums of the high
+    coefficients are most of the products of a step (:func:`taylor_order`);
+    their factors are read rounded to the coefficient's precision
+    (:meth:`SeriesBackend.working_bits`).  ``None`` also where no
+    coefficient would go below ``b.prec`` (128 bits and less), and for
+    scalar layers (``width``, the largest dimension of a layer, 1): a
+    product of a ``1 x B`` by a ``B x 1`` block has ``B`` multiplications,
+    about what the rounded copies of its blocks cost (``L = 5``, ``d = 1``:
+    1.07x the full-precision time at 256 bits, 0.93x at 1024; ``d = 2``:
+    0.9x at 256, 0.8x at 512), and tapered scalar layers turned zas.saddle's
+    symmetry test at 1024 bits from holds to violated (layers that are
+    bitwise equal at full precision differ by roundings at fewer bits, and
+    near the saddle the conserved ``D_l`` amplifies the difference beyond
+    the per-layer error estimates, which do not propagate errors).
+
+    This is a prediction, not an assumption of the error accounting: the
+    balls keep every rounding, :func:`flow` checks after each step that the
+    tapered coefficients added at most one unit roundoff to its end point
+    (:func:`_taper_ok`) and otherwise redoes the step at full precision.
+
+    >>> from zascheck.arith import backend
+    >>> bits = coefficient_bits(backend("ball", 256), flow_log_tol(256), 88)
+    >>> bits[0], bits[44], bits[88], coefficient_bits(backend("ball", 128), -83.2, 44)
+    (256, 192, 128, None)
+    """
+    if not b.rigorous or b.exact or getattr(b, "flint", None) is None:
+        return None
+    if width <= 1:
+        return None
+    out = _tapered_bits(b.prec, log_tol, order)
+    return list(out) if out is not None else None
+
+
+@functools.lru_cache(maxsize=64)
+def _tapered_bits(prec: int, log_tol: float, order: int) -> tuple[int, ...] | None:
+    """The list of :func:`coefficient_bits` for ``prec`` bits (ball
+    arithmetic), computed once per ``(prec, log_tol, order)``: every step
+    of a flow asks for the same one."""
+    need = -log_tol / math.log(2.0)
+    out = []
+    for k in range(order + 1):
+        limbs = math.ceil((need * (1 - k / order) + TAPER_GUARD) / 64)
+        out.append(max(min(prec, TAPER_FLOOR), min(prec, 64 * limbs)))
+    return tuple(out) if min(out) < prec else None
 
 
 def _tolerance(b: Backend, tol: float | None, order: int | None) -> tuple[float, float, int, int]:
@@ -769,13 +898,17 @@ class _TaylorStep:
         orders: tuple[int, int],
         log_tol: float,
         remaining: Fraction,
+        bits: Sequence[int] | None = None,
     ) -> _TaylorStep:
         """The step from ``ws``: Taylor coefficients up to the highest order
         ``orders[1]``, or up to the first order ``>= orders[0]`` that already
         reaches the end, ``remaining`` (:func:`_reaches_end`: a truncation
         estimate ``2^-16`` below the tolerance for all layers together and for
         each layer relative to its own size, i.e. under the rounding of the
-        weights, so the error estimate is that of the highest order)."""
+        weights, so the error estimate is that of the highest order).
+        ``bits[k]``, if given, is the working precision of coefficient ``k``
+        (:func:`coefficient_bits`; ball arithmetic), else every coefficient
+        is computed at ``b.prec``."""
         lowest, order = orders
         vars_, g = _series_state(sb, ws, target)
         log_scale = max(0.0, _ln(b, _fro_upper(b, ws)))
@@ -783,7 +916,11 @@ class _TaylorStep:
         # per layer: ln ||c_k|| for k >= lowest - 1
         lns: list[list[float]] = [ln_w] if lowest <= 1 else []
         for k in range(1, order + 1):
-            _extend(sb, vars_, g)
+            if bits is None:
+                _extend(sb, vars_, g)
+            else:
+                with sb.working_bits(bits[k]):
+                    _extend(sb, vars_, g)
             if k >= lowest - 1:
                 lns.append([_ln(b, _fro_upper(b, [v.coefs[k]])) for v in vars_])
             if lowest <= k < order and _reaches_end(
@@ -849,6 +986,70 @@ def _dense_output(
     return gi
 
 
+def _take_step(
+    b: Backend,
+    sb: SeriesBackend,
+    ws: Sequence[Any],
+    target: Target,
+    orders: tuple[int, int],
+    log_tol: float,
+    remaining: Fraction,
+) -> tuple[_TaylorStep, list[Any]]:
+    """One Taylor step of :func:`flow` from ``ws``: the step
+    (:meth:`_TaylorStep.plan`) and the weights at its end (Horner, at the
+    working precision).  In ball arithmetic the coefficients are computed
+    tapered (:func:`coefficient_bits`) and the step is redone at full
+    precision when the tapered coefficients' radii are not negligible
+    (:func:`_taper_ok`)."""
+    width = max(max(b.shape(w)) for w in ws)
+    # the rounding that matters is relative to each layer, not to max(1, ||W||):
+    # a layer far below the tolerance's scale asks for that many more bits
+    lnw = [x for x in (_ln(b, _fro_upper(b, [w])) for w in ws) if x > -math.inf]
+    lnw_total = _ln_total(lnw) if lnw else 0.0
+    small = max(0.0, lnw_total) - min(lnw, default=0.0)
+    bits = coefficient_bits(b, log_tol - small, orders[1], width)
+    st = _TaylorStep.plan(b, sb, ws, target, orders, log_tol, remaining, bits=bits)
+    new = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
+    if bits is not None and not _taper_ok(b, st, bits, new):
+        st = _TaylorStep.plan(b, sb, ws, target, orders, log_tol, remaining)
+        new = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
+    return st, new
+
+
+def _taper_ok(b: Backend, st: _TaylorStep, bits: Sequence[int], ends: Sequence[Any]) -> bool:
+    """Whether the coefficients a tapered step computed below the working
+    precision (``bits[k] < b.prec`` for ``k >= k0``) add at most one unit
+    roundoff of each layer to its end point ``ends[l]``: the largest entry
+    radius of the tapered part of the layer's Taylor polynomial, ``sum_(k >=
+    k0) c_k h^k`` (Horner in ball arithmetic, so it holds every ``rad(c_k)
+    h^k`` and the rounding of the sum itself), at most ``2^-prec
+    ||W_l(end)||_F`` (as floats; an overflow fails).
+
+    Relative to each layer, not to ``max(1, ||W||)``: a full-precision step
+    rounds each layer relative to its own size, and a check may compare
+    layers far below 1 with each other (zas.saddle's symmetry test near the
+    saddle, where the conserved ``D_l`` amplifies any difference between
+    layers).  So a step that passes has the error estimate of a
+    full-precision step within about one unit roundoff per layer and entry.
+    With :data:`TAPER_GUARD` bits over the geometric model of
+    :func:`coefficient_bits` the radius is a small fraction of a unit; it
+    fails where the model does not hold (coefficients that decay faster
+    than geometrically, or cancel) and :func:`_take_step` redoes the step."""
+    k0 = next((k for k in range(st.order + 1) if bits[k] < b.prec), None)
+    if k0 is None:
+        return True
+    hb = b.scalar(st.h)
+    hk0 = float(st.h) ** k0
+    for c, end in zip(st.coefs, ends, strict=True):
+        extra = b.max_radius(_horner(b, c[k0 : st.order + 1], hb)) * hk0
+        if not math.isfinite(extra):
+            return False
+        ln_end = _ln(b, _fro_upper(b, [end]))
+        if extra > 0.0 and not math.log(extra) <= ln_end - b.prec * math.log(2.0):
+            return False
+    return True
+
+
 def flow(
     b: Backend,
     ws0: Sequence[Any],
@@ -893,10 +1094,10 @@ def flow(
     while gi < len(times):
         left = Fraction(times[-1]) - t  # a lower order only where it may reach the end:
         low = lowest if h_prev is None or left <= 2 * h_prev else order  # 1st or last steps
-        st = _TaylorStep.plan(b, sb, ws, target, (low, order), log_tol, left)
+        st, ws_next = _take_step(b, sb, ws, target, (low, order), log_tol, left)
         h_prev = st.h
         gi = _dense_output(b, st, t, times, gi, (err, lerr), (out_ws, errors, layer_errors))
-        ws = [_horner(b, c, b.scalar(st.h)) for c in st.coefs]
+        ws = ws_next
         # The integration is not an enclosure, so ball radii only track the
         # rounding of this step: fold them into the error estimate and
         # re-centre (otherwise wrapping inflates them exponentially).
