@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+from typing import Any
 
 import pytest
 
@@ -110,39 +111,46 @@ def test_fig4_split_by_depth_gives_the_whole_checks_result():
     assert _strip_seconds(split) == _strip_seconds(whole)
 
 
-def test_fig4_primed_for_other_arguments_is_not_taken():
-    fig4 = _fig4()
+_DEPTH_ARGS: dict[str, Any] = {
+    "seed": 0,
+    "L": 16,
+    "T": 20,
+    "Tt": 20,
+    "etas": [0.1],
+    "data_sha256": "x",
+    "alpha": 0.01,
+    "D": 16,
+    "m": 16,
+    "dtype": "float32",
+    "inits": ["mzas", "xavier"],
+    "blowup": False,
+}
 
-    fig4._PRIMED.clear()
-    k1 = fig4.depth_key(
-        0,
-        16,
-        20,
-        20,
-        etas=[0.1],
-        data_sha256="x",
-        alpha=0.01,
-        D=16,
-        m=16,
-        dtype="float32",
-        inits=["mzas", "xavier"],
-        blowup=False,
-    )
-    k2 = fig4.depth_key(
-        1,
-        16,
-        20,
-        20,
-        etas=[0.1],
-        data_sha256="x",
-        alpha=0.01,
-        D=16,
-        m=16,
-        dtype="float32",
-        inits=["mzas", "xavier"],
-        blowup=False,
-    )
-    assert k1 != k2
+
+@pytest.mark.parametrize(
+    ("name", "other"),
+    [
+        ("seed", 1),
+        ("L", 40),
+        ("T", 21),
+        ("Tt", 19),
+        ("etas", [0.2]),
+        ("data_sha256", "y"),
+        ("alpha", 0.02),
+        ("D", 8),
+        ("m", 8),
+        ("dtype", "float64"),
+        ("inits", ["mzas"]),
+        ("blowup", True),
+    ],
+)
+def test_fig4_primed_for_other_arguments_is_not_taken(name: str, other: Any):
+    """Evidence primed for one depth is keyed by every argument it depends
+    on: changing any one of them gives another key, so it is never taken."""
+    fig4 = _fig4()
+    changed = {**_DEPTH_ARGS, name: other}
+    assert fig4.depth_key(**_DEPTH_ARGS) == fig4.depth_key(**dict(_DEPTH_ARGS))
+    assert fig4.depth_key(**changed) != fig4.depth_key(**_DEPTH_ARGS)
 
 
 def test_the_report_splits_fig4_and_runs_the_check_after_its_depths():
