@@ -333,3 +333,24 @@ def test_numbers_that_are_not_doubles_are_enclosed_not_rounded(make):
 def test_shape_and_type_errors_are_input_errors(bad):
     with pytest.raises(InputError):
         bad(backend("iv64"))
+
+
+def test_fro2_of_an_overflowed_product_encloses_the_exact_norm():
+    """The BLAS sum of big cancelling terms overflows (mid = inf, finite
+    radius) while the exact product is 0: the squared Frobenius norm must be
+    the whole half-line, never a huge lower bound (adversary, session 5)."""
+    from zascheck.iv64 import Iv64Backend
+
+    b = Iv64Backend()
+    big = 1.5e308
+    with b.session():
+        p = b.mm(b.matrix([[big, big, -big, -big]]), b.matrix(np.ones((4, 1))))
+        n2 = b.fro2(p)
+        assert n2.lo == 0.0 and n2.hi == math.inf
+        assert not (n2 > 1)  # no certain answer from an overflowed entry
+        # the same through the gradients: G_2's exact norm is 1.6e-599
+        ws = [b.matrix(np.ones((1, 4))), b.matrix([[1e-300]])]
+        target = model.Target.whitened(b, np.array([[-big, -big, big, big]]))
+        _, g = model.loss_and_grads(b, ws, target)
+        g2 = model.grad_norms2(b, g)[1]
+        assert g2.lo <= 1.6e-599 <= g2.hi

@@ -710,7 +710,9 @@ class Iv64Backend(Backend):
     def fro2(self, a: MidRad) -> Iv1:
         """``||A||_F^2 = sum a_ij^2`` (over a whole stack): upper bound from
         ``x = fl(|m| + r)`` and (N); lower bound from ``y = max(fl(|m| - r), 0)``,
-        ``sum (exact |m| - r)^2 >= (1 - u)^2 (fl(y^T y)/(1 + u)^n - n eta/2)``."""
+        ``sum (exact |m| - r)^2 >= (1 - u)^2 (fl(y^T y)/(1 + u)^n - n eta/2)``.
+        ``[0, inf]`` when an entry's midpoint overflowed or is NaN (it then
+        encloses nothing finite, as :meth:`MidRad.lower` says)."""
         k = _kern()
         if k is not None:
             n = a.data[0].size
@@ -720,6 +722,10 @@ class Iv64Backend(Backend):
             y = np.maximum(a.absmid - a.rad, 0.0).ravel()
             n = x.size
             s_hi, s_lo = float(x @ x), float(y @ y)
+        if not math.isfinite(s_hi):
+            # an overflowed (or NaN) midpoint encloses nothing finite (MidRad.lower):
+            # the exact norm may be anything >= 0, however small the radius says
+            return Iv1(0.0, math.inf)
         hi = up1(float(infl(s_hi, n + 2, n)))
         lo = dn1(dn1(s_lo / up1(1.0 + (n + 4) * 2.0**-52)) - (n + 1) * ETA)
         return Iv1(max(lo, 0.0), hi)
