@@ -223,3 +223,18 @@ def test_workers_get_the_malloc_tunables_unless_the_user_set_some(monkeypatch):
     with parallel._single_threaded_children():
         assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.check=0"
     assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.check=0"
+
+
+def test_figure_workers_ignore_ctrl_c():
+    """The figure pool's workers are started with SIGINT ignored: a Ctrl-C
+    reaches the report's own process only (which stops the pool), and no idle
+    worker prints a KeyboardInterrupt traceback (adversary, session 5)."""
+    import signal
+
+    from zascheck.report import plots
+
+    with plots.saving_in_background(2):
+        pool, _ = plots._BACKGROUND[-1]
+        seen = pool.apply_async(signal.getsignal, (signal.SIGINT,)).get(timeout=120)
+    assert seen == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
