@@ -238,3 +238,35 @@ def test_figure_workers_ignore_ctrl_c():
         seen = pool.apply_async(signal.getsignal, (signal.SIGINT,)).get(timeout=120)
     assert seen == signal.SIG_IGN
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_report_refuses_a_folder_that_holds_other_files(tmp_path):
+    """A folder with README.md / figures / evidence that no zascheck report
+    wrote is refused before any work (nothing deleted or overwritten); an
+    empty folder, one with other files only, or an earlier report is taken
+    (adversary, session 5)."""
+    from zascheck.errors import InputError
+    from zascheck.report import refuse_foreign_folder
+
+    mine = tmp_path / "mine"
+    (mine / "figures").mkdir(parents=True)
+    (mine / "figures" / "mine.png").write_text("mine")
+    (mine / "README.md").write_text("my readme")
+    with pytest.raises(InputError, match="no earlier zascheck report"):
+        refuse_foreign_folder(mine)
+    assert (mine / "figures" / "mine.png").read_text() == "mine"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("x")
+    refuse_foreign_folder(other)  # nothing a report would replace
+    refuse_foreign_folder(tmp_path / "new")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "README.md").write_text("# report")
+    (earlier / "claims.json").write_text(json.dumps({"results": [], "meta": {}}))
+    refuse_foreign_folder(earlier)
+    interrupted = tmp_path / "interrupted"
+    interrupted.mkdir()
+    (interrupted / "README.md").write_text("x")
+    (interrupted / ".lock").write_text("")
+    refuse_foreign_folder(interrupted)

@@ -321,6 +321,8 @@ def check_output_path(path: str | os.PathLike[str], flag: str, *, folder: bool =
         if not probe.exists():
             # a report folder may be created, but its parent must exist
             raise InputError(f"{flag} {p}: folder {probe} does not exist")
+        if not probe.is_dir():
+            raise InputError(f"{flag} {p}: {probe} is a file, not a folder")
     else:
         if p.is_dir():
             raise InputError(f"{flag} {p} is a directory")

@@ -19,6 +19,7 @@ The report layer reads :class:`~zascheck.result.CheckResult` objects only.
 from __future__ import annotations
 
 import contextlib
+import json
 import dataclasses
 import math
 import os
@@ -235,6 +236,7 @@ def build_report(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is not a folder")
+    refuse_foreign_folder(out)
     started = time.time()
     jobs = jobs or os.cpu_count() or 1
     groups = _plan if _plan is not None else plan(budget, seeds, seed, cards, claims)
@@ -265,6 +267,34 @@ def build_report(
                "cases": len(flat), "cache_hits": c.hits,
                "claims_selected": list(claims) if claims is not None else None}
         return _write_report(out, vals, run, started)
+
+
+#: what a report writes at the top of its folder (replaced or pruned at every report)
+REPORT_NAMES = ("README.md", "claims.json", "figures", "evidence")
+
+
+def refuse_foreign_folder(out: Path) -> None:
+    """Raise :class:`InputError` when ``out`` holds files that a report would
+    replace or prune (``README.md``, ``claims.json``, ``figures/``,
+    ``evidence/``) but is not the folder of an earlier zascheck report (its
+    lock file ``.lock``, or a ``claims.json`` with ``results`` and ``meta``):
+    a report never deletes or overwrites files it did not write.  A new or
+    empty folder, or one with other files only, is accepted."""
+    if not out.is_dir() or (out / ".lock").is_file():
+        return
+    present = [n for n in REPORT_NAMES if (out / n).exists()]
+    if not present:
+        return
+    try:
+        old = json.loads((out / "claims.json").read_text(encoding="utf-8"))
+        if isinstance(old, dict) and {"results", "meta"} <= old.keys():
+            return
+    except (OSError, ValueError):
+        pass
+    raise InputError(
+        f"--out {out}: holds {', '.join(present)} but no earlier zascheck report "
+        "(no .lock, no report claims.json); a report would replace them: choose a new or empty folder"
+    )
 
 
 @contextlib.contextmanager
