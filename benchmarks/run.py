@@ -413,14 +413,19 @@ def print_table(quiet: list[dict[str, Any]], busy: list[dict[str, Any]]) -> bool
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats (under a minute)")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (about 2 minutes)")
     ap.add_argument(
         "--report",
         action="store_true",
         help="also time `zascheck report --budget standard` (quiet only, 3+ minutes)",
     )
-    ap.add_argument("--threads", type=positive_int, default=1, help="BLAS threads (default 1)")
+    ap.add_argument(
+        "--threads", type=positive_int, default=1, help="BLAS threads, 1..cores (default 1)"
+    )
     args = ap.parse_args(argv)
+    cores = os.cpu_count() or 1
+    if args.threads > cores:  # the BLAS would cap it silently: the header would lie
+        ap.error(f"--threads {args.threads}: more than the {cores} cores of this machine")
     signal.signal(signal.SIGTERM, _terminate)  # run the finally blocks (stop the busy process)
     try:
         return _main(args)

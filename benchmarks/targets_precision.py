@@ -175,12 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         if cid not in known:
             ap.error(f"{cid}: not a check that reads --precision (see --list)")
     ids = args.checks or _ids(args.quick)
+    failed = False
     for r in (row for cid in ids for row in check_rows(cid, args.quick)):
         ok = "PASS" if r["pass"] else "FAIL"
+        failed |= r["pass"] is False
         print(
             f"{r['target']:<44} {r['value']:>9.2f}  {r['goal']:<8} {ok}  {r['detail']}", flush=True
         )
-    return 0
+    return 1 if failed else 0  # as run.py: 1 when any target fails
 
 
 if __name__ == "__main__":

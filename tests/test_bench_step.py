@@ -48,3 +48,36 @@ def test_benchmark_step_on_small_layers_is_the_plain_step():
         np.array_equal(x, y)
         for x, y in zip(first, dynamics.gd(b, ws0, target, 1e-2, max_steps=1).ws, strict=True)
     )
+
+
+def test_threads_above_the_cores_are_refused(capsys):
+    """``--threads`` above the cores is refused (exit 2, one line naming it):
+    the BLAS would cap it silently and the table's header would say a count
+    that is not in force (adversary, session 5)."""
+    import os
+
+    import pytest
+
+    run = _run_module()
+    too_many = (os.cpu_count() or 1) + 1
+    with pytest.raises(SystemExit) as exc:
+        run.main(["--threads", str(too_many)])
+    assert exc.value.code == 2
+    assert f"--threads {too_many}" in capsys.readouterr().err
+
+
+def test_precision_table_exits_1_when_a_target_fails(monkeypatch):
+    """``targets_precision.py`` exits 1 when a row FAILs, as run.py does."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "targets_precision.py"
+    spec = importlib.util.spec_from_file_location("bench_prec", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rows = {
+        "a:x": [{"target": "t", "value": 5.0, "goal": "<= 4x", "pass": False, "detail": ""}],
+        "b:y": [{"target": "t", "value": 3.0, "goal": "<= 4x", "pass": True, "detail": ""}],
+    }
+    monkeypatch.setattr(mod, "precision_checks", lambda: list(rows))
+    monkeypatch.setattr(mod, "check_rows", lambda cid, quick: rows[cid])
+    assert mod.main(["a:x"]) == 1
+    assert mod.main(["b:y"]) == 0
