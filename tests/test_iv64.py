@@ -354,3 +354,19 @@ def test_fro2_of_an_overflowed_product_encloses_the_exact_norm():
         _, g = model.loss_and_grads(b, ws, target)
         g2 = model.grad_norms2(b, g)[1]
         assert g2.lo <= 1.6e-599 <= g2.hi
+
+
+def test_nested_list_stacks_are_enclosed():
+    """``matrix`` takes an ``(n, r, c)`` stack as nested lists too (floats,
+    Fractions, strings), each entry enclosed; ragged stacks are refused."""
+    b = Iv64Backend()
+    exact = [[[Fraction(1, 3), Fraction(1, 5)]], [[Fraction(1, 7), Fraction(1, 10)]]]
+    m = b.matrix([[[Fraction(1, 3), Fraction(1, 5)]], [[Fraction(1, 7), "0.1"]]])
+    assert m.mid.shape == (2, 1, 2)
+    lo, hi = m.lower(), m.upper()
+    for i in range(2):
+        for j in range(2):
+            assert Fraction(lo[i, 0, j]) <= exact[i][0][j] <= Fraction(hi[i, 0, j])
+    assert b.matrix([[[0.1, 0.2]], [[0.3, 0.4]]]).mid.shape == (2, 1, 2)
+    with pytest.raises(InputError, match="one shape"):
+        b.matrix([[[0.1, 0.2]], [[0.3]]])

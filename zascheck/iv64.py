@@ -540,6 +540,12 @@ class Iv64Backend(Backend):
             arr = np.asarray(a, dtype=float)
         else:
             rows = _rows_of(a)
+            if rows and all(isinstance(r, list) and r and isinstance(r[0], list) for r in rows):
+                # a nested (n, r, c) stack: each matrix enclosed on its own, then stacked
+                mats = [self.matrix(r) for r in rows]
+                if len({m.mid.shape for m in mats}) > 1:
+                    raise InputError("a stack needs matrices of one shape")
+                return MidRad(np.stack([m.mid for m in mats]), np.stack([m.rad for m in mats]))
             flat = [x for row in rows for x in (row if isinstance(row, list) else [row])]
             if not all(_is_double(x) or _is_small_int(x) for x in flat):
                 return self._enclose_rows(rows)
