@@ -230,6 +230,14 @@ def test_a_ball_only_case_is_recorded_at_the_iv64_rung_and_decided_by_ball() -> 
     assert (out.arithmetic, out.verdict.value) == ("ball", "certified")
     assert out.tried[1]["arithmetic"] == "iv64" and "not evaluable" in out.tried[1]["error"]
 
+    def evaluate_buggy(b: Any) -> tuple[Any, Any, float]:
+        if b.name == "iv64":
+            iv64.gamma_up("n")  # type: ignore[arg-type]  # a TypeError inside iv64 itself
+        return b.scalar(1) / 3, b.scalar(1) / 2, 0.0
+
+    with pytest.raises(TypeError):  # a backend defect propagates, never a skip to ball
+        escalate(evaluate_buggy, certify=True)
+
 
 def _thm43(case: dict[str, Any]) -> Any:
     from zascheck.engine import RunContext, checks_for, run_check
