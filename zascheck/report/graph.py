@@ -30,11 +30,13 @@ COLOURS = {"certified": "#1a9850", "holds": "#91cf60", "violated": "#d73027",
 def claim_graph(verdicts: dict[str, str]) -> nx.DiGraph:
     """Directed graph of every card with a dependency or a dependant: edge
     ``dep -> claim``; node attribute ``verdict`` from ``verdicts`` (``not run``
-    where absent)."""
+    where absent).  Nodes and edges are inserted in sorted order, so the graph,
+    its layout and the drawn files do not depend on ``PYTHONHASHSEED`` (a
+    card's ``depends_on`` may be a set)."""
     g = nx.DiGraph()
-    for c in engine.all_cards():
-        for dep in c.depends_on:
-            g.add_edge(dep, c.id)
+    edges = sorted((dep, c.id) for c in engine.all_cards() for dep in c.depends_on)
+    g.add_nodes_from(sorted({n for e in edges for n in e}))
+    g.add_edges_from(edges)
     for n in g.nodes:
         g.nodes[n]["verdict"] = verdicts.get(n, "not run")
     return g
@@ -43,10 +45,10 @@ def claim_graph(verdicts: dict[str, str]) -> nx.DiGraph:
 def draw(folder: Path, verdicts: dict[str, str]) -> list[str]:
     """Draw the claim graph into ``folder/claim-graph.{png,svg}``; returns the file names."""
     g = claim_graph(verdicts)
-    for layer, nodes in enumerate(nx.topological_generations(g)):
-        for n in nodes:
-            g.nodes[n]["layer"] = layer
-    pos = nx.multipartite_layout(g, subset_key="layer", align="horizontal", scale=1.0)
+    # layers as sorted lists: with a node attribute networkx groups them in sets,
+    # whose order (and so the layout) would follow the hash seed
+    layers = {i: sorted(ns) for i, ns in enumerate(nx.topological_generations(g))}
+    pos = nx.multipartite_layout(g, subset_key=layers, align="horizontal", scale=1.0)
     pos = {n: (x, y) for n, (x, y) in pos.items()}
     fig, ax = plt.subplots(figsize=(16, 8))
     nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, arrowstyle="-|>", arrowsize=10,
