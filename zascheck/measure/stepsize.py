@@ -39,7 +39,9 @@ __all__ = [
 MAX_BITS = 1024
 #: the smallest positive normal double, 2^-1022
 SMALLEST_NORMAL = Fraction(1, 2**1022)
-#: GD's stop rules read R(t) as a double: ||Phi||_F^2 must stay inside this range
+#: GD's stop rules read R(t) as a double and compare it with ``rel_tol R(0)`` and
+#: ``blowup R(0)`` (``blowup = 1e12``, about ``2^40``, :func:`zascheck.dynamics.gd`):
+#: ``||Phi||_F^2`` must stay inside this range so that those products stay doubles
 FRO2_RANGE = (Fraction(1, 2**1000), Fraction(2**1000))
 #: significant bits of a step below the double range
 STEP_BITS = 64
@@ -147,9 +149,10 @@ def theorem_step(phi: Any, L: int, factor: float | Fraction = 1) -> TheoremStep:
     if fro2 != 0 and not (FRO2_RANGE[0] <= fro2 <= FRO2_RANGE[1]):
         raise InputError(
             f"target with ||Phi||_F^2 = {fraction_text(fro2)}: Theorem 4.3's step is "
-            f"eta = {fraction_text(eta_star * fac)}, but R(0) = ||Phi||_F^2 / 2 is outside "
-            "the double range GD's stop rules read; rescale the target (the claim is "
-            "scale-covariant only with the step)"
+            f"eta = {fraction_text(eta_star * fac)}, but ||Phi||_F^2 is outside "
+            "[2^-1000, 2^1000], where GD's stop rules (R(t) against rel_tol R(0) and "
+            "blowup R(0), R(0) = ||Phi||_F^2 / 2) stay doubles; rescale the target (the "
+            "claim is scale-covariant only with the step)"
         )
     return TheoremStep(step_below(eta_star * fac), eta_star, fac, fro2, int(L), arr.shape[0])
 
