@@ -76,7 +76,9 @@ fastmath); the inner products stay in BLAS, where (I), (N) and (L) hold
 for any summation order and with or without fused multiply-adds.
 
 Scalars (:class:`Iv1`) are inf-sup intervals of Python floats, every
-endpoint pushed one ulp outward (:mod:`zascheck.rounding`); ``exp`` and
+endpoint pushed one ulp outward (:mod:`zascheck.rounding`) by the endpoint
+formulas of :mod:`zascheck.interval` (``SCALAR``: the same formulas as the
+numpy-array intervals of the certificates, on floats); ``exp`` and
 ``log`` go through an arb ball at 64 bits (libm is not correctly rounded)
 and are rounded outward.  Inputs: a double is exact; a ``Fraction``, a
 string, a flint ``fmpq`` or ``arb`` is enclosed (outward).  Overflow or NaN
