@@ -32,7 +32,7 @@ from zascheck.measure.certify_tight import (
     tight_bracket,
     violation,
 )
-from zascheck.measure.interval import Iv, quiet
+from zascheck.interval import Iv, quiet
 from zascheck.measure.spectral_thm41 import (
     THM41_SPECTRAL_BUDGETS,
     THM41_SPECTRAL_CONTROLS,

@@ -76,7 +76,9 @@ fastmath); the inner products stay in BLAS, where (I), (N) and (L) hold
 for any summation order and with or without fused multiply-adds.
 
 Scalars (:class:`Iv1`) are inf-sup intervals of Python floats, every
-endpoint pushed one ulp outward (:mod:`zascheck.rounding`); ``exp`` and
+endpoint pushed one ulp outward (:mod:`zascheck.rounding`) by the endpoint
+formulas of :mod:`zascheck.interval` (``SCALAR``: the same formulas as the
+numpy-array intervals of the certificates, on floats); ``exp`` and
 ``log`` go through an arb ball at 64 bits (libm is not correctly rounded)
 and are rounded outward.  Inputs: a double is exact; a ``Fraction``, a
 string, a flint ``fmpq`` or ``arb`` is enclosed (outward).  Overflow or NaN
@@ -106,6 +108,7 @@ import numpy as np
 
 from zascheck.arith import Backend
 from zascheck.errors import InputError
+from zascheck.interval import SCALAR
 from zascheck.rounding import ETA, U, dn, dn1, up, up1
 
 __all__ = [
@@ -215,67 +218,49 @@ class Iv1:
     def __neg__(self) -> Iv1:
         return Iv1(-self.hi, -self.lo)
 
+    # the endpoint formulas are zascheck.interval's, on floats (SCALAR)
     def __add__(self, o: Any) -> Iv1:
         o = _iv1(o)
-        return Iv1(dn1(self.lo + o.lo), up1(self.hi + o.hi))
+        return _mk(*_add1(self.lo, self.hi, o.lo, o.hi))
 
     __radd__ = __add__
 
     def __sub__(self, o: Any) -> Iv1:
         o = _iv1(o)
-        return Iv1(dn1(self.lo - o.hi), up1(self.hi - o.lo))
+        return _mk(*_sub1(self.lo, self.hi, o.lo, o.hi))
 
     def __rsub__(self, o: Any) -> Iv1:
         return _iv1(o) - self
 
     def __mul__(self, o: Any) -> Iv1:
         o = _iv1(o)
-        if self.lo == self.hi and o.lo == o.hi:  # a product of two doubles
-            p = self.lo * o.lo
-            return Iv1(dn1(p), up1(p))
-        ps = (self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi)
-        if any(p != p for p in ps):  # 0 * inf
-            return Iv1(-math.inf, math.inf)
-        return Iv1(dn1(min(ps)), up1(max(ps)))
+        return _mk(*_mul1(self.lo, self.hi, o.lo, o.hi))
 
     __rmul__ = __mul__
 
     def __truediv__(self, o: Any) -> Iv1:
+        """Division by an interval that does not contain 0 (else the whole line)."""
         o = _iv1(o)
-        if not (o.lo > 0 or o.hi < 0):
-            return Iv1(-math.inf, math.inf)
-        qs = (self.lo / o.lo, self.lo / o.hi, self.hi / o.lo, self.hi / o.hi)
-        if any(q != q for q in qs):  # inf / inf
-            return Iv1(-math.inf, math.inf)
-        return Iv1(dn1(min(qs)), up1(max(qs)))
+        return _mk(*_div1(self.lo, self.hi, o.lo, o.hi))
 
     def __rtruediv__(self, o: Any) -> Iv1:
         return _iv1(o) / self
 
     def __pow__(self, n: int) -> Iv1:
-        """``x^n`` for an integer ``n`` (binary powering; ``n < 0`` through ``1 / x^-n``)."""
+        """``x^n`` for an integer ``n`` (binary powering; ``n < 0`` through
+        ``1 / x^-n``); raises :class:`InputError` for another ``n``."""
         if int(n) != n:
             raise InputError(f"only integer powers here, got {n!r}; use Iv64Backend.power")
         n = int(n)
         if n < 0:
             return 1 / self ** (-n)
-        out, base = Iv1(1.0), self
-        while n:
-            if n & 1:
-                out = out * base
-            n >>= 1
-            if n:
-                base = base.sqr()
-        return out
+        if n == 0:
+            return Iv1(1.0)
+        return _mk(*_power1(self.lo, self.hi, n))
 
     def sqr(self) -> Iv1:
         """``x^2`` (``[0, ...]`` when 0 is inside; tighter than ``x * x``)."""
-        a, b = abs(self.lo), abs(self.hi)
-        m, n = max(a, b), min(a, b)
-        hi = up1(m * m)  # x * x is correctly rounded (x ** 2 goes through libm's pow)
-        if self.lo <= 0 <= self.hi:
-            return Iv1(0.0, hi)
-        return Iv1(max(dn1(n * n), 0.0), hi)
+        return _mk(*_sqr1(self.lo, self.hi))
 
     # rich comparisons: certain answers only (as arb)
     def __le__(self, o: Any) -> bool:
@@ -302,6 +287,17 @@ class Iv1:
         return _mid1(self)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+_add1, _sub1, _mul1, _div1 = SCALAR.add, SCALAR.sub, SCALAR.mul, SCALAR.div
+_sqr1, _power1, _sqrt1 = SCALAR.sqr, SCALAR.power, SCALAR.sqrt
+
+
+def _mk(lo: float, hi: float) -> Iv1:
+    """An :class:`Iv1` from two Python floats, without the ``float()`` conversions."""
+    x = object.__new__(Iv1)
+    x.lo, x.hi = lo, hi
+    return x
 
 
 def _mid1(x: Iv1) -> float:
@@ -767,9 +763,8 @@ class Iv64Backend(Backend):
     def sqrt(self, x: Any) -> Iv1:
         """Correctly rounded IEEE sqrt, each end one ulp outward (negative parts clipped)."""
         x = _iv1(x)
-        lo = max(dn1(math.sqrt(max(x.lo, 0.0))), 0.0)
-        hi = up1(math.sqrt(x.hi)) if x.hi >= 0 else -math.inf
-        return Iv1(lo, hi)
+        lo, hi = _sqrt1(x.lo, x.hi)
+        return _mk(lo, hi if x.hi >= 0 else -math.inf)  # no real root: empty (non-finite)
 
     def power(self, x: Any, n: Any) -> Iv1:
         """``x^n``: integer ``n`` by binary powering; other ``n`` as

@@ -29,7 +29,7 @@ and the region
     Omega = {a > 0, |e| <= sigma, D <= 1, D - theta eta e^2 >= 1 - theta eta sigma^2},
 
 which holds ``(1, 0)``.  On ``Omega`` (checked on boxes by outward-rounded
-interval arithmetic, :mod:`zascheck.measure.interval`):
+interval arithmetic, :mod:`zascheck.interval`):
 
 * ``c = (1 - rho^2) / eta = K (2 - eta K) >= 1/2`` with ``rho = 1 - eta K``:
   then ``e'^2 = rho^2 e^2 <= (1 - eta/2) e^2`` and ``|e'| <= |e| <= sigma``;
@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from zascheck.measure.interval import Iv, quiet
+from zascheck.interval import Iv, quiet
 from zascheck.result import CheckResult
 
 __all__ = [

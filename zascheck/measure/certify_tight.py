@@ -52,7 +52,7 @@ from zascheck.measure.certify_thm43 import (
     eta_star_upper,
     geometric_sum,
 )
-from zascheck.measure.interval import Iv, quiet
+from zascheck.interval import Iv, quiet
 
 #: the clock of every budget here: CPU seconds of this process, so that a row's
 #: outcome does not depend on the machine's load (wall-clock budgets left L = 48
