@@ -139,3 +139,13 @@ def test_fixed_endpoints_of_the_merge() -> None:
         assert float(Iv(np.array(-3.0), np.array(-0.0)).sqr().lo) == 0.0
     for v in (-3.0, 0.1, 2.0**-1074):  # x^1 = x exactly (was widened by the product 1 * x)
         assert (Iv1(v) ** 1).lo == (Iv1(v) ** 1).hi == v
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(2.0, math.nan), (math.nan, 2.0), (math.nan, math.nan)])
+def test_a_nan_end_of_an_iv1_is_the_end_of_the_whole_line(lo, hi):
+    x = Iv1(lo, hi)
+    assert (x.lo == -math.inf) == (lo != lo) and (x.hi == math.inf) == (hi != hi)
+    for y in (x.sqr(), x**3, x * Iv1(1.0), x + 1.0):
+        # a NaN end is unknown: no operation may return a finite end on its side
+        assert (y.hi == math.inf) or hi == hi
+    assert Iv1(2.0, math.nan).sqr().hi == math.inf  # max(4, nan) would drop it

@@ -206,8 +206,14 @@ class Iv1:
     __slots__ = ("hi", "lo")
 
     def __init__(self, lo: float, hi: float | None = None) -> None:
-        self.lo = float(lo)
-        self.hi = self.lo if hi is None else float(hi)
+        """``[lo, hi]`` (``[lo, lo]`` without ``hi``); a NaN end is unknown, so it
+        becomes that end of the whole line (``-inf`` / ``+inf``): the formulas
+        of :mod:`zascheck.interval` on Python floats use ``min`` / ``max``,
+        which would otherwise drop a NaN and return a finite, wrong end."""
+        lo = float(lo)
+        hi = lo if hi is None else float(hi)
+        self.lo = -math.inf if lo != lo else lo
+        self.hi = math.inf if hi != hi else hi
 
     def __repr__(self) -> str:
         return f"Iv1({self.lo!r}, {self.hi!r})"
