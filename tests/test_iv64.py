@@ -378,3 +378,16 @@ def test_nested_list_stacks_are_enclosed():
     assert b.matrix([[[0.1, 0.2]], [[0.3, 0.4]]]).mid.shape == (2, 1, 2)
     with pytest.raises(InputError, match="one shape"):
         b.matrix([[[0.1, 0.2]], [[0.3]]])
+
+
+def test_a_scalars_midpoint_radius_form_encloses_it_and_is_exact_for_a_point():
+    from fractions import Fraction
+
+    from zascheck.iv64 import Iv1, _midrad1
+
+    assert _midrad1(Iv1(0.1)) == (0.1, 0.0)
+    assert _midrad1(Iv1(1.0, math.inf))[1] == math.inf
+    assert _midrad1(Iv1(math.inf))[1] == math.inf
+    for lo, hi in [(0.1, 0.3), (-1e300, 1e300), (-5e-324, 5e-324), (1.0, 1.0 + 2**-52)]:
+        m, r = _midrad1(Iv1(lo, hi))
+        assert Fraction(m) - Fraction(r) <= Fraction(lo) and Fraction(hi) <= Fraction(m) + Fraction(r)

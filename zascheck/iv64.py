@@ -313,6 +313,20 @@ def _mid1(x: Iv1) -> float:
     return 0.5 * x.lo + 0.5 * x.hi if abs(x.lo) > 1 or abs(x.hi) > 1 else (x.lo + x.hi) * 0.5
 
 
+def _midrad1(x: Iv1) -> tuple[float, float]:
+    """``(m, r)``: a double midpoint ``m`` (:func:`_mid1`) and a double radius
+    ``r`` with ``[m - r, m + r]`` containing ``x`` (each difference rounded up
+    by one ulp; ``r = 0`` for a point, ``inf`` for an unbounded ``x``).  The
+    one place a scalar's midpoint-radius form is made (:meth:`Iv64Backend.scale`,
+    :func:`sub_scaled_stack`, :meth:`Iv64Backend.radius`)."""
+    if not x.is_finite():
+        return _mid1(x), math.inf
+    if x.lo == x.hi:
+        return x.lo, 0.0
+    m = _mid1(x)
+    return m, max(up1(x.hi - m), up1(m - x.lo), 0.0)
+
+
 def _enclose(x: Any) -> Iv1:
     """An :class:`Iv1` around one input number: a double or an int exactly
     representable is a point; a Fraction, a string, a flint ``fmpq`` / ``arb``
@@ -644,11 +658,7 @@ class Iv64Backend(Backend):
         ``infl(., 5, 4)``."""
         s = _iv1(s)
         c = MidRad.empty(a.shape)
-        if s.lo == s.hi:  # a double: rs = 0
-            ms, rs = s.lo, 0.0
-        else:
-            ms = _mid1(s)
-            rs = max(up1(s.hi - ms), up1(ms - s.lo))
+        ms, rs = _midrad1(s)  # a double: rs = 0
         np.multiply(a.mid, ms, out=c.mid)
         np.abs(c.mid, out=c.absmid)
         rad = c.rad
@@ -812,11 +822,7 @@ class Iv64Backend(Backend):
 
     def radius(self, x: Any) -> float:
         """A double ``r`` with ``[m - r, m + r]`` containing ``x``, ``m`` = :meth:`to_float`."""
-        x = _iv1(x)
-        m = _mid1(x)
-        if not x.is_finite():
-            return math.inf
-        return max(up1(x.hi - m), up1(m - x.lo), 0.0)
+        return _midrad1(_iv1(x))[1]
 
     def radius_scalar(self, x: Any) -> Iv1:
         return Iv1(self.radius(x))
@@ -987,11 +993,7 @@ def sub_scaled_stack(
     of ``R`` passes through at most 4 roundings and 3 products may underflow
     (``eta/2`` each), so ``R <= (1 + u)^4 (t + 3 eta/2) + eta/2
     <= (1 + u)^4 (t + 4 eta/2) <= infl(t, 4, 4)``."""
-    if s.lo == s.hi:
-        ms, rs = s.lo, 0.0
-    else:
-        ms = _mid1(s)
-        rs = max(up1(s.hi - ms), up1(ms - s.lo))
+    ms, rs = _midrad1(s)
     out = np.empty(a.shape)
     k = _kern()
     if k is not None:
