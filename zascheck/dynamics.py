@@ -278,12 +278,19 @@ class _Node:
     demand and memoised.  ``zero_from`` > 0 marks series known to vanish from
     that order on (constants), so products skip them."""
 
-    __slots__ = ("args", "coefs", "flat", "kind", "rows", "shape", "windows", "zero_from")
+    __slots__ = ("args", "bits", "coefs", "flat", "kind", "rows", "shape", "windows", "zero_from")
 
     def __init__(self, kind: str, args: tuple, shape: tuple[int, int], zero_from: int = 10**9):
         self.kind = kind
         self.args = args
         self.coefs: list[Any] = []
+        # ``bits[k]``: an upper bound of the bits of the midpoints of
+        # ``coefs[k]`` (the working precision it was computed at, or that of
+        # the coefficient it passes through; SeriesBackend._tag), so that a
+        # block whose coefficients all fit in a working precision is read at
+        # that precision as stored, without a rounded copy; a coefficient
+        # with no entry here counts as the full precision
+        self.bits: list[int] = []
         self.shape = shape
         self.zero_from = zero_from
         # stacked blocks of coefficients, built once and reused by every
@@ -372,7 +379,45 @@ class SeriesBackend(Backend):
             if n.kind == "var":
                 raise RuntimeError("state coefficient requested before it was set")
             n.coefs.append(self._compute(n, j))
+            self._tag(n, j)
         return n.coefs[k]
+
+    def _tag(self, n: _Node, k: int) -> None:
+        """Set ``n.bits[k]`` for the coefficient ``n.coefs[k]`` just set: the
+        working precision (every arb operation rounds its result to it), or,
+        for a coefficient passed through unchanged (a transpose, a sum with a
+        vanishing term), the bits of the coefficient it passes through."""
+        bits = n.bits
+        if len(bits) < k:  # coefficients set without a tag: the full precision
+            bits.extend([self.prec] * (k - len(bits)))
+        tag = self.prec if self.level is None else self.level
+        if n.kind == "T":
+            tag = self._bits_of(n.args[0], k, tag)
+        elif n.kind in ("add", "sub"):
+            x, y = n.args
+            if k >= y.zero_from and k < x.zero_from:  # x passed through
+                tag = self._bits_of(x, k, tag)
+            elif k >= x.zero_from and k < y.zero_from and n.kind == "add":  # y
+                tag = self._bits_of(y, k, tag)
+        del bits[k:]
+        bits.append(tag)
+
+    def _bits_of(self, n: _Node, k: int, zero: int) -> int:
+        """``n.bits[k]`` (the full precision without a tag; ``zero`` where
+        the coefficient vanishes and is made at the working precision)."""
+        if k >= n.zero_from:
+            return zero
+        return n.bits[k] if k < len(n.bits) else self.prec
+
+    def _rounded(self, n: _Node, i: int) -> bool:
+        """Whether a block of coefficients ``i .. i + B - 1`` of ``n`` is read
+        rounded to :attr:`level`: some of them hold more bits than it (a
+        block whose coefficients were all computed at ``level`` or fewer bits
+        is read as stored: rounding it again would only widen its radii by
+        one rounding of the radius, and costs a copy of the block)."""
+        hi = i + self.block
+        bits = n.bits
+        return self.level is not None and (len(bits) < hi or max(bits[i:hi]) > self.level)
 
     def _cauchy(self, n: _Node, k: int) -> Any:
         """Coefficient ``k`` of the product ``n = a c``: ``sum_i a_i c_(k-i)``
@@ -476,7 +521,9 @@ class SeriesBackend(Backend):
                 )
             full[i] = got
         if self.level is not None:
-            got = n.rows[self.level][i] = got * 1  # rounded to the working precision
+            if self._rounded(n, i):
+                got = got * 1  # rounded to the working precision
+            n.rows[self.level][i] = got
         return got
 
     def _window(self, n: _Node, j: int) -> Any:
@@ -492,7 +539,9 @@ class SeriesBackend(Backend):
                 got = self._mat(B * r, s, self._flat(n, j + B - 1)[j * r * s : (j + B) * r * s])
             full[j] = got
         if self.level is not None:
-            got = n.windows[self.level][j] = got * 1  # rounded to the working precision
+            if self._rounded(n, j):
+                got = got * 1  # rounded to the working precision
+            n.windows[self.level][j] = got
         return got
 
     def _compute(self, n: _Node, k: int) -> Any:
@@ -594,6 +643,7 @@ def _extend(sb: SeriesBackend, vars_: list[_Node], g: list[_Node]) -> None:
     newc = [b.scale(b.scalar(-1) / (k + 1), sb.coef(gl, k)) for gl in g]
     for v, c in zip(vars_, newc, strict=True):
         v.coefs.append(c)
+        sb._tag(v, k + 1)  # computed (scaled) at the working precision
 
 
 def _taylor_coefficients(
