@@ -289,7 +289,8 @@ class _Node:
         # the coefficient it passes through; SeriesBackend._tag), so that a
         # block whose coefficients all fit in a working precision is read at
         # that precision as stored, without a rounded copy; a coefficient
-        # with no entry here counts as the full precision
+        # with no entry here (computed at the full precision, which is never
+        # taken up again after a lower one) counts as the full precision
         self.bits: list[int] = []
         self.shape = shape
         self.zero_from = zero_from
@@ -372,6 +373,9 @@ class SeriesBackend(Backend):
     # evaluation
     def coef(self, n: _Node, k: int) -> Any:
         """Coefficient of t**k of series ``n``."""
+        coefs = n.coefs
+        if k < len(coefs):  # memoised (never past zero_from): the hot path
+            return coefs[k]
         if k >= n.zero_from:
             return None
         while len(n.coefs) <= k:
@@ -379,7 +383,8 @@ class SeriesBackend(Backend):
             if n.kind == "var":
                 raise RuntimeError("state coefficient requested before it was set")
             n.coefs.append(self._compute(n, j))
-            self._tag(n, j)
+            if self.level is not None:  # at the full precision: no tag needed
+                self._tag(n, j)
         return n.coefs[k]
 
     def _tag(self, n: _Node, k: int) -> None:
@@ -440,8 +445,10 @@ class SeriesBackend(Backend):
         hi = min(k, a.zero_from - 1)  # a_i = 0 for i >= a.zero_from
         if lo > hi:
             return self.base.zeros(*n.shape)
-        self.coef(a, hi)
-        self.coef(c, k - lo)
+        if len(a.coefs) <= hi:
+            self.coef(a, hi)
+        if len(c.coefs) <= k - lo:
+            self.coef(c, k - lo)
         B = self.block
         full = (hi - lo + 1) // B if B > 1 else 0
         if full >= 2 and self._stacking(a.coefs[0]):
@@ -643,7 +650,8 @@ def _extend(sb: SeriesBackend, vars_: list[_Node], g: list[_Node]) -> None:
     newc = [b.scale(b.scalar(-1) / (k + 1), sb.coef(gl, k)) for gl in g]
     for v, c in zip(vars_, newc, strict=True):
         v.coefs.append(c)
-        sb._tag(v, k + 1)  # computed (scaled) at the working precision
+        if sb.level is not None:  # computed (scaled) at the working precision
+            sb._tag(v, k + 1)
 
 
 def _taylor_coefficients(
