@@ -419,7 +419,13 @@ class SeriesBackend(Backend):
         rounded to :attr:`level`: some of them hold more bits than it (a
         block whose coefficients were all computed at ``level`` or fewer bits
         is read as stored: rounding it again would only widen its radii by
-        one rounding of the radius, and costs a copy of the block)."""
+        one rounding of the radius, and costs a copy of the block).
+
+        Sound either way: a block read as stored is the same balls as its
+        rounded copy holds, only narrower; the rounding is there to make the
+        products at ``level`` cheaper (fewer limbs).  A product's midpoints do
+        not depend on its factors' radii, so every midpoint of a flow is the
+        one of the always-rounded rule (``tests/test_precision.py``)."""
         hi = i + self.block
         bits = n.bits
         return self.level is not None and (len(bits) < hi or max(bits[i:hi]) > self.level)
@@ -481,8 +487,9 @@ class SeriesBackend(Backend):
     def working_bits(self, bits: int | None) -> _WorkingBits:
         """``with sb.working_bits(bits):`` coefficients computed at ``bits``
         (python-flint's precision lowered, never raised, and the stacked
-        blocks of every product read rounded to it: :meth:`_row`,
-        :meth:`_window`); ``None`` or the base precision: as stored."""
+        blocks of every product read rounded to it where they hold more
+        bits: :meth:`_row`, :meth:`_window`, :meth:`_rounded`); ``None`` or
+        the base precision: as stored."""
         return _WorkingBits(self, bits if bits is not None and bits < self.prec else None)
 
     def _stacking(self, sample: Any) -> bool:
@@ -506,7 +513,8 @@ class SeriesBackend(Backend):
 
     def _row(self, n: _Node, i: int) -> Any:
         """``[c_(i+B-1) | ... | c_i]`` of ``n`` (``r x B s``) at :attr:`level`,
-        built once (rounded from the block as stored, which is built once too)."""
+        built once (rounded from the block as stored, which is built once too,
+        where :meth:`_rounded`; else the block as stored)."""
         full = n.rows.setdefault(None, {})
         got = full.get(i)
         if got is None:
@@ -535,7 +543,8 @@ class SeriesBackend(Backend):
 
     def _window(self, n: _Node, j: int) -> Any:
         """``[c_j; ...; c_(j+B-1)]`` of ``n`` (``B r x s``) at :attr:`level`,
-        built once (rounded from the block as stored, which is built once too)."""
+        built once (rounded from the block as stored, which is built once too,
+        where :meth:`_rounded`; else the block as stored)."""
         full = n.windows.setdefault(None, {})
         got = full.get(j)
         if got is None:
