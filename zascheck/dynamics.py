@@ -297,11 +297,12 @@ class _Node:
         # stacked blocks of coefficients, built once and reused by every
         # coefficient of a product (SeriesBackend._cauchy): ``flat`` the
         # entries of c_0, c_1, ... (row-major, concatenated), ``rows[p][i]`` =
-        # [c_(i+B-1) | ... | c_i], ``windows[p][j]`` = [c_j; ...; c_(j+B-1)],
-        # both rounded to ``p`` bits (``p = None``: as stored; SeriesBackend.level)
+        # [c_(i+B-1) | ... | c_i] rounded to ``p`` bits where it holds more
+        # (``p = None``: as stored; SeriesBackend.level), ``windows[j]`` =
+        # [c_j; ...; c_(j+B-1)] as stored (SeriesBackend._window)
         self.flat: list[Any] = []
         self.rows: dict[int | None, dict[int, Any]] = {}
-        self.windows: dict[int | None, dict[int, Any]] = {}
+        self.windows: dict[int, Any] = {}
 
 
 class SeriesBackend(Backend):
@@ -415,17 +416,19 @@ class SeriesBackend(Backend):
         return n.bits[k] if k < len(n.bits) else self.prec
 
     def _rounded(self, n: _Node, i: int) -> bool:
-        """Whether a block of coefficients ``i .. i + B - 1`` of ``n`` is read
-        rounded to :attr:`level`: some of them hold more bits than it (a
-        block whose coefficients were all computed at ``level`` or fewer bits
-        is read as stored: rounding it again would only widen its radii by
-        one rounding of the radius, and costs a copy of the block).
+        """Whether a row block of coefficients ``i .. i + B - 1`` of ``n``
+        (:meth:`_row`) is read rounded to :attr:`level`: some of them hold
+        more bits than it (a block whose coefficients were all computed at
+        ``level`` or fewer bits is read as stored: rounding it again would
+        only widen its radii by one rounding of the radius, and costs a copy
+        of the block).
 
         Sound either way: a block read as stored is the same balls as its
         rounded copy holds, only narrower; the rounding is there to make the
         products at ``level`` cheaper (fewer limbs).  A product's midpoints do
-        not depend on its factors' radii, so every midpoint of a flow is the
-        one of the always-rounded rule (``tests/test_precision.py``)."""
+        not depend on its factors' radii, so a row read as stored under this
+        rule gives the midpoints its rounded copy gives
+        (``tests/test_precision.py``)."""
         hi = i + self.block
         bits = n.bits
         return self.level is not None and (len(bits) < hi or max(bits[i:hi]) > self.level)
@@ -464,9 +467,7 @@ class SeriesBackend(Backend):
             ra = a.rows.get(lev)  # built blocks looked up inline: this loop is hot
             if ra is None:
                 ra = a.rows[lev] = {}
-            wc = c.windows.get(lev)
-            if wc is None:
-                wc = c.windows[lev] = {}
+            wc = c.windows  # as stored at every working precision (_window)
             rows = [ra[i] if i in ra else self._row(a, i) for i in starts]
             wins = [
                 wc[j] if j in wc else self._window(c, j) for j in (k - i - B + 1 for i in starts)
@@ -487,9 +488,9 @@ class SeriesBackend(Backend):
     def working_bits(self, bits: int | None) -> _WorkingBits:
         """``with sb.working_bits(bits):`` coefficients computed at ``bits``
         (python-flint's precision lowered, never raised, and the stacked
-        blocks of every product read rounded to it where they hold more
-        bits: :meth:`_row`, :meth:`_window`, :meth:`_rounded`); ``None`` or
-        the base precision: as stored."""
+        rows of every product read rounded to it where they hold more bits:
+        :meth:`_row`, :meth:`_rounded`; the windows as stored:
+        :meth:`_window`); ``None`` or the base precision: as stored."""
         return _WorkingBits(self, bits if bits is not None and bits < self.prec else None)
 
     def _stacking(self, sample: Any) -> bool:
@@ -542,22 +543,27 @@ class SeriesBackend(Backend):
         return got
 
     def _window(self, n: _Node, j: int) -> Any:
-        """``[c_j; ...; c_(j+B-1)]`` of ``n`` (``B r x s``) at :attr:`level`,
-        built once (rounded from the block as stored, which is built once too,
-        where :meth:`_rounded`; else the block as stored)."""
-        full = n.windows.setdefault(None, {})
-        got = full.get(j)
+        """``[c_j; ...; c_(j+B-1)]`` of ``n`` (``B r x s``), built once per
+        step and read as stored at every working precision.
+
+        Not rounded to :attr:`level` (as the rows are, :meth:`_row`): a
+        window is read by one product per row block, about ``m / B``
+        products at a level that spans ``m`` coefficients (1-2 at 1024 bits,
+        where a level spans about 25 of the 355 coefficients and ``B = 18``),
+        so a rounded copy (``B r s`` entries) costs more than the cheaper
+        products save: a flow of zas.thm4.1 took 0.82x the time without the
+        copies at 512 and at 1024 bits, the same at 256 (session 6,
+        ``benchmarks/README.md``).  Sound either way: the balls read as
+        stored are the ones a rounded copy would enclose, only narrower; the
+        product is still computed at ``level`` bits."""
+        got = n.windows.get(j)
         if got is None:
             B, (r, s) = self.block, n.shape
             if self._stack == "numpy":
                 got = np.vstack(n.coefs[j : j + B])
             else:
                 got = self._mat(B * r, s, self._flat(n, j + B - 1)[j * r * s : (j + B) * r * s])
-            full[j] = got
-        if self.level is not None:
-            if self._rounded(n, j):
-                got = got * 1  # rounded to the working precision
-            n.windows[self.level][j] = got
+            n.windows[j] = got
         return got
 
     def _compute(self, n: _Node, k: int) -> Any:
@@ -845,8 +851,9 @@ def coefficient_bits(b: Backend, log_tol: float, order: int, width: int = 2) -> 
     precision ``b.prec``.  A product's cost in arb follows the limbs of its
     inputs (2.1-2.5x from 128 to 256 bits), and the Cauchy sums of the high
     coefficients are most of the products of a step (:func:`taylor_order`);
-    their factors are read rounded to the coefficient's precision
-    (:meth:`SeriesBackend.working_bits`).  ``None`` also where no
+    the row blocks of their first factors are read rounded to the
+    coefficient's precision (:meth:`SeriesBackend.working_bits`; the windows
+    of the second factors as stored, :meth:`SeriesBackend._window`).  ``None`` also where no
     coefficient would go below ``b.prec`` (128 bits and less), and for
     scalar layers (``width``, the largest dimension of a layer, 1): a
     product of a ``1 x B`` by a ``B x 1`` block has ``B`` multiplications,
