@@ -30,8 +30,8 @@ measured below 4 come from the per-step and per-block costs that grow more
 slowly than ``order^2``.
 
 Measured in session 6 (``benchmarks/README.md``, "What a check costs at 256
-and 1024 bits"): the Cauchy arithmetic is 30-35% of a check at 128 bits and
-grows 4.2-5.3x to 256 bits, the rest 2.4-4.5x, so the ratios sit at 3-4.5
+and 1024 bits"): the Cauchy arithmetic is 22-33% of a check at 128 bits and
+grows 4.2-5.3x to 256 bits, the rest 2.8-4.5x, so the ratios sit at 3-5
 and cutting the rest raises them; at 1024 bits ``zas.saddle:flow`` spends 70%
 of its 75 s in arb dot products of 1024-bit balls (0.30 us a term): 60 s
 asks for two thirds of everything else to go.  Neither target is met for
