@@ -28,6 +28,15 @@ order is linear in ``prec - 8``), so a check whose time is all Taylor
 arithmetic cannot reach ``<= 4x`` with quadratic Cauchy sums; the ratios
 measured below 4 come from the per-step and per-block costs that grow more
 slowly than ``order^2``.
+
+Measured in session 6 (``benchmarks/README.md``, "What a check costs at 256
+and 1024 bits"): the Cauchy arithmetic is 22-33% of a check at 128 bits and
+grows 4.2-5.3x to 256 bits, the rest 2.8-4.5x, so the ratios sit at 3-5
+and cutting the rest raises them; at 1024 bits ``zas.saddle:flow`` spends 70%
+of its 75 s in arb dot products of 1024-bit balls (0.30 us a term): 60 s
+asks for two thirds of everything else to go.  Neither target is met for
+every check (``zas.thm4.1:flow`` at 1024 bits: 59-60 s since the windows of
+the Cauchy sums are read as stored).
 """
 
 from __future__ import annotations

@@ -278,22 +278,31 @@ class _Node:
     demand and memoised.  ``zero_from`` > 0 marks series known to vanish from
     that order on (constants), so products skip them."""
 
-    __slots__ = ("args", "coefs", "flat", "kind", "rows", "shape", "windows", "zero_from")
+    __slots__ = ("args", "bits", "coefs", "flat", "kind", "rows", "shape", "windows", "zero_from")
 
     def __init__(self, kind: str, args: tuple, shape: tuple[int, int], zero_from: int = 10**9):
         self.kind = kind
         self.args = args
         self.coefs: list[Any] = []
+        # ``bits[k]``: an upper bound of the bits of the midpoints of
+        # ``coefs[k]`` (the working precision it was computed at, or that of
+        # the coefficient it passes through; SeriesBackend._tag), so that a
+        # block whose coefficients all fit in a working precision is read at
+        # that precision as stored, without a rounded copy; a coefficient
+        # with no entry here (computed at the full precision, which is never
+        # taken up again after a lower one) counts as the full precision
+        self.bits: list[int] = []
         self.shape = shape
         self.zero_from = zero_from
         # stacked blocks of coefficients, built once and reused by every
         # coefficient of a product (SeriesBackend._cauchy): ``flat`` the
         # entries of c_0, c_1, ... (row-major, concatenated), ``rows[p][i]`` =
-        # [c_(i+B-1) | ... | c_i], ``windows[p][j]`` = [c_j; ...; c_(j+B-1)],
-        # both rounded to ``p`` bits (``p = None``: as stored; SeriesBackend.level)
+        # [c_(i+B-1) | ... | c_i] rounded to ``p`` bits where it holds more
+        # (``p = None``: as stored; SeriesBackend.level), ``windows[j]`` =
+        # [c_j; ...; c_(j+B-1)] as stored (SeriesBackend._window)
         self.flat: list[Any] = []
         self.rows: dict[int | None, dict[int, Any]] = {}
-        self.windows: dict[int | None, dict[int, Any]] = {}
+        self.windows: dict[int, Any] = {}
 
 
 class SeriesBackend(Backend):
@@ -365,6 +374,9 @@ class SeriesBackend(Backend):
     # evaluation
     def coef(self, n: _Node, k: int) -> Any:
         """Coefficient of t**k of series ``n``."""
+        coefs = n.coefs
+        if k < len(coefs):  # memoised (never past zero_from): the hot path
+            return coefs[k]
         if k >= n.zero_from:
             return None
         while len(n.coefs) <= k:
@@ -372,7 +384,54 @@ class SeriesBackend(Backend):
             if n.kind == "var":
                 raise RuntimeError("state coefficient requested before it was set")
             n.coefs.append(self._compute(n, j))
+            if self.level is not None:  # at the full precision: no tag needed
+                self._tag(n, j)
         return n.coefs[k]
+
+    def _tag(self, n: _Node, k: int) -> None:
+        """Set ``n.bits[k]`` for the coefficient ``n.coefs[k]`` just set: the
+        working precision (every arb operation rounds its result to it), or,
+        for a coefficient passed through unchanged (a transpose, a sum with a
+        vanishing term), the bits of the coefficient it passes through."""
+        bits = n.bits
+        if len(bits) < k:  # coefficients set without a tag: the full precision
+            bits.extend([self.prec] * (k - len(bits)))
+        tag = self.prec if self.level is None else self.level
+        if n.kind == "T":
+            tag = self._bits_of(n.args[0], k, tag)
+        elif n.kind in ("add", "sub"):
+            x, y = n.args
+            if k >= y.zero_from and k < x.zero_from:  # x passed through
+                tag = self._bits_of(x, k, tag)
+            elif k >= x.zero_from and k < y.zero_from and n.kind == "add":  # y
+                tag = self._bits_of(y, k, tag)
+        del bits[k:]
+        bits.append(tag)
+
+    def _bits_of(self, n: _Node, k: int, zero: int) -> int:
+        """``n.bits[k]`` (the full precision without a tag; ``zero`` where
+        the coefficient vanishes and is made at the working precision)."""
+        if k >= n.zero_from:
+            return zero
+        return n.bits[k] if k < len(n.bits) else self.prec
+
+    def _rounded(self, n: _Node, i: int) -> bool:
+        """Whether a row block of coefficients ``i .. i + B - 1`` of ``n``
+        (:meth:`_row`) is read rounded to :attr:`level`: some of them hold
+        more bits than it (a block whose coefficients were all computed at
+        ``level`` or fewer bits is read as stored: rounding it again would
+        only widen its radii by one rounding of the radius, and costs a copy
+        of the block).
+
+        Sound either way: a block read as stored is the same balls as its
+        rounded copy holds, only narrower; the rounding is there to make the
+        products at ``level`` cheaper (fewer limbs).  A product's midpoints do
+        not depend on its factors' radii, so a row read as stored under this
+        rule gives the midpoints its rounded copy gives
+        (``tests/test_precision.py``)."""
+        hi = i + self.block
+        bits = n.bits
+        return self.level is not None and (len(bits) < hi or max(bits[i:hi]) > self.level)
 
     def _cauchy(self, n: _Node, k: int) -> Any:
         """Coefficient ``k`` of the product ``n = a c``: ``sum_i a_i c_(k-i)``
@@ -395,8 +454,10 @@ class SeriesBackend(Backend):
         hi = min(k, a.zero_from - 1)  # a_i = 0 for i >= a.zero_from
         if lo > hi:
             return self.base.zeros(*n.shape)
-        self.coef(a, hi)
-        self.coef(c, k - lo)
+        if len(a.coefs) <= hi:
+            self.coef(a, hi)
+        if len(c.coefs) <= k - lo:
+            self.coef(c, k - lo)
         B = self.block
         full = (hi - lo + 1) // B if B > 1 else 0
         if full >= 2 and self._stacking(a.coefs[0]):
@@ -406,9 +467,7 @@ class SeriesBackend(Backend):
             ra = a.rows.get(lev)  # built blocks looked up inline: this loop is hot
             if ra is None:
                 ra = a.rows[lev] = {}
-            wc = c.windows.get(lev)
-            if wc is None:
-                wc = c.windows[lev] = {}
+            wc = c.windows  # as stored at every working precision (_window)
             rows = [ra[i] if i in ra else self._row(a, i) for i in starts]
             wins = [
                 wc[j] if j in wc else self._window(c, j) for j in (k - i - B + 1 for i in starts)
@@ -429,7 +488,8 @@ class SeriesBackend(Backend):
     def working_bits(self, bits: int | None) -> _WorkingBits:
         """``with sb.working_bits(bits):`` coefficients computed at ``bits``
         (python-flint's precision lowered, never raised, and the stacked
-        blocks of every product read rounded to it: :meth:`_row`,
+        rows of every product read rounded to it where they hold more bits:
+        :meth:`_row`, :meth:`_rounded`; the windows as stored:
         :meth:`_window`); ``None`` or the base precision: as stored."""
         return _WorkingBits(self, bits if bits is not None and bits < self.prec else None)
 
@@ -454,7 +514,8 @@ class SeriesBackend(Backend):
 
     def _row(self, n: _Node, i: int) -> Any:
         """``[c_(i+B-1) | ... | c_i]`` of ``n`` (``r x B s``) at :attr:`level`,
-        built once (rounded from the block as stored, which is built once too)."""
+        built once (rounded from the block as stored, which is built once too,
+        where :meth:`_rounded`; else the block as stored)."""
         full = n.rows.setdefault(None, {})
         got = full.get(i)
         if got is None:
@@ -476,23 +537,33 @@ class SeriesBackend(Backend):
                 )
             full[i] = got
         if self.level is not None:
-            got = n.rows[self.level][i] = got * 1  # rounded to the working precision
+            if self._rounded(n, i):
+                got = got * 1  # rounded to the working precision
+            n.rows[self.level][i] = got
         return got
 
     def _window(self, n: _Node, j: int) -> Any:
-        """``[c_j; ...; c_(j+B-1)]`` of ``n`` (``B r x s``) at :attr:`level`,
-        built once (rounded from the block as stored, which is built once too)."""
-        full = n.windows.setdefault(None, {})
-        got = full.get(j)
+        """``[c_j; ...; c_(j+B-1)]`` of ``n`` (``B r x s``), built once per
+        step and read as stored at every working precision.
+
+        Not rounded to :attr:`level` (as the rows are, :meth:`_row`): a
+        window is read by one product per row block, about ``m / B``
+        products at a level that spans ``m`` coefficients (1-2 at 1024 bits,
+        where a level spans about 25 of the 355 coefficients and ``B = 18``),
+        so a rounded copy (``B r s`` entries) costs more than the cheaper
+        products save: a flow of zas.thm4.1 took 0.82x the time without the
+        copies at 512 and at 1024 bits, the same at 256 (session 6,
+        ``benchmarks/README.md``).  Sound either way: the balls read as
+        stored are the ones a rounded copy would enclose, only narrower; the
+        product is still computed at ``level`` bits."""
+        got = n.windows.get(j)
         if got is None:
             B, (r, s) = self.block, n.shape
             if self._stack == "numpy":
                 got = np.vstack(n.coefs[j : j + B])
             else:
                 got = self._mat(B * r, s, self._flat(n, j + B - 1)[j * r * s : (j + B) * r * s])
-            full[j] = got
-        if self.level is not None:
-            got = n.windows[self.level][j] = got * 1  # rounded to the working precision
+            n.windows[j] = got
         return got
 
     def _compute(self, n: _Node, k: int) -> Any:
@@ -594,6 +665,8 @@ def _extend(sb: SeriesBackend, vars_: list[_Node], g: list[_Node]) -> None:
     newc = [b.scale(b.scalar(-1) / (k + 1), sb.coef(gl, k)) for gl in g]
     for v, c in zip(vars_, newc, strict=True):
         v.coefs.append(c)
+        if sb.level is not None:  # computed (scaled) at the working precision
+            sb._tag(v, k + 1)
 
 
 def _taylor_coefficients(
@@ -778,8 +851,9 @@ def coefficient_bits(b: Backend, log_tol: float, order: int, width: int = 2) -> 
     precision ``b.prec``.  A product's cost in arb follows the limbs of its
     inputs (2.1-2.5x from 128 to 256 bits), and the Cauchy sums of the high
     coefficients are most of the products of a step (:func:`taylor_order`);
-    their factors are read rounded to the coefficient's precision
-    (:meth:`SeriesBackend.working_bits`).  ``None`` also where no
+    the row blocks of their first factors are read rounded to the
+    coefficient's precision (:meth:`SeriesBackend.working_bits`; the windows
+    of the second factors as stored, :meth:`SeriesBackend._window`).  ``None`` also where no
     coefficient would go below ``b.prec`` (128 bits and less), and for
     scalar layers (``width``, the largest dimension of a layer, 1): a
     product of a ``1 x B`` by a ``B x 1`` block has ``B`` multiplications,
