@@ -254,6 +254,13 @@ def test_report_refuses_a_folder_that_holds_other_files(tmp_path):
     (mine / "README.md").write_text("my readme")
     with pytest.raises(InputError, match="no earlier zascheck report"):
         refuse_foreign_folder(mine)
+    (mine / ".lock").write_text("")  # an empty lock can be anybody's (adversary, session 6)
+    with pytest.raises(InputError, match="no earlier zascheck report"):
+        refuse_foreign_folder(mine)
+    # results and meta as `zascheck check --json` writes them: not a report's claims.json
+    (mine / "claims.json").write_text(json.dumps({"results": [], "meta": {"budget": "quick"}}))
+    with pytest.raises(InputError, match="no earlier zascheck report"):
+        refuse_foreign_folder(mine)
     assert (mine / "figures" / "mine.png").read_text() == "mine"
     other = tmp_path / "other"
     other.mkdir()
@@ -263,10 +270,19 @@ def test_report_refuses_a_folder_that_holds_other_files(tmp_path):
     earlier = tmp_path / "earlier"
     earlier.mkdir()
     (earlier / "README.md").write_text("# report")
-    (earlier / "claims.json").write_text(json.dumps({"results": [], "meta": {}}))
+    (earlier / "claims.json").write_text(
+        json.dumps({"results": [], "meta": {"report_budget": "standard"}})
+    )
     refuse_foreign_folder(earlier)
     interrupted = tmp_path / "interrupted"
     interrupted.mkdir()
     (interrupted / "README.md").write_text("x")
-    (interrupted / ".lock").write_text("")
+    from zascheck.report import LOCK_SIGNATURE, _report_lock
+
+    with _report_lock(interrupted):  # a report's lock signs the folder
+        pass
+    assert (interrupted / ".lock").read_text() == LOCK_SIGNATURE
     refuse_foreign_folder(interrupted)
+    with _report_lock(interrupted):  # signed once, not once per report
+        pass
+    assert (interrupted / ".lock").read_text() == LOCK_SIGNATURE

@@ -272,28 +272,46 @@ def build_report(
 #: what a report writes at the top of its folder (replaced or pruned at every report)
 REPORT_NAMES = ("README.md", "claims.json", "figures", "evidence")
 
+#: the first line a report writes into its folder's ``.lock``: only a folder whose
+#: lock starts with it (or whose ``claims.json`` a report wrote) is a report folder
+LOCK_SIGNATURE = "zascheck report folder: its README.md, claims.json, figures/ and evidence/ are rewritten by every report\n"
+
+
+def _is_report_folder(out: Path) -> bool:
+    """Whether a zascheck report wrote into ``out``: its ``.lock`` starts with
+    :data:`LOCK_SIGNATURE` (a report interrupted before its ``claims.json``),
+    or its ``claims.json`` has the meta only a report writes (``report_budget``;
+    ``zascheck check --json`` writes results and meta too, and an empty
+    ``.lock`` can be anybody's)."""
+    try:
+        with open(out / ".lock", encoding="utf-8", errors="replace") as fh:
+            if fh.read(len(LOCK_SIGNATURE)) == LOCK_SIGNATURE:
+                return True
+    except OSError:
+        pass
+    try:
+        old = json.loads((out / "claims.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    meta = old.get("meta") if isinstance(old, dict) else None
+    return isinstance(meta, dict) and "report_budget" in meta and "results" in old
+
 
 def refuse_foreign_folder(out: Path) -> None:
     """Raise :class:`InputError` when ``out`` holds files that a report would
     replace or prune (``README.md``, ``claims.json``, ``figures/``,
-    ``evidence/``) but is not the folder of an earlier zascheck report (its
-    lock file ``.lock``, or a ``claims.json`` with ``results`` and ``meta``):
-    a report never deletes or overwrites files it did not write.  A new or
-    empty folder, or one with other files only, is accepted."""
-    if not out.is_dir() or (out / ".lock").is_file():
+    ``evidence/``) but is not the folder of an earlier zascheck report
+    (:func:`_is_report_folder`): a report never deletes or overwrites files
+    it did not write.  A new or empty folder, or one with other files only,
+    is accepted."""
+    if not out.is_dir():
         return
     present = [n for n in REPORT_NAMES if (out / n).exists()]
-    if not present:
+    if not present or _is_report_folder(out):
         return
-    try:
-        old = json.loads((out / "claims.json").read_text(encoding="utf-8"))
-        if isinstance(old, dict) and {"results", "meta"} <= old.keys():
-            return
-    except (OSError, ValueError):
-        pass
     raise InputError(
-        f"--out {out}: holds {', '.join(present)} but no earlier zascheck report "
-        "(no .lock, no report claims.json); a report would replace them: choose a new or empty folder"
+        f"--out {out}: holds {', '.join(present)} but no earlier zascheck report wrote them "
+        "(no report lock, no report claims.json); a report would replace them: choose a new or empty folder"
     )
 
 
@@ -302,11 +320,14 @@ def _report_lock(out: Path) -> Iterator[None]:
     """Hold ``out/.lock`` (an advisory ``flock``) while a report writes into ``out``."""
     import fcntl
 
-    with open(out / ".lock", "a") as fh:
+    with open(out / ".lock", "a", encoding="utf-8") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise InputError(f"--out {out}: another zascheck report is writing to this folder") from None
+        if fh.tell() == 0:  # a new lock (append mode: at the end): sign the folder as a report's
+            fh.write(LOCK_SIGNATURE)
+            fh.flush()
         try:
             yield
         finally:
