@@ -149,3 +149,23 @@ def test_a_nan_end_of_an_iv1_is_the_end_of_the_whole_line(lo, hi):
         # a NaN end is unknown: no operation may return a finite end on its side
         assert (y.hi == math.inf) or hi == hi
     assert Iv1(2.0, math.nan).sqr().hi == math.inf  # max(4, nan) would drop it
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_nan_end_gives_the_same_whole_line_ends_on_floats_and_arrays(n: int) -> None:
+    """A NaN end is unknown: the float formulas must not drop it where the array
+    ones keep it (Python's ``max(4.0, nan)`` is 4.0; adversary, session 6:
+    ``SCALAR.sqr(-2.0, nan)`` was ``[4, 4]``, missing 0)."""
+    ends = [-2.0, -0.0, 0.0, 2.0, -math.inf, math.inf, math.nan]
+    pairs = [(a, b) for a in ends for b in ends if math.nan in (a, b) or a != a or b != b]
+    lo, hi = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    with quiet():
+        for name, arr, f in [
+            ("sqr", ARRAY.sqr(lo, hi), SCALAR.sqr),
+            ("sqrt", ARRAY.sqrt(lo, hi), SCALAR.sqrt),
+            ("power", ARRAY.power(lo, hi, n), lambda a, b: SCALAR.power(a, b, n)),
+        ]:
+            sc = [f(float(a), float(b)) for a, b in zip(lo, hi, strict=True)]
+            _same(f"{name} n={n}", arr, sc)
+            # an unknown upper end leaves the upper end of the result unknown
+            assert all(s[1] == math.inf for s, b in zip(sc, hi, strict=True) if b != b), name

@@ -186,6 +186,24 @@ def _power_nonneg(x: Any, n: int, rnd: Fn) -> Any:
     return out
 
 
+def _max1(a: float, b: float) -> float:
+    """``max`` of two floats that propagates a NaN in either place, as
+    ``numpy.maximum`` does (Python's ``max(4.0, nan)`` is ``4.0``: a NaN end
+    would be dropped and a finite, wrong end returned)."""
+    return a if a != a or a >= b else b
+
+
+def _min1(a: float, b: float) -> float:
+    """``min`` of two floats that propagates a NaN, as ``numpy.minimum``."""
+    return a if a != a or a <= b else b
+
+
+def _sqrt1(x: float) -> float:
+    """``math.sqrt`` with ``sqrt(nan) = nan`` (math raises on nothing else here:
+    its arguments are ``max(., 0)``)."""
+    return x if x != x else math.sqrt(x)
+
+
 def _select1(cond: bool, a: float, b: float) -> float:
     return a if cond else b
 
@@ -208,7 +226,7 @@ def _some(cond: np.ndarray) -> bool:
 
 #: the formulas on Python floats (``math.nextafter``; :class:`zascheck.iv64.Iv1`)
 SCALAR = endpoint_formulas(
-    Primitives(dn1, up1, hull4_1, _select1, max, min, math.sqrt, _nonzero1, bool, bool)
+    Primitives(dn1, up1, hull4_1, _select1, _max1, _min1, _sqrt1, _nonzero1, bool, bool)
 )
 #: the formulas on float64 numpy arrays, elementwise with broadcasting (:class:`Iv`)
 ARRAY = endpoint_formulas(
