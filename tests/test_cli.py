@@ -181,3 +181,32 @@ def test_result_round_trips_through_json():
     d = json.loads(json.dumps(r.to_dict()))
     back = CheckResult.from_dict(d)
     assert back.verdict is Verdict.HOLDS and back.measured == float("inf")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value", "ok"),
+    [
+        ("int64", 2**60 + 1, False),  # float64 would round it
+        ("int64", 2**60, True),
+        ("uint64", 2**64 - 1, False),
+        ("longdouble", "1e-4000", False),  # would underflow to 0
+        ("longdouble", "0.5", True),
+        ("float32", 0.1, True),  # every float32 is a double
+    ],
+)
+def test_a_target_float64_would_change_is_refused_not_rounded(tmp_path, dtype, value, ok):
+    """An input is honoured or refused: an ``.npy`` target that float64 cannot
+    hold exactly is refused with the entry named, never checked rounded
+    (adversary, session 6)."""
+    from zascheck.errors import InputError
+    from zascheck.io import read_matrix
+
+    f = tmp_path / "phi.npy"
+    phi = np.eye(2, dtype=dtype)
+    phi[0, 0] = np.array(value).astype(dtype) if dtype != "longdouble" else np.longdouble(value)
+    np.save(f, phi)
+    if ok:
+        assert read_matrix(f)[0, 0] == phi[0, 0]
+    else:
+        with pytest.raises(InputError, match="is not a double"):
+            read_matrix(f)

@@ -56,6 +56,30 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     )
 
 
+def _as_doubles(p: Path, orig: np.ndarray) -> np.ndarray:
+    """``orig`` (integers or floats of any width) as float64, refused with
+    :class:`InputError` naming the first entry float64 would change (an integer
+    above ``2^53``, a long double with more bits or outside the double range):
+    a check must run on the target as given, not on a rounded one.  NaN and
+    infinite entries are left for the caller to refuse."""
+    with np.errstate(all="ignore"):
+        arr = orig.astype(float)
+    if orig.dtype == np.float64 or orig.size == 0:
+        return arr
+    if orig.dtype.kind in "iu":
+        big = np.flatnonzero(np.abs(arr) > 2.0**53)  # below 2^53 every integer is a double
+        bad = next((i for i in big if int(arr.flat[i]) != int(orig.flat[i])), None)
+    else:
+        same = (arr.astype(orig.dtype) == orig) | ~np.isfinite(orig)
+        bad = int(np.flatnonzero(~same)[0]) if not same.all() else None
+    if bad is not None:
+        raise InputError(
+            f"{p}: entry {orig.flat[bad]} is not a double (float64 would make it "
+            f"{float(arr.flat[bad])!r}); give float64 values so the check runs on the target as given"
+        )
+    return arr
+
+
 def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndarray:
     """Read a target matrix from ``.npy``, ``.csv`` or ``.json``.
 
@@ -90,7 +114,7 @@ def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndar
             if depth > 2:
                 raise InputError(f"{p}: the target must be a 2-D matrix, got {depth} levels of lists")
             check_matrix(str(p), obj if depth == 2 else [obj] if depth == 1 else [[obj]])
-            arr = np.array(obj, dtype=float)
+            arr = np.array(obj, dtype=float)  # check_matrix refused integers above 2^53
         else:
             raise InputError(
                 f"cannot read {p}: unknown format {suffix!r} (use .npy, .csv or .json)"
@@ -105,7 +129,7 @@ def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndar
     arr = np.asarray(arr)
     if arr.dtype.kind not in "fiu":
         raise InputError(f"{p}: entries must be numbers, got dtype {arr.dtype}")
-    arr = arr.astype(float)
+    arr = _as_doubles(p, arr)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
     if arr.ndim != 2:
