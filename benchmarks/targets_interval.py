@@ -16,18 +16,18 @@ re-ran one fixed step would reuse those forms and time less than a GD step.
 
 Each ratio is of two timings taken INTERLEAVED in this run (float64, iv64,
 ball, float64, iv64, ball, ... and the best of each: other processes only
-add time), never against a number from another run; BLAS runs on one thread
-for every side (threadpoolctl), so the ratio compares the arithmetic, not
-the thread pool.  The interface is ``benchmarks/run.py``'s
+add time; each round runs a function for about ``ROUND_SECONDS``), never
+against a number from another run; every side runs at the same BLAS threads
+(one when run alone, ``--threads`` under ``benchmarks/run.py``), so the
+ratio compares the arithmetic, not the thread pool.  The interface is ``benchmarks/run.py``'s
 (``measure(quick) -> list[dict]``, one dict per target).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,15 +40,10 @@ TARGETS = ((10, 10), (100, 20))
 GOAL = 4.0
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # no threadpoolctl: BLAS threads as inherited (said in the detail)
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+#: seconds each function runs per round (whole calls, at least one): a round of
+#: one 0.7 ms call is at the mercy of a scheduler time slice (adversary, session 6:
+#: the L = 100 row read 1.6 to 6.0 on four runs with one call per round)
+ROUND_SECONDS = 0.05
 
 
 def _stepper(b: Backend, L: int, d: int) -> Callable[[], object]:
@@ -85,63 +80,67 @@ def _in_session(b: Backend, f: Callable[[], object]) -> Callable[[], object]:
 def interleaved(
     fns: dict[str, Callable[[], object]],
     rounds: int,
-    per: int,
+    seconds: float = ROUND_SECONDS,
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float]:
     """Seconds per call of each function: ``rounds`` rounds, each timing
-    ``per`` calls of every function in turn; the best round of each.
-    ``clock``: wall time (the default) or ``time.process_time`` (CPU time of
-    this process: on a loaded machine, a round longer than a scheduler time
-    slice always contains waiting, so wall-time minima favour the faster,
-    shorter rounds)."""
+    ``per[k]`` calls of every function in turn; the best round of each.
+    ``per[k]`` is calibrated once, after a warm-up call, so that a round of
+    function ``k`` lasts about ``seconds`` (at least one call).  ``clock``:
+    wall time (the default) or ``time.process_time`` (CPU time of this
+    process)."""
     best = dict.fromkeys(fns, float("inf"))
-    for f in fns.values():
+    per = {}
+    for k, f in fns.items():
         f()  # warm-up (caches, lazy imports)
+        t0 = clock()
+        f()
+        per[k] = max(1, round(seconds / max(clock() - t0, 1e-9)))
     for _ in range(rounds):
         for k, f in fns.items():
             t0 = clock()
-            for _ in range(per):
+            for _ in range(per[k]):
                 f()
-            best[k] = min(best[k], (clock() - t0) / per)
+            best[k] = min(best[k], (clock() - t0) / per[k])
     return best
 
 
 def measure(quick: bool = False, cpu: bool = False) -> list[dict[str, Any]]:
     """One row per target: ``{"target", "value" (iv64 / float64), "goal",
-    "pass", "detail" (the timings in microseconds, the ball ratio)}``;
+    "pass", "detail" (the timings in microseconds, the ball ratio)}``, at
+    the BLAS threads the caller set (``benchmarks/run.py --threads``);
     ``cpu`` times with ``time.process_time`` instead of wall time (said in
     the detail)."""
     rows = []
     names = ("float64", "iv64", "ball")
-    with _one_blas_thread():
-        for L, d in TARGETS:
-            bs = {n: backend(n) for n in names}
-            fns = {}
-            for n, b in bs.items():
-                with b.session():
-                    fns[n] = _stepper(b, L, d)
-            # ball steps at its 128 bits: its session sets flint's precision (outside
-            # it the steps ran at flint's default 53 bits, and their radii grew)
-            fns["ball"] = _in_session(bs["ball"], fns["ball"])
-            per = max(1, (200 if quick else 600) // (L * d // 10))
-            with bs["iv64"].session():  # numpy's error state for iv64 (no effect on the others)
-                clock = time.process_time if cpu else time.perf_counter
-                t = interleaved(fns, rounds=3 if quick else 7, per=per, clock=clock)
-            ratio = t["iv64"] / t["float64"]
-            rows.append(
-                {
-                    "target": f"iv64 GD step / float64 step, L = {L}, d = {d}",
-                    "value": ratio,
-                    "goal": f"<= {GOAL:g}x",
-                    "pass": ratio <= GOAL,
-                    "detail": (
-                        f"float64 {t['float64'] * 1e6:.0f} us, iv64 {t['iv64'] * 1e6:.0f} us, "
-                        f"ball@128 {t['ball'] * 1e6:.0f} us (ball / float64 "
-                        f"{t['ball'] / t['float64']:.1f}x); best of interleaved rounds"
-                        + (" (CPU time)" if cpu else "")
-                    ),
-                }
-            )
+    # BLAS threads as the caller set them (run.py --threads; main() sets one)
+    for L, d in TARGETS:
+        bs = {n: backend(n) for n in names}
+        fns = {}
+        for n, b in bs.items():
+            with b.session():
+                fns[n] = _stepper(b, L, d)
+        # ball steps at its 128 bits: its session sets flint's precision (outside
+        # it the steps ran at flint's default 53 bits, and their radii grew)
+        fns["ball"] = _in_session(bs["ball"], fns["ball"])
+        with bs["iv64"].session():  # numpy's error state for iv64 (no effect on the others)
+            clock = time.process_time if cpu else time.perf_counter
+            t = interleaved(fns, rounds=5 if quick else 9, clock=clock)
+        ratio = t["iv64"] / t["float64"]
+        rows.append(
+            {
+                "target": f"iv64 GD step / float64 step, L = {L}, d = {d}",
+                "value": ratio,
+                "goal": f"<= {GOAL:g}x",
+                "pass": ratio <= GOAL,
+                "detail": (
+                    f"float64 {t['float64'] * 1e6:.0f} us, iv64 {t['iv64'] * 1e6:.0f} us, "
+                    f"ball@128 {t['ball'] * 1e6:.0f} us (ball / float64 "
+                    f"{t['ball'] / t['float64']:.1f}x); best of interleaved rounds"
+                    + (" (CPU time)" if cpu else "")
+                ),
+            }
+        )
     return rows
 
 
@@ -150,7 +149,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--cpu", action="store_true", help="time with process_time (CPU time)")
     args = ap.parse_args()
-    for r in measure(args.quick, args.cpu):
+    from zascheck.threads import blas_threads
+
+    with blas_threads(1):
+        rows = measure(args.quick, args.cpu)
+    for r in rows:
         print(
             f"{r['target']:<45} {r['value']:7.2f}  {r['goal']:<7} "
             f"{'PASS' if r['pass'] else 'FAIL'}  {r['detail']}"
