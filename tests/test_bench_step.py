@@ -81,3 +81,31 @@ def test_precision_table_exits_1_when_a_target_fails(monkeypatch):
     monkeypatch.setattr(mod, "check_rows", lambda cid, quick: rows[cid])
     assert mod.main(["a:x"]) == 1
     assert mod.main(["b:y"]) == 0
+
+
+def _precision_module():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "targets_precision.py"
+    spec = importlib.util.spec_from_file_location("bench_prec2", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_precision_rows_fail_for_a_missing_check_or_a_time_limit(monkeypatch):
+    """A ratio row FAILs, whatever its ratio, when the check is gone from the
+    catalogue (it does not vanish from the table) or when the time limit
+    stopped it at 128 or 256 bits (its time is not the check's); adversary,
+    session 6."""
+    mod = _precision_module()
+    (gone,) = mod.check_rows("zas.no-such-claim:flow")
+    assert gone["pass"] is False and "UnknownClaimError" in gone["detail"]
+    times = {128: (1.0, "holds"), 256: (2.0, "limit"), 512: (3.0, "holds")}
+    monkeypatch.setattr(mod, "check_seconds", lambda cid, bits: times[bits])
+    (row,) = mod.check_rows("zas.saddle:flow", quick=True)
+    assert row["value"] == 2.0 and row["pass"] is False and "limit" in row["detail"]
+    times[256] = (2.0, "holds")
+    (row,) = mod.check_rows("zas.saddle:flow", quick=True)
+    assert row["pass"] is True
+    monkeypatch.setattr(mod, "QUICK_CHECKS", ("zas.no-such-claim:flow",))
+    assert mod._ids(quick=True) == ["zas.no-such-claim:flow"]
