@@ -120,6 +120,8 @@ def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
         ("nokey.json", '{"psi": [[1]]}', "no 'phi' key"),
         ("three.json", "[[[1]]]", "2-D"),
         ("x.txt", "1", "unknown format"),
+        ("text.npy", "hello", "not a .npy file"),  # numpy called it pickled data
+        ("empty.csv", "", "the target is empty"),  # numpy warned on two more lines
     ],
 )
 def test_bad_phi_files_are_named(tmp_path, name, content, needle):
@@ -129,6 +131,7 @@ def test_bad_phi_files_are_named(tmp_path, name, content, needle):
     p = run("check", "zas.thm4.1", "--phi", str(f), "--json", str(out), cwd=tmp_path)
     assert p.returncode == 2, p.stderr
     assert needle in p.stderr and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not out.exists()
 
 

@@ -41,14 +41,21 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+def _shown(x: object, limit: int = 40) -> str:
+    """``repr`` of a value a user gave, cut to ``limit`` characters (a message
+    stays one readable line for a 5000-digit argument)."""
+    r = repr(x) if isinstance(x, str) else str(x)
+    return r if len(r) <= limit else f"{r[: limit - 10]}... ({len(r)} characters)"
+
+
 def positive_int(s: str) -> int:
     """An argparse type: an integer >= 1 (``ArgumentTypeError`` otherwise: exit 2, one line)."""
     try:
         v = int(s)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+        raise argparse.ArgumentTypeError(f"expected an integer, got {_shown(s)}") from None
     if v < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {v}")
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {_shown(v)}")
     return v
 
 
@@ -57,15 +64,17 @@ def _precision(s: str) -> int:
         v = int(s)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"precision must be an integer number of bits, got {s!r}"
+            f"precision must be an integer number of bits, got {_shown(s)}"
         ) from None
     from zascheck.spec import MAX_PRECISION
 
     if v < 53:
-        raise argparse.ArgumentTypeError(f"precision {v} bits is too low: at least 53 is required")
+        raise argparse.ArgumentTypeError(
+            f"precision {_shown(v)} bits is too low: at least 53 is required"
+        )
     if v > MAX_PRECISION:
         raise argparse.ArgumentTypeError(
-            f"precision {v} bits is more than the mp and ball code paths are tested at "
+            f"precision {_shown(v)} bits is more than the mp and ball code paths are tested at "
             f"(at most {MAX_PRECISION})"
         )
     return v
@@ -75,7 +84,7 @@ def _seconds(s: str) -> float:
     try:
         v = float(s)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {s!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {_shown(s)}") from None
     if not (v >= 0 and v <= 10**7):
         raise argparse.ArgumentTypeError(f"expected a number of seconds in [0, 10^7], got {s}")
     return v
@@ -85,7 +94,7 @@ def _seed(s: str) -> int:
     try:
         v = int(s)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {s!r}") from None
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {_shown(s)}") from None
     if not 0 <= v < 2**63:
         raise argparse.ArgumentTypeError(f"the seed must be an integer in [0, 2^63), got {v}")
     return v

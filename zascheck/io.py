@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +98,14 @@ def read_matrix(path: str | os.PathLike[str], *, square: bool = True) -> np.ndar
     suffix = p.suffix.lower()
     try:
         if suffix == ".npy":
+            with open(p, "rb") as fh:
+                if fh.read(6) != b"\x93NUMPY":  # numpy would call any other file pickled
+                    raise InputError(f"cannot read {p}: not a .npy file (no NumPy header)")
             arr = np.load(p, allow_pickle=False)
         elif suffix == ".csv":
-            arr = np.loadtxt(p, delimiter=",", ndmin=2, dtype=float)
+            with warnings.catch_warnings():  # an empty file: refused below, in one line
+                warnings.simplefilter("ignore", UserWarning)
+                arr = np.loadtxt(p, delimiter=",", ndmin=2, dtype=float)
         elif suffix == ".json":
             from zascheck.spec import check_matrix, parse_json
 

@@ -255,7 +255,7 @@ class Iv1:
     def __pow__(self, n: int) -> Iv1:
         """``x^n`` for an integer ``n`` (binary powering; ``n < 0`` through
         ``1 / x^-n``); raises :class:`InputError` for another ``n``."""
-        if int(n) != n:
+        if not math.isfinite(n) or int(n) != n:
             raise InputError(f"only integer powers here, got {n!r}; use Iv64Backend.power")
         n = int(n)
         if n < 0:
