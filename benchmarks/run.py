@@ -29,8 +29,8 @@ Targets measured here (issue 15; ``benchmarks/README.md`` explains each):
   a 16 MB one (:data:`SMALL_SET_MATRICES`) against plain products on one pair:
   what the machine's memory, not the step, allows.
 
-and, informational: the ball (128 bits) over float64 step at ``L = d = 10``, the
-spectral reduction's step over the full float64 step at ``d = 100, L = 1000``,
+and, informational: the spectral reduction's step over the full float64 step
+at ``d = 100, L = 1000``,
 and (``--report``, quiet only) the standard report's wall time against 180 s.
 Every module ``benchmarks/targets_*.py`` adds its rows: it defines
 ``measure(quick: bool = False) -> list[dict]`` with keys ``target``, ``value``,
@@ -245,25 +245,6 @@ def step_rows(quick: bool) -> list[dict[str, Any]]:
     ]
 
 
-def ball_row(quick: bool) -> dict[str, Any]:
-    """Ball at 128 bits over float64, one GD step at ``L = d = 10`` (informational:
-    the certified target is the float64-interval backend's row)."""
-    f64, ball = backend("float64"), backend("ball", 128)
-    with ball.session():
-        t = interleaved(
-            {"f64": repeat(gd_step(f64, 10, 10), 200), "ball": repeat(gd_step(ball, 10, 10), 5)},
-            rounds=3 if quick else 5,
-        )
-    r = (t["ball"] / 5) / (t["f64"] / 200)
-    return row(
-        "ball@128 / f64 step, L = d = 10",
-        r,
-        "-",
-        None,
-        f"f64 {t['f64'] / 200 * 1e6:.0f} us, ball {t['ball'] / 5 * 1e6:.0f} us",
-    )
-
-
 def reduced_row(quick: bool, d: int = 100, L: int = 1000, steps: int = 5) -> dict[str, Any]:
     """Full float64 step over the spectral reduction's step
     (:func:`zascheck.measure.spectral.mode_step`) from ZAS at ``d``, ``L``
@@ -414,7 +395,7 @@ def busy_process() -> Iterator[None]:
 
 def measure_all(quick: bool) -> list[dict[str, Any]]:
     """Every row, in one condition."""
-    return [*step_rows(quick), ball_row(quick), reduced_row(quick), *module_rows(quick)]
+    return [*step_rows(quick), reduced_row(quick), *module_rows(quick)]
 
 
 def _cell(r: dict[str, Any] | None) -> str:

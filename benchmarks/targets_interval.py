@@ -67,16 +67,6 @@ def _stepper(b: Backend, L: int, d: int) -> Callable[[], object]:
     return step
 
 
-def _in_session(b: Backend, f: Callable[[], object]) -> Callable[[], object]:
-    """``f`` run inside ``b``'s session at every call."""
-
-    def run() -> object:
-        with b.session():
-            return f()
-
-    return run
-
-
 def interleaved(
     fns: dict[str, Callable[[], object]],
     rounds: int,
@@ -121,10 +111,11 @@ def measure(quick: bool = False, cpu: bool = False) -> list[dict[str, Any]]:
             with b.session():
                 fns[n] = _stepper(b, L, d)
         # ball steps at its 128 bits: its session sets flint's precision (outside
-        # it the steps ran at flint's default 53 bits, and their radii grew)
-        fns["ball"] = _in_session(bs["ball"], fns["ball"])
-        with bs["iv64"].session():  # numpy's error state for iv64 (no effect on the others)
-            clock = time.process_time if cpu else time.perf_counter
+        # it the steps ran at flint's default 53 bits, and their radii grew); one
+        # session around the whole timing, as a GD run has (entering one per call
+        # cost 5x the step: the detail read ball / float64 125x against 13x)
+        clock = time.process_time if cpu else time.perf_counter
+        with bs["iv64"].session(), bs["ball"].session():  # numpy error state; flint's bits
             t = interleaved(fns, rounds=5 if quick else 9, clock=clock)
         ratio = t["iv64"] / t["float64"]
         rows.append(
