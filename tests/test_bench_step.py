@@ -14,13 +14,18 @@ from zascheck.arith import backend
 from zascheck.model import Target
 
 
-def _run_module():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
-    spec = importlib.util.spec_from_file_location("bench_run", path)
+def _bench_module(name: str = "run"):
+    """``benchmarks/<name>.py`` imported as a module (benchmarks is not a package)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _run_module():
+    return _bench_module("run")
 
 
 def test_benchmark_step_is_the_gd_loop_step():
@@ -68,11 +73,7 @@ def test_threads_above_the_cores_are_refused(capsys):
 
 def test_precision_table_exits_1_when_a_target_fails(monkeypatch):
     """``targets_precision.py`` exits 1 when a row FAILs, as run.py does."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "targets_precision.py"
-    spec = importlib.util.spec_from_file_location("bench_prec", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _bench_module("targets_precision")
     rows = {
         "a:x": [{"target": "t", "value": 5.0, "goal": "<= 4x", "pass": False, "detail": ""}],
         "b:y": [{"target": "t", "value": 3.0, "goal": "<= 4x", "pass": True, "detail": ""}],
@@ -83,21 +84,12 @@ def test_precision_table_exits_1_when_a_target_fails(monkeypatch):
     assert mod.main(["b:y"]) == 0
 
 
-def _precision_module():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "targets_precision.py"
-    spec = importlib.util.spec_from_file_location("bench_prec2", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_precision_rows_fail_for_a_missing_check_or_a_time_limit(monkeypatch):
     """A ratio row FAILs, whatever its ratio, when the check is gone from the
     catalogue (it does not vanish from the table) or when the time limit
     stopped it at 128 or 256 bits (its time is not the check's); adversary,
     session 6."""
-    mod = _precision_module()
+    mod = _bench_module("targets_precision")
     (gone,) = mod.check_rows("zas.no-such-claim:flow")
     assert gone["pass"] is False and "UnknownClaimError" in gone["detail"]
     times = {128: (1.0, "holds"), 256: (2.0, "limit"), 512: (3.0, "holds")}
