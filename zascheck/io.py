@@ -69,7 +69,9 @@ def _as_doubles(p: Path, orig: np.ndarray) -> np.ndarray:
         return arr
     if orig.dtype.kind in "iu":
         big = np.flatnonzero(np.abs(arr) > 2.0**53)  # below 2^53 every integer is a double
-        bad = next((i for i in big if int(arr.flat[i]) != int(orig.flat[i])), None)
+        bad: int | None = next(
+            (int(i) for i in big if int(arr.flat[i]) != int(orig.flat[i])), None
+        )
     else:
         same = (arr.astype(orig.dtype) == orig) | ~np.isfinite(orig)
         bad = int(np.flatnonzero(~same)[0]) if not same.all() else None
