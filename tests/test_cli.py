@@ -191,6 +191,8 @@ def test_result_round_trips_through_json():
     [
         ("int64", 2**60 + 1, False),  # float64 would round it
         ("int64", 2**60, True),
+        ("int64", 2**53 + 1, False),  # rounds to 2^53: not above it as a double
+        ("int64", -(2**53), True),
         ("uint64", 2**64 - 1, False),
         ("longdouble", "1e-4000", False),  # would underflow to 0
         ("longdouble", "0.5", True),

@@ -68,7 +68,8 @@ def _as_doubles(p: Path, orig: np.ndarray) -> np.ndarray:
     if orig.dtype == np.float64 or orig.size == 0:
         return arr
     if orig.dtype.kind in "iu":
-        big = np.flatnonzero(np.abs(arr) > 2.0**53)  # below 2^53 every integer is a double
+        # up to 2^53 every integer is a double; 2^53 + 1 rounds to 2^53, so test from there
+        big = np.flatnonzero(np.abs(arr) >= 2.0**53)
         bad: int | None = next(
             (int(i) for i in big if int(arr.flat[i]) != int(orig.flat[i])), None
         )
