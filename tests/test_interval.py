@@ -157,7 +157,7 @@ def test_a_nan_end_gives_the_same_whole_line_ends_on_floats_and_arrays(n: int) -
     ones keep it (Python's ``max(4.0, nan)`` is 4.0; adversary, session 6:
     ``SCALAR.sqr(-2.0, nan)`` was ``[4, 4]``, missing 0)."""
     ends = [-2.0, -0.0, 0.0, 2.0, -math.inf, math.inf, math.nan]
-    pairs = [(a, b) for a in ends for b in ends if math.nan in (a, b) or a != a or b != b]
+    pairs = [(a, b) for a in ends for b in ends if a != a or b != b]
     lo, hi = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
     with quiet():
         for name, arr, f in [

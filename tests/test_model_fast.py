@@ -96,6 +96,13 @@ def _fast_gd(b, ws, target, eta, steps):
     return losses, ws
 
 
+def _network(b, L, d, seed):
+    """A near-identity network (eq. 5.1) and a Gaussian ``Phi / sqrt(d)`` target."""
+    rng = np.random.default_rng(seed)
+    ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
+    return ws, Target.whitened(b, rng.standard_normal((d, d)) / np.sqrt(d))
+
+
 def _same(a, c):
     assert len(a) == len(c)
     for x, y in zip(a, c, strict=True):
@@ -106,9 +113,7 @@ def _same(a, c):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_workspace_route_is_bit_for_bit(L, d, seed):
     b = Float64Backend()
-    rng = np.random.default_rng(seed)
-    ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
-    target = Target.whitened(b, rng.standard_normal((d, d)) / np.sqrt(d))
+    ws, target = _network(b, L, d, seed)
     la, wa = _plain_gd(b, ws, target, 1e-2, 6)
     lb, wb = _fast_gd(b, ws, target, 1e-2, 6)
     assert la == lb
@@ -191,9 +196,7 @@ def test_workspace_route_counts_the_same_products():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fused_step_is_within_the_a_priori_bound_of_the_plain_step(L, d, seed):
     b = Float64Backend()
-    rng = np.random.default_rng(seed)
-    ws = [b.matrix(w) for w in inits.near_identity(L, d, rng)]
-    target = Target.whitened(b, rng.standard_normal((d, d)) / np.sqrt(d))
+    ws, target = _network(b, L, d, seed)
     work = Workspace.for_network(b, ws)
     assert work is not None
     for _ in range(3):  # a few steps, each compared from the same weights

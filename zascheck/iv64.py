@@ -207,9 +207,9 @@ class Iv1:
 
     def __init__(self, lo: float, hi: float | None = None) -> None:
         """``[lo, hi]`` (``[lo, lo]`` without ``hi``); a NaN end is unknown, so it
-        becomes that end of the whole line (``-inf`` / ``+inf``): the formulas
-        of :mod:`zascheck.interval` on Python floats use ``min`` / ``max``,
-        which would otherwise drop a NaN and return a finite, wrong end."""
+        is stored as that end of the whole line (``-inf`` / ``+inf``), as every
+        operation of :mod:`zascheck.interval` returns it: comparisons and
+        midpoints never meet a NaN end."""
         lo = float(lo)
         hi = lo if hi is None else float(hi)
         self.lo = -math.inf if lo != lo else lo
